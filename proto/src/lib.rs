@@ -1,0 +1,53 @@
+//! The aduan.v1 protobuf messages (CONTRACT.md) as Rust types, with serde so that
+//! the JSON form mirrors the protobuf form. Only types: no validation, no I/O.
+
+/// The `aduan.v1` package.
+pub mod v1 {
+    #![allow(missing_docs, clippy::doc_markdown, clippy::large_enum_variant)]
+    include!(concat!(env!("OUT_DIR"), "/aduan.v1.rs"));
+}
+
+pub use prost::Message;
+
+#[cfg(test)]
+mod tests {
+    use super::v1;
+
+    #[test]
+    fn submit_reply_json_has_the_oneof_as_its_field() {
+        let reply = v1::SubmitReply {
+            result: Some(v1::submit_reply::Result::Error(v1::Error {
+                code: "invalid_argument".into(),
+                message: "body is blank".into(),
+                field: "body".into(),
+            })),
+        };
+        let json = serde_json::to_value(&reply).expect("serialise");
+        assert_eq!(json["error"]["code"], "invalid_argument");
+        let back: v1::SubmitReply = serde_json::from_value(json).expect("deserialise");
+        assert_eq!(back, reply);
+    }
+
+    #[test]
+    fn missing_json_fields_take_defaults() {
+        let c: v1::SubmitComplaint =
+            serde_json::from_str(r#"{"channel":"web","body":"jalan rusak"}"#).expect("parse");
+        assert_eq!(c.channel, "web");
+        assert!(c.location.is_none());
+        assert_eq!(c.kind, "");
+    }
+
+    #[test]
+    fn opd_command_json_names_its_action() {
+        let c: v1::OpdCommand = serde_json::from_str(
+            r#"{"complaint_id":"x","actor":"budi","reject":{"reason":"bukan kewenangan","suggested_org":"kab-pati-pupr"}}"#,
+        )
+        .expect("parse");
+        match c.action {
+            Some(v1::opd_command::Action::Reject(r)) => {
+                assert_eq!(r.suggested_org, "kab-pati-pupr")
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
