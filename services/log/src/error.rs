@@ -1,0 +1,51 @@
+//! The log's errors, with variants a caller can branch on.
+
+use std::path::PathBuf;
+
+use crate::ExpectedVersion;
+
+/// Why a log operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    /// The stream's version did not admit the expectation; nothing was appended.
+    #[error("stream {stream}: expected version {expected:?}, actual {actual}")]
+    Conflict {
+        /// The stream.
+        stream: String,
+        /// What the appender expected.
+        expected: ExpectedVersion,
+        /// The stream's version at the time.
+        actual: u64,
+    },
+    /// A stored record failed its checks: tampering or storage damage.
+    #[error("record at position {position} is corrupt: {reason}")]
+    Corrupt {
+        /// The position whose record failed.
+        position: u64,
+        /// What check failed.
+        reason: String,
+    },
+    /// Another process holds the data directory.
+    #[error("data directory {path} is in use by another process (only one process may own it)")]
+    Locked {
+        /// The data directory.
+        path: PathBuf,
+    },
+    /// An event is larger than the log accepts.
+    #[error("event payload of {size} bytes exceeds the limit of {max}")]
+    TooLarge {
+        /// Payload size.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The request itself is malformed (empty stream id, over-long names, no events).
+    #[error("invalid append: {0}")]
+    Invalid(String),
+    /// The storage engine failed (disk full, read-only, I/O error).
+    #[error("storage failure: {0}")]
+    Storage(String),
+    /// The log has been closed.
+    #[error("the event log is closed")]
+    Closed,
+}

@@ -1,0 +1,484 @@
+//! The embedded backend: one sled tree, one writer thread, group commit.
+//!
+//! Keys: `e ‖ position` → record; `s ‖ stream ‖ 0xFF ‖ version` → position
+//! (0xFF never occurs in UTF-8, so no stream id is a prefix of another's keys).
+//! Both kinds of key for a whole group of appends go into one `sled::Batch`,
+//! which sled applies atomically; one `flush()` plus `fdatasync` then covers the
+//! group. Appenders wait on a oneshot that the writer answers only after that.
+//! sled 0.34's `flush_async` hangs when called from many tasks, hence one
+//! writer thread rather than a flush per appender (shared/PITFALLS.md).
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::{mpsc, Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{oneshot, watch};
+
+use crate::record::{self, GENESIS, HASH_LEN};
+use crate::{check_new_event, Appended, EventLog, ExpectedVersion, LogError, NewEvent};
+use crate::RecordedEvent;
+
+/// Appends gathered into one commit at the most.
+const MAX_GROUP: usize = 4096;
+
+/// How to open a [`SledLog`].
+#[derive(Clone)]
+pub struct SledOptions {
+    /// The data directory.
+    pub path: PathBuf,
+    /// Follow each flush with `fdatasync`, so an acknowledgement survives power loss
+    /// (sled's own flush uses `sync_file_range`, which does not; sled #1351).
+    pub fsync: bool,
+    /// How long to retry when the directory's lock is held (a killed owner can
+    /// hold it briefly) before reporting [`LogError::Locked`].
+    pub lock_timeout: Duration,
+    /// The source of `recorded_at`, in Unix milliseconds; injectable for tests.
+    pub clock: Arc<dyn Fn() -> i64 + Send + Sync>,
+}
+
+impl SledOptions {
+    /// Defaults: fsync on, 3 s lock timeout, system clock.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self {
+            path: path.into(),
+            fsync: true,
+            lock_timeout: Duration::from_secs(3),
+            clock: Arc::new(system_millis),
+        }
+    }
+}
+
+impl std::fmt::Debug for SledOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SledOptions")
+            .field("path", &self.path)
+            .field("fsync", &self.fsync)
+            .field("lock_timeout", &self.lock_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+fn system_millis() -> i64 {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    now.map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// The sled-backed event log. Cheap to clone; the last clone dropped (or
+/// [`SledLog::close`]) stops the writer after its last commit.
+#[derive(Clone, Debug)]
+pub struct SledLog {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    db: sled::Db,
+    path: PathBuf,
+    // A std Mutex: held only to clone or take the sender, never across an await.
+    tx: Mutex<Option<mpsc::Sender<Request>>>,
+    head: watch::Receiver<u64>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+}
+
+struct Request {
+    stream: String,
+    expected: ExpectedVersion,
+    events: Vec<NewEvent>,
+    reply: oneshot::Sender<Result<Appended, LogError>>,
+}
+
+impl SledLog {
+    /// Opens (or creates) the log in `opts.path`.
+    pub fn open(opts: SledOptions) -> Result<Self, LogError> {
+        let db = open_db(&opts.path, opts.lock_timeout)?;
+        let (head, last_hash) = read_tail(&db)?;
+        let file = if opts.fsync {
+            Some(File::open(opts.path.join("db")).map_err(|e| storage(&e))?)
+        } else {
+            None
+        };
+        let (head_tx, head_rx) = watch::channel(head);
+        let (tx, rx) = mpsc::channel();
+        let writer = Writer {
+            db: db.clone(),
+            file,
+            head,
+            last_hash,
+            versions: HashMap::new(),
+            head_tx,
+            clock: opts.clock.clone(),
+            poisoned: None,
+        };
+        let handle = std::thread::Builder::new()
+            .name("aduan-log-writer".into())
+            .spawn(move || writer.run(rx))
+            .map_err(|e| storage(&e))?;
+        tracing::info!(path = %opts.path.display(), head, "event log open");
+        Ok(Self {
+            inner: Arc::new(Inner {
+                db,
+                path: opts.path,
+                tx: Mutex::new(Some(tx)),
+                head: head_rx,
+                writer: Mutex::new(Some(handle)),
+            }),
+        })
+    }
+
+    /// The data directory.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Stops taking appends, lets the writer finish its last commit, and waits for it.
+    pub fn close(&self) {
+        self.inner.shutdown();
+    }
+
+    /// The raw record bytes at `position`, for tools that inspect storage.
+    pub fn raw_record(&self, position: u64) -> Result<Option<Vec<u8>>, LogError> {
+        let v = self.inner.db.get(event_key(position)).map_err(|e| storage(&e))?;
+        Ok(v.map(|v| v.to_vec()))
+    }
+
+    /// Overwrites or deletes the raw record at `position`, bypassing every check.
+    /// Only for tamper tests: never called by aduan itself.
+    #[doc(hidden)]
+    pub fn tamper(&self, position: u64, bytes: Option<&[u8]>) -> Result<(), LogError> {
+        let key = event_key(position);
+        let r = match bytes {
+            Some(b) => self.inner.db.insert(key, b).map(|_| ()),
+            None => self.inner.db.remove(key).map(|_| ()),
+        };
+        r.and_then(|_| self.inner.db.flush().map(|_| ())).map_err(|e| storage(&e))
+    }
+
+    fn sender(&self) -> Result<mpsc::Sender<Request>, LogError> {
+        let guard = self.inner.tx.lock().map_err(|_| LogError::Closed)?;
+        guard.clone().ok_or(LogError::Closed)
+    }
+
+    fn durable_head(&self) -> u64 {
+        *self.inner.head.borrow()
+    }
+
+    fn read_position(&self, position: u64) -> Result<Option<RecordedEvent>, LogError> {
+        match self.inner.db.get(event_key(position)).map_err(|e| storage(&e))? {
+            Some(bytes) => record::decode(position, &bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+}
+
+impl Inner {
+    fn shutdown(&self) {
+        if let Ok(mut tx) = self.tx.lock() {
+            tx.take();
+        }
+        let handle = self.writer.lock().ok().and_then(|mut w| w.take());
+        if let Some(h) = handle {
+            let _ = h.join();
+        }
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+impl EventLog for SledLog {
+    async fn append(
+        &self,
+        stream: &str,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<Appended, LogError> {
+        if events.is_empty() {
+            return Err(LogError::Invalid("an append needs at least one event".into()));
+        }
+        for e in &events {
+            check_new_event(stream, e)?;
+        }
+        let (reply, rx) = oneshot::channel();
+        let req = Request { stream: stream.to_owned(), expected, events, reply };
+        self.sender()?.send(req).map_err(|_| LogError::Closed)?;
+        rx.await.map_err(|_| LogError::Closed)?
+    }
+
+    async fn read_stream(
+        &self,
+        stream: &str,
+        from_version: u64,
+    ) -> Result<Vec<RecordedEvent>, LogError> {
+        let head = self.durable_head();
+        let start = stream_key(stream, from_version.max(1));
+        let end = stream_key(stream, u64::MAX);
+        let mut out = Vec::new();
+        for item in self.inner.db.range(start..=end) {
+            let (key, value) = item.map_err(|e| storage(&e))?;
+            let position = be_u64(&value);
+            if position > head {
+                break;
+            }
+            let e = self.read_position(position)?.ok_or_else(|| LogError::Corrupt {
+                position,
+                reason: "indexed by its stream but missing".into(),
+            })?;
+            if e.stream_id != stream || e.stream_version != be_u64(&key[key.len() - 8..]) {
+                return Err(LogError::Corrupt {
+                    position,
+                    reason: "record does not match its stream index entry".into(),
+                });
+            }
+            out.push(e);
+        }
+        Ok(out)
+    }
+
+    async fn read_all(&self, from: u64, max: usize) -> Result<Vec<RecordedEvent>, LogError> {
+        let head = self.durable_head();
+        let from = from.max(1);
+        if from > head || max == 0 {
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::with_capacity(max.min((head - from + 1) as usize));
+        for item in self.inner.db.range(event_key(from)..=event_key(head)).take(max) {
+            let (key, value) = item.map_err(|e| storage(&e))?;
+            out.push(record::decode(be_u64(&key[1..]), &value)?);
+        }
+        Ok(out)
+    }
+
+    fn head(&self) -> watch::Receiver<u64> {
+        self.inner.head.clone()
+    }
+}
+
+fn open_db(path: &Path, lock_timeout: Duration) -> Result<sled::Db, LogError> {
+    let started = Instant::now();
+    loop {
+        match sled::Config::new().path(path).open() {
+            Ok(db) => return Ok(db),
+            Err(sled::Error::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                if started.elapsed() >= lock_timeout {
+                    return Err(LogError::Locked { path: path.to_owned() });
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(e) => return Err(storage(&e)),
+        }
+    }
+}
+
+/// The durable head position and its hash, from the last stored record.
+fn read_tail(db: &sled::Db) -> Result<(u64, [u8; HASH_LEN]), LogError> {
+    match db.scan_prefix([b'e']).next_back() {
+        None => Ok((0, GENESIS)),
+        Some(item) => {
+            let (key, value) = item.map_err(|e| storage(&e))?;
+            let position = be_u64(&key[1..]);
+            let last = record::decode(position, &value)?;
+            Ok((position, last.hash))
+        }
+    }
+}
+
+fn event_key(position: u64) -> [u8; 9] {
+    let mut k = [b'e'; 9];
+    k[1..].copy_from_slice(&position.to_be_bytes());
+    k
+}
+
+fn stream_prefix(stream: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(stream.len() + 10);
+    k.push(b's');
+    k.extend_from_slice(stream.as_bytes());
+    k.push(0xFF);
+    k
+}
+
+fn stream_key(stream: &str, version: u64) -> Vec<u8> {
+    let mut k = stream_prefix(stream);
+    k.extend_from_slice(&version.to_be_bytes());
+    k
+}
+
+fn be_u64(b: &[u8]) -> u64 {
+    let mut a = [0; 8];
+    let n = b.len().min(8);
+    a[8 - n..].copy_from_slice(&b[b.len() - n..]);
+    u64::from_be_bytes(a)
+}
+
+fn storage(e: &dyn std::fmt::Display) -> LogError {
+    LogError::Storage(e.to_string())
+}
+
+/// The single owner of all writes.
+struct Writer {
+    db: sled::Db,
+    file: Option<File>,
+    head: u64,
+    last_hash: [u8; HASH_LEN],
+    /// Known stream versions; a miss is read from the index.
+    versions: HashMap<String, u64>,
+    head_tx: watch::Sender<u64>,
+    clock: Arc<dyn Fn() -> i64 + Send + Sync>,
+    /// Set when a failed commit could not be undone: sled and this writer may
+    /// disagree, so every later append is refused until the log is reopened.
+    poisoned: Option<String>,
+}
+
+/// An append accepted into the group being committed.
+struct Accepted {
+    reply: oneshot::Sender<Result<Appended, LogError>>,
+    appended: Appended,
+}
+
+impl Writer {
+    fn run(mut self, rx: mpsc::Receiver<Request>) {
+        while let Ok(first) = rx.recv() {
+            let mut group = vec![first];
+            while group.len() < MAX_GROUP {
+                match rx.try_recv() {
+                    Ok(r) => group.push(r),
+                    Err(_) => break,
+                }
+            }
+            self.commit(group);
+        }
+    }
+
+    fn commit(&mut self, group: Vec<Request>) {
+        if let Some(why) = &self.poisoned {
+            for r in group {
+                let _ = r.reply.send(Err(LogError::Storage(why.clone())));
+            }
+            return;
+        }
+        let (start_head, start_hash) = (self.head, self.last_hash);
+        let mut batch = sled::Batch::default();
+        let mut keys: Vec<Vec<u8>> = Vec::new();
+        let mut pending: HashMap<String, u64> = HashMap::new();
+        let mut accepted = Vec::with_capacity(group.len());
+        let now = (self.clock)();
+        for req in group {
+            let current = match pending.get(&req.stream) {
+                Some(v) => Ok(*v),
+                None => self.version_of(&req.stream),
+            };
+            let current = match current {
+                Ok(v) => v,
+                Err(e) => {
+                    let _ = req.reply.send(Err(e));
+                    continue;
+                }
+            };
+            if !req.expected.admits(current) {
+                let _ = req.reply.send(Err(LogError::Conflict {
+                    stream: req.stream,
+                    expected: req.expected,
+                    actual: current,
+                }));
+                continue;
+            }
+            let first_position = self.head + 1;
+            let mut version = current;
+            for e in req.events {
+                version += 1;
+                self.head += 1;
+                let rec = RecordedEvent {
+                    correlation_id: e.correlation_id.unwrap_or(e.event_id),
+                    event_id: e.event_id,
+                    stream_id: req.stream.clone(),
+                    stream_version: version,
+                    position: self.head,
+                    recorded_at_ms: now,
+                    event_type: e.event_type,
+                    schema_version: e.schema_version,
+                    actor: e.actor,
+                    causation_id: e.causation_id,
+                    payload: e.payload,
+                    prev_hash: self.last_hash,
+                    hash: [0; HASH_LEN],
+                };
+                let (bytes, hash) = record::encode(&rec);
+                self.last_hash = hash;
+                let skey = stream_key(&req.stream, version);
+                batch.insert(&event_key(self.head)[..], bytes);
+                batch.insert(skey.as_slice(), &self.head.to_be_bytes()[..]);
+                keys.push(event_key(self.head).to_vec());
+                keys.push(skey);
+            }
+            pending.insert(req.stream, version);
+            let appended =
+                Appended { first_position, last_position: self.head, stream_version: version };
+            accepted.push(Accepted { reply: req.reply, appended });
+        }
+        if accepted.is_empty() {
+            return;
+        }
+        match self.persist(batch) {
+            Ok(()) => {
+                self.versions.extend(pending);
+                if self.versions.len() > 1_000_000 {
+                    self.versions.clear();
+                }
+                self.head_tx.send_replace(self.head);
+                for a in accepted {
+                    let _ = a.reply.send(Ok(a.appended));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "commit failed; undoing it");
+                self.head = start_head;
+                self.last_hash = start_hash;
+                if let Err(undo) = self.undo(keys) {
+                    tracing::error!(error = %undo, "undo failed; refusing appends until reopened");
+                    self.poisoned = Some(format!("{e}; undo failed: {undo}; reopen the log"));
+                }
+                for a in accepted {
+                    let _ = a.reply.send(Err(LogError::Storage(e.to_string())));
+                }
+            }
+        }
+    }
+
+    fn persist(&self, batch: sled::Batch) -> Result<(), LogError> {
+        self.db.apply_batch(batch).map_err(|e| storage(&e))?;
+        self.db.flush().map_err(|e| storage(&e))?;
+        if let Some(f) = &self.file {
+            f.sync_data().map_err(|e| storage(&e))?;
+        }
+        Ok(())
+    }
+
+    fn undo(&self, keys: Vec<Vec<u8>>) -> Result<(), LogError> {
+        let mut batch = sled::Batch::default();
+        for k in keys {
+            batch.remove(k);
+        }
+        self.persist(batch)
+    }
+
+    fn version_of(&mut self, stream: &str) -> Result<u64, LogError> {
+        if let Some(v) = self.versions.get(stream) {
+            return Ok(*v);
+        }
+        let last = self.db.scan_prefix(stream_prefix(stream)).next_back();
+        let v = match last {
+            None => 0,
+            Some(item) => {
+                let (key, _) = item.map_err(|e| storage(&e))?;
+                be_u64(&key[key.len() - 8..])
+            }
+        };
+        self.versions.insert(stream.to_owned(), v);
+        Ok(v)
+    }
+}
