@@ -177,7 +177,10 @@ pub(crate) fn check_new_event(stream: &str, e: &NewEvent) -> Result<(), LogError
         return Err(bad("actor must be at most 256 bytes"));
     }
     if e.payload.len() > MAX_PAYLOAD {
-        return Err(LogError::TooLarge { size: e.payload.len(), max: MAX_PAYLOAD });
+        return Err(LogError::TooLarge {
+            size: e.payload.len(),
+            max: MAX_PAYLOAD,
+        });
     }
     Ok(())
 }

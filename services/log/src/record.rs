@@ -54,7 +54,10 @@ fn put_str(out: &mut Vec<u8>, s: &[u8]) {
 /// Decodes and checks a record stored under `position`: its own hash, its
 /// format and that it claims the position it is stored at.
 pub fn decode(position: u64, bytes: &[u8]) -> Result<RecordedEvent, LogError> {
-    let corrupt = |reason: &str| LogError::Corrupt { position, reason: reason.to_owned() };
+    let corrupt = |reason: &str| LogError::Corrupt {
+        position,
+        reason: reason.to_owned(),
+    };
     if bytes.len() < HASH_LEN + 1 {
         return Err(corrupt("record is truncated"));
     }
@@ -62,13 +65,18 @@ pub fn decode(position: u64, bytes: &[u8]) -> Result<RecordedEvent, LogError> {
     if blake3::hash(body).as_bytes() != stored_hash {
         return Err(corrupt("record hash does not match its contents"));
     }
-    let mut r = Reader { buf: body, position };
+    let mut r = Reader {
+        buf: body,
+        position,
+    };
     if r.u8()? != FORMAT {
         return Err(corrupt("unknown record format"));
     }
     let stored_position = r.u64()?;
     if stored_position != position {
-        return Err(corrupt(&format!("record claims position {stored_position}")));
+        return Err(corrupt(&format!(
+            "record claims position {stored_position}"
+        )));
     }
     let stream_version = r.u64()?;
     let recorded_at_ms = r.u64()? as i64;
@@ -164,12 +172,16 @@ mod tests {
     fn arb_event() -> impl Strategy<Value = RecordedEvent> {
         (
             (1u64.., 1u64.., any::<i64>(), any::<u128>(), any::<u128>()),
-            (proptest::option::of(any::<u128>()), any::<u32>(), any::<[u8; 32]>()),
+            (
+                proptest::option::of(any::<u128>()),
+                any::<u32>(),
+                any::<[u8; 32]>(),
+            ),
             ("[a-z0-9-]{1,40}", "[A-Za-z]{1,30}", ".{0,40}"),
             proptest::collection::vec(any::<u8>(), 0..600),
         )
-            .prop_map(|((pos, ver, at, id, corr), (cause, sv, prev), (s, t, a), payload)| {
-                RecordedEvent {
+            .prop_map(
+                |((pos, ver, at, id, corr), (cause, sv, prev), (s, t, a), payload)| RecordedEvent {
                     event_id: Uuid::from_u128(id),
                     stream_id: s,
                     stream_version: ver,
@@ -183,8 +195,8 @@ mod tests {
                     payload,
                     prev_hash: prev,
                     hash: [0; 32],
-                }
-            })
+                },
+            )
     }
 
     proptest! {
@@ -213,8 +225,14 @@ mod tests {
 
     #[test]
     fn a_record_stored_under_another_position_is_refused() {
-        let e = RecordedEvent { position: 5, ..RecordedEvent::default() };
+        let e = RecordedEvent {
+            position: 5,
+            ..RecordedEvent::default()
+        };
         let (bytes, _) = encode(&e);
-        assert!(matches!(decode(6, &bytes), Err(LogError::Corrupt { position: 6, .. })));
+        assert!(matches!(
+            decode(6, &bytes),
+            Err(LogError::Corrupt { position: 6, .. })
+        ));
     }
 }

@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::{oneshot, watch};
 
 use crate::record::{self, GENESIS, HASH_LEN};
-use crate::{check_new_event, Appended, EventLog, ExpectedVersion, LogError, NewEvent};
 use crate::RecordedEvent;
+use crate::{check_new_event, Appended, EventLog, ExpectedVersion, LogError, NewEvent};
 
 /// Appends gathered into one commit at the most.
 const MAX_GROUP: usize = 4096;
@@ -140,7 +140,11 @@ impl SledLog {
 
     /// The raw record bytes at `position`, for tools that inspect storage.
     pub fn raw_record(&self, position: u64) -> Result<Option<Vec<u8>>, LogError> {
-        let v = self.inner.db.get(event_key(position)).map_err(|e| storage(&e))?;
+        let v = self
+            .inner
+            .db
+            .get(event_key(position))
+            .map_err(|e| storage(&e))?;
         Ok(v.map(|v| v.to_vec()))
     }
 
@@ -153,7 +157,8 @@ impl SledLog {
             Some(b) => self.inner.db.insert(key, b).map(|_| ()),
             None => self.inner.db.remove(key).map(|_| ()),
         };
-        r.and_then(|_| self.inner.db.flush().map(|_| ())).map_err(|e| storage(&e))
+        r.and_then(|_| self.inner.db.flush().map(|_| ()))
+            .map_err(|e| storage(&e))
     }
 
     fn sender(&self) -> Result<mpsc::Sender<Request>, LogError> {
@@ -166,7 +171,12 @@ impl SledLog {
     }
 
     fn read_position(&self, position: u64) -> Result<Option<RecordedEvent>, LogError> {
-        match self.inner.db.get(event_key(position)).map_err(|e| storage(&e))? {
+        match self
+            .inner
+            .db
+            .get(event_key(position))
+            .map_err(|e| storage(&e))?
+        {
             Some(bytes) => record::decode(position, &bytes).map(Some),
             None => Ok(None),
         }
@@ -199,13 +209,20 @@ impl EventLog for SledLog {
         events: Vec<NewEvent>,
     ) -> Result<Appended, LogError> {
         if events.is_empty() {
-            return Err(LogError::Invalid("an append needs at least one event".into()));
+            return Err(LogError::Invalid(
+                "an append needs at least one event".into(),
+            ));
         }
         for e in &events {
             check_new_event(stream, e)?;
         }
         let (reply, rx) = oneshot::channel();
-        let req = Request { stream: stream.to_owned(), expected, events, reply };
+        let req = Request {
+            stream: stream.to_owned(),
+            expected,
+            events,
+            reply,
+        };
         self.sender()?.send(req).map_err(|_| LogError::Closed)?;
         rx.await.map_err(|_| LogError::Closed)?
     }
@@ -225,10 +242,12 @@ impl EventLog for SledLog {
             if position > head {
                 break;
             }
-            let e = self.read_position(position)?.ok_or_else(|| LogError::Corrupt {
-                position,
-                reason: "indexed by its stream but missing".into(),
-            })?;
+            let e = self
+                .read_position(position)?
+                .ok_or_else(|| LogError::Corrupt {
+                    position,
+                    reason: "indexed by its stream but missing".into(),
+                })?;
             if e.stream_id != stream || e.stream_version != be_u64(&key[key.len() - 8..]) {
                 return Err(LogError::Corrupt {
                     position,
@@ -247,7 +266,12 @@ impl EventLog for SledLog {
             return Ok(Vec::new());
         }
         let mut out = Vec::with_capacity(max.min((head - from + 1) as usize));
-        for item in self.inner.db.range(event_key(from)..=event_key(head)).take(max) {
+        for item in self
+            .inner
+            .db
+            .range(event_key(from)..=event_key(head))
+            .take(max)
+        {
             let (key, value) = item.map_err(|e| storage(&e))?;
             out.push(record::decode(be_u64(&key[1..]), &value)?);
         }
@@ -264,15 +288,25 @@ fn open_db(path: &Path, lock_timeout: Duration) -> Result<sled::Db, LogError> {
     loop {
         match sled::Config::new().path(path).open() {
             Ok(db) => return Ok(db),
-            Err(sled::Error::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => {
+            Err(sled::Error::Io(e)) if is_lock_error(&e) => {
                 if started.elapsed() >= lock_timeout {
-                    return Err(LogError::Locked { path: path.to_owned() });
+                    return Err(LogError::Locked {
+                        path: path.to_owned(),
+                    });
                 }
                 std::thread::sleep(Duration::from_millis(50));
             }
             Err(e) => return Err(storage(&e)),
         }
     }
+}
+
+/// sled wraps the `flock` failure in an error of its own; look inside it too.
+fn is_lock_error(e: &std::io::Error) -> bool {
+    let inner = e.get_ref().and_then(|i| i.downcast_ref::<std::io::Error>());
+    e.kind() == std::io::ErrorKind::WouldBlock
+        || inner.is_some_and(|i| i.kind() == std::io::ErrorKind::WouldBlock)
+        || e.to_string().contains("could not acquire lock")
 }
 
 /// The durable head position and its hash, from the last stored record.
@@ -416,9 +450,15 @@ impl Writer {
                 keys.push(skey);
             }
             pending.insert(req.stream, version);
-            let appended =
-                Appended { first_position, last_position: self.head, stream_version: version };
-            accepted.push(Accepted { reply: req.reply, appended });
+            let appended = Appended {
+                first_position,
+                last_position: self.head,
+                stream_version: version,
+            };
+            accepted.push(Accepted {
+                reply: req.reply,
+                appended,
+            });
         }
         if accepted.is_empty() {
             return;

@@ -23,7 +23,12 @@ impl<L: EventLog> Subscription<L> {
     /// Starts at global position `from` (1-based; 0 is treated as 1).
     pub fn new(log: L, from: u64) -> Self {
         let head = log.head();
-        Self { log, next: from.max(1), head, buf: VecDeque::new() }
+        Self {
+            log,
+            next: from.max(1),
+            head,
+            buf: VecDeque::new(),
+        }
     }
 
     /// The position of the next event this subscription will yield.

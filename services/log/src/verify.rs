@@ -39,8 +39,12 @@ pub async fn verify<L: EventLog>(
             None => return Err(missing(from - 1)),
         }
     };
-    let mut report =
-        VerifyReport { events: 0, first_position: 0, last_position: 0, head_hash: prev };
+    let mut report = VerifyReport {
+        events: 0,
+        first_position: 0,
+        last_position: 0,
+        head_hash: prev,
+    };
     let mut next = from;
     while next <= to {
         let want = ((to - next + 1) as usize).min(4096);
@@ -74,5 +78,8 @@ pub async fn verify<L: EventLog>(
 }
 
 fn missing(position: u64) -> LogError {
-    LogError::Corrupt { position, reason: "record is missing".to_owned() }
+    LogError::Corrupt {
+        position,
+        reason: "record is missing".to_owned(),
+    }
 }
