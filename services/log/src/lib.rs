@@ -14,6 +14,7 @@ use uuid::Uuid;
 pub mod conformance;
 mod error;
 pub mod record;
+mod segment;
 mod sled_log;
 mod subscription;
 mod verify;

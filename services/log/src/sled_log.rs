@@ -1,7 +1,8 @@
 //! The embedded backend: one sled tree, one writer thread, group commit.
 //!
-//! Keys: `e ‖ position` → record; `s ‖ stream ‖ 0xFF ‖ version` → position
-//! (0xFF never occurs in UTF-8, so no stream id is a prefix of another's keys).
+//! Keys: `g ‖ first position` → a segment of records (see `segment`);
+//! `s ‖ stream ‖ 0xFF ‖ version` → position (0xFF never occurs in UTF-8, so no
+//! stream id is a prefix of another's keys).
 //! Both kinds of key for a whole group of appends go into one `sled::Batch`,
 //! which sled applies atomically; one `flush()` plus `fdatasync` then covers the
 //! group. Appenders wait on a oneshot that the writer answers only after that.
@@ -18,6 +19,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{oneshot, watch};
 
 use crate::record::{self, GENESIS, HASH_LEN};
+use crate::segment;
 use crate::RecordedEvent;
 use crate::{check_new_event, Appended, EventLog, ExpectedVersion, LogError, NewEvent};
 
@@ -140,24 +142,31 @@ impl SledLog {
 
     /// The raw record bytes at `position`, for tools that inspect storage.
     pub fn raw_record(&self, position: u64) -> Result<Option<Vec<u8>>, LogError> {
-        let v = self
-            .inner
-            .db
-            .get(event_key(position))
-            .map_err(|e| storage(&e))?;
-        Ok(v.map(|v| v.to_vec()))
+        let Some((first, seg)) = segment_at(&self.inner.db, position)? else {
+            return Ok(None);
+        };
+        Ok(segment::record(&seg, (position - first) as usize).map(<[u8]>::to_vec))
     }
 
     /// Overwrites or deletes the raw record at `position`, bypassing every check.
     /// Only for tamper tests: never called by aduan itself.
     #[doc(hidden)]
     pub fn tamper(&self, position: u64, bytes: Option<&[u8]>) -> Result<(), LogError> {
-        let key = event_key(position);
-        let r = match bytes {
-            Some(b) => self.inner.db.insert(key, b).map(|_| ()),
-            None => self.inner.db.remove(key).map(|_| ()),
+        let db = &self.inner.db;
+        let Some((first, seg)) = segment_at(db, position)? else {
+            return Ok(());
         };
-        r.and_then(|_| self.inner.db.flush().map(|_| ()))
+        let mut rebuilt = segment::Builder::new(first);
+        for (i, rec) in segment::records(&seg).enumerate() {
+            match (first + i as u64 == position, bytes) {
+                (false, _) => rebuilt.push(rec),
+                (true, Some(b)) => rebuilt.push(b),
+                (true, None) => {}
+            }
+        }
+        let r = db.insert(segment_key(first), rebuilt.finish());
+        r.and_then(|_| db.flush())
+            .map(|_| ())
             .map_err(|e| storage(&e))
     }
 
@@ -171,13 +180,11 @@ impl SledLog {
     }
 
     fn read_position(&self, position: u64) -> Result<Option<RecordedEvent>, LogError> {
-        match self
-            .inner
-            .db
-            .get(event_key(position))
-            .map_err(|e| storage(&e))?
-        {
-            Some(bytes) => record::decode(position, &bytes).map(Some),
+        let Some((first, seg)) = segment_at(&self.inner.db, position)? else {
+            return Ok(None);
+        };
+        match segment::record(&seg, (position - first) as usize) {
+            Some(rec) => record::decode(position, rec).map(Some),
             None => Ok(None),
         }
     }
@@ -261,19 +268,33 @@ impl EventLog for SledLog {
 
     async fn read_all(&self, from: u64, max: usize) -> Result<Vec<RecordedEvent>, LogError> {
         let head = self.durable_head();
-        let from = from.max(1);
-        if from > head || max == 0 {
+        let mut next = from.max(1);
+        if next > head || max == 0 {
             return Ok(Vec::new());
         }
-        let mut out = Vec::with_capacity(max.min((head - from + 1) as usize));
-        for item in self
-            .inner
-            .db
-            .range(event_key(from)..=event_key(head))
-            .take(max)
-        {
-            let (key, value) = item.map_err(|e| storage(&e))?;
-            out.push(record::decode(be_u64(&key[1..]), &value)?);
+        let db = &self.inner.db;
+        let start = segment_at(db, next)?.map_or(next, |(first, _)| first);
+        let mut out = Vec::with_capacity(max.min((head - next + 1) as usize));
+        'segments: for item in db.range(segment_key(start)..=segment_key(head)) {
+            let (key, seg) = item.map_err(|e| storage(&e))?;
+            let first = be_u64(&key[1..]);
+            if first > next {
+                return Err(missing(next));
+            }
+            for (i, rec) in segment::records(&seg).enumerate() {
+                let position = first + i as u64;
+                if position < next {
+                    continue;
+                }
+                if position > head || out.len() == max {
+                    break 'segments;
+                }
+                out.push(record::decode(position, rec)?);
+                next = position + 1;
+            }
+        }
+        if out.len() < max && next <= head {
+            return Err(missing(next));
         }
         Ok(out)
     }
@@ -311,21 +332,51 @@ fn is_lock_error(e: &std::io::Error) -> bool {
 
 /// The durable head position and its hash, from the last stored record.
 fn read_tail(db: &sled::Db) -> Result<(u64, [u8; HASH_LEN]), LogError> {
-    match db.scan_prefix([b'e']).next_back() {
-        None => Ok((0, GENESIS)),
+    let Some(item) = db.scan_prefix([b'g']).next_back() else {
+        return Ok((0, GENESIS));
+    };
+    let (key, seg) = item.map_err(|e| storage(&e))?;
+    let first = be_u64(&key[1..]);
+    let n = segment::count(&seg);
+    let last = n.checked_sub(1).and_then(|i| segment::record(&seg, i));
+    let Some(rec) = last else {
+        return Err(LogError::Corrupt {
+            position: first,
+            reason: "empty last segment".into(),
+        });
+    };
+    let position = first + n as u64 - 1;
+    Ok((position, record::decode(position, rec)?.hash))
+}
+
+fn segment_key(first: u64) -> [u8; 9] {
+    let mut k = [b'g'; 9];
+    k[1..].copy_from_slice(&first.to_be_bytes());
+    k
+}
+
+fn put_segment(batch: &mut sled::Batch, seg: segment::Builder) -> Vec<u8> {
+    let key = segment_key(seg.first());
+    batch.insert(&key[..], seg.finish());
+    key.to_vec()
+}
+
+/// The segment that holds `position` if it is stored: its first position and bytes.
+fn segment_at(db: &sled::Db, position: u64) -> Result<Option<(u64, sled::IVec)>, LogError> {
+    match db.range(segment_key(0)..=segment_key(position)).next_back() {
+        None => Ok(None),
         Some(item) => {
-            let (key, value) = item.map_err(|e| storage(&e))?;
-            let position = be_u64(&key[1..]);
-            let last = record::decode(position, &value)?;
-            Ok((position, last.hash))
+            let (key, seg) = item.map_err(|e| storage(&e))?;
+            Ok(Some((be_u64(&key[1..]), seg)))
         }
     }
 }
 
-fn event_key(position: u64) -> [u8; 9] {
-    let mut k = [b'e'; 9];
-    k[1..].copy_from_slice(&position.to_be_bytes());
-    k
+fn missing(position: u64) -> LogError {
+    LogError::Corrupt {
+        position,
+        reason: "record is missing".into(),
+    }
 }
 
 fn stream_prefix(stream: &str) -> Vec<u8> {
@@ -400,6 +451,7 @@ impl Writer {
         let mut keys: Vec<Vec<u8>> = Vec::new();
         let mut pending: HashMap<String, u64> = HashMap::new();
         let mut accepted = Vec::with_capacity(group.len());
+        let mut seg = segment::Builder::new(self.head + 1);
         let now = (self.clock)();
         for req in group {
             let current = match pending.get(&req.stream) {
@@ -443,10 +495,13 @@ impl Writer {
                 };
                 let (bytes, hash) = record::encode(&rec);
                 self.last_hash = hash;
+                seg.push(&bytes);
+                if seg.is_full() {
+                    let full = std::mem::replace(&mut seg, segment::Builder::new(self.head + 1));
+                    keys.push(put_segment(&mut batch, full));
+                }
                 let skey = stream_key(&req.stream, version);
-                batch.insert(&event_key(self.head)[..], bytes);
                 batch.insert(skey.as_slice(), &self.head.to_be_bytes()[..]);
-                keys.push(event_key(self.head).to_vec());
                 keys.push(skey);
             }
             pending.insert(req.stream, version);
@@ -462,6 +517,9 @@ impl Writer {
         }
         if accepted.is_empty() {
             return;
+        }
+        if !seg.is_empty() {
+            keys.push(put_segment(&mut batch, seg));
         }
         match self.persist(batch) {
             Ok(()) => {
