@@ -44,6 +44,10 @@ impl ComplaintId {
             .map(Self)
             .map_err(|_| InvalidId::new("complaint id", s, "expected a UUID"))
     }
+    /// The id whose UUID has these 16 bytes.
+    pub fn from_bytes(bytes: [u8; 16]) -> Self {
+        Self(Uuid::from_bytes(bytes))
+    }
     /// The underlying UUID.
     pub fn uuid(&self) -> Uuid {
         self.0

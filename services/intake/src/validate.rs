@@ -1,0 +1,281 @@
+//! Checking a `SubmitComplaint` at the edge: every field parsed or refused with
+//! the field's name, before anything is written.
+
+use aduan_domain::{Channel, Privacy, RegionCode};
+use aduan_proto::v1;
+
+use crate::IntakeError;
+
+/// Longest title, in characters.
+pub const MAX_TITLE: usize = 200;
+/// Longest body, in characters.
+pub const MAX_BODY: usize = 20_000;
+/// The kinds a complaint can be (CONTRACT.md).
+pub const KINDS: &[&str] = &["complaint", "aspiration", "information_request"];
+
+/// A submission that passed every check.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Submission {
+    /// The channel it came through.
+    pub channel: Channel,
+    /// The channel's own id for it; empty when the channel has none (no dedupe then).
+    pub channel_ref: String,
+    /// One of [`KINDS`].
+    pub kind: &'static str,
+    /// Trimmed title, possibly empty (an SMS has none).
+    pub title: String,
+    /// Trimmed, non-blank body.
+    pub body: String,
+    /// Lowercased category, possibly empty.
+    pub category: String,
+    /// Where, with a parsed region code when one was given.
+    pub location: Option<v1::Location>,
+    /// `None` for an anonymous reporter: no identity is kept at all.
+    pub reporter: Option<v1::Reporter>,
+    /// The reporter's privacy.
+    pub privacy: Privacy,
+    /// True when identity fields came with an anonymous report and were dropped.
+    pub identity_dropped: bool,
+}
+
+impl Submission {
+    /// `(channel, channel_ref)` as one key, or `None` when there is no reference.
+    pub fn idempotency_key(&self) -> Option<Vec<u8>> {
+        if self.channel_ref.is_empty() {
+            return None;
+        }
+        let mut k = self.channel.as_str().as_bytes().to_vec();
+        k.push(0);
+        k.extend_from_slice(self.channel_ref.as_bytes());
+        Some(k)
+    }
+}
+
+fn invalid(field: &'static str, message: impl Into<String>) -> IntakeError {
+    IntakeError::Invalid {
+        field,
+        message: message.into(),
+    }
+}
+
+fn max_chars(field: &'static str, s: &str, max: usize) -> Result<(), IntakeError> {
+    if s.chars().count() > max {
+        return Err(invalid(
+            field,
+            format!("{field} is longer than {max} characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks every field of `req`.
+pub fn validate(req: v1::SubmitComplaint) -> Result<Submission, IntakeError> {
+    let channel =
+        Channel::parse(req.channel.trim()).map_err(|e| invalid("channel", e.to_string()))?;
+    let channel_ref = req.channel_ref.trim().to_owned();
+    max_chars("channel_ref", &channel_ref, 128)?;
+    let kind = match req.kind.trim() {
+        "" => "complaint",
+        k => KINDS
+            .iter()
+            .copied()
+            .find(|known| *known == k)
+            .ok_or_else(|| {
+                invalid(
+                    "kind",
+                    format!("unknown kind {k:?}; expected one of {}", KINDS.join(", ")),
+                )
+            })?,
+    };
+    let title = req.title.trim().to_owned();
+    max_chars("title", &title, MAX_TITLE)?;
+    let body = req.body.trim().to_owned();
+    if body.is_empty() {
+        return Err(invalid("body", "body is required and must not be blank"));
+    }
+    max_chars("body", &body, MAX_BODY)?;
+    let category = req.category.trim().to_lowercase();
+    max_chars("category", &category, 64)?;
+    let location = req.location.map(location).transpose()?;
+    let (reporter, privacy, identity_dropped) = reporter(req.reporter)?;
+    Ok(Submission {
+        channel,
+        channel_ref,
+        kind,
+        title,
+        body,
+        category,
+        location,
+        reporter,
+        privacy,
+        identity_dropped,
+    })
+}
+
+fn location(l: v1::Location) -> Result<v1::Location, IntakeError> {
+    let region_code = l.region_code.trim().to_owned();
+    if !region_code.is_empty() {
+        RegionCode::parse(&region_code)
+            .map_err(|e| invalid("location.region_code", e.to_string()))?;
+    }
+    max_chars("location.address", &l.address, 500)?;
+    if l.lat.is_some_and(|v| !(-90.0..=90.0).contains(&v)) {
+        return Err(invalid("location.lat", "lat must be between -90 and 90"));
+    }
+    if l.lon.is_some_and(|v| !(-180.0..=180.0).contains(&v)) {
+        return Err(invalid("location.lon", "lon must be between -180 and 180"));
+    }
+    Ok(v1::Location {
+        region_code,
+        address: l.address.trim().to_owned(),
+        ..l
+    })
+}
+
+fn reporter(r: Option<v1::Reporter>) -> Result<(Option<v1::Reporter>, Privacy, bool), IntakeError> {
+    let r = r.unwrap_or_default();
+    let privacy = match r.privacy.trim() {
+        "" => Privacy::Public,
+        p => Privacy::parse(p).ok_or_else(|| {
+            invalid(
+                "reporter.privacy",
+                format!("unknown privacy {p:?}; expected public, confidential or anonymous"),
+            )
+        })?,
+    };
+    let has_identity = [&r.name, &r.phone, &r.email]
+        .iter()
+        .any(|f| !f.trim().is_empty());
+    if privacy == Privacy::Anonymous {
+        // Anonymous means nothing is stored, not even what was sent by mistake.
+        return Ok((None, privacy, has_identity));
+    }
+    max_chars("reporter.name", &r.name, 200)?;
+    max_chars("reporter.phone", &r.phone, 32)?;
+    max_chars("reporter.email", &r.email, 254)?;
+    let email = r.email.trim();
+    if !email.is_empty() && !email.contains('@') {
+        return Err(invalid("reporter.email", "email must contain '@'"));
+    }
+    let reporter = v1::Reporter {
+        name: r.name.trim().to_owned(),
+        phone: r.phone.trim().to_owned(),
+        email: email.to_owned(),
+        privacy: privacy.as_str().to_owned(),
+    };
+    Ok((Some(reporter), privacy, false))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok() -> v1::SubmitComplaint {
+        v1::SubmitComplaint {
+            channel: "sms".into(),
+            channel_ref: "msg-1".into(),
+            body: "Jalan berlubang di depan puskesmas".into(),
+            ..Default::default()
+        }
+    }
+
+    fn field_of(req: v1::SubmitComplaint) -> &'static str {
+        match validate(req) {
+            Err(IntakeError::Invalid { field, .. }) => field,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_minimal_sms_is_accepted_with_defaults() {
+        let s = validate(ok()).expect("valid");
+        assert_eq!((s.kind, s.privacy), ("complaint", Privacy::Public));
+        assert!(s.idempotency_key().is_some());
+    }
+
+    #[test]
+    fn each_bad_field_is_named() {
+        let cases: Vec<(&str, v1::SubmitComplaint)> = vec![
+            (
+                "body",
+                v1::SubmitComplaint {
+                    body: "  \n ".into(),
+                    ..ok()
+                },
+            ),
+            (
+                "body",
+                v1::SubmitComplaint {
+                    body: "x".repeat(MAX_BODY + 1),
+                    ..ok()
+                },
+            ),
+            (
+                "title",
+                v1::SubmitComplaint {
+                    title: "é".repeat(MAX_TITLE + 1),
+                    ..ok()
+                },
+            ),
+            (
+                "kind",
+                v1::SubmitComplaint {
+                    kind: "complain".into(),
+                    ..ok()
+                },
+            ),
+            (
+                "channel",
+                v1::SubmitComplaint {
+                    channel: "Web Form".into(),
+                    ..ok()
+                },
+            ),
+            (
+                "channel",
+                v1::SubmitComplaint {
+                    channel: "".into(),
+                    ..ok()
+                },
+            ),
+            (
+                "location.region_code",
+                v1::SubmitComplaint {
+                    location: Some(v1::Location {
+                        region_code: "33.1".into(),
+                        ..Default::default()
+                    }),
+                    ..ok()
+                },
+            ),
+            (
+                "reporter.privacy",
+                v1::SubmitComplaint {
+                    reporter: Some(v1::Reporter {
+                        privacy: "secret".into(),
+                        ..Default::default()
+                    }),
+                    ..ok()
+                },
+            ),
+        ];
+        for (field, req) in cases {
+            assert_eq!(field_of(req), field);
+        }
+    }
+
+    #[test]
+    fn anonymous_reports_keep_no_identity() {
+        let req = v1::SubmitComplaint {
+            reporter: Some(v1::Reporter {
+                name: "Siti".into(),
+                phone: "0812".into(),
+                email: "s@x.id".into(),
+                privacy: "anonymous".into(),
+            }),
+            ..ok()
+        };
+        let s = validate(req).expect("valid");
+        assert_eq!((s.reporter, s.identity_dropped), (None, true));
+    }
+}
