@@ -2,6 +2,56 @@
 //! its events, and `decide` holding every business rule), and the working-day
 //! calendar. Pure: no async, no I/O, no NATS or HTTP.
 
-pub mod ids;
+/// Declares an enum of contract words (`"in_progress"`), with `as_str`,
+/// `parse` and `Display`, from one table so the two directions cannot drift.
+macro_rules! contract_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal,)+ }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)+
+        }
 
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
+
+            /// The contract word.
+            pub fn as_str(&self) -> &'static str {
+                match self {
+                    $(Self::$variant => $text,)+
+                }
+            }
+
+            /// The value named by a contract word, if any.
+            pub fn parse(s: &str) -> Option<Self> {
+                match s {
+                    $($text => Some(Self::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+pub mod calendar;
+pub mod command;
+pub mod complaint;
+pub mod event;
+pub mod ids;
+pub mod reporter_token;
+pub mod status;
+
+pub use calendar::Calendar;
+pub use command::{CloseReason, Command, EscalationReason, RejectReason, Rejection, RouteReason};
+pub use complaint::{Complaint, Deadlines};
+pub use event::{ComplaintEvent, DecodeError, RuleSetEvent, RULESET_STREAM, SCHEMA_VERSION};
 pub use ids::{Channel, ComplaintId, InvalidId, OrgCode, RegionCode, TrackingNo};
+pub use reporter_token::ReporterToken;
+pub use status::{DeadlineKind, Privacy, Status};

@@ -256,3 +256,5 @@ impl Drop for KeyGuard<'_> {
         }
     }
 }
+
+pub mod nats;
