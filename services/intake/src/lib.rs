@@ -214,11 +214,14 @@ fn now_ms() -> i64 {
     aduan_domain::calendar::unix_ms(time::OffsetDateTime::now_utc())
 }
 
+/// A key's lock and how many submissions hold or wait for it.
+type Counted = (Arc<tokio::sync::Mutex<()>>, usize);
+
 /// One async lock per idempotency key in flight, removed when nobody holds it.
 #[derive(Debug, Default)]
 struct KeyLocks {
     // A std Mutex: held only to look up or count, never across an await.
-    map: Mutex<HashMap<Vec<u8>, (Arc<tokio::sync::Mutex<()>>, usize)>>,
+    map: Mutex<HashMap<Vec<u8>, Counted>>,
 }
 
 struct KeyGuard<'a> {
