@@ -1,0 +1,194 @@
+//! `aduan serve` (everything in one process) and `aduan intake` (intake alone).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use aduan_api::ApiState;
+use aduan_bus::Subjects;
+use aduan_intake::Intake;
+use aduan_log::{LogError, SledLog, SledOptions};
+use aduan_rules::RuleSet;
+use anyhow::Context;
+use clap::Args;
+
+use super::shutdown;
+
+/// The sample rule set, built in so `aduan serve` runs from anywhere.
+const SAMPLE_RULES: &str = include_str!("../../../../deploy/rules/sample.toml");
+
+/// Where the data lives and how to reach NATS; shared by the service commands.
+#[derive(Debug, Clone, Args)]
+pub struct Common {
+    /// Data directory: the event log (`log/`) and the read models (`views/`).
+    #[arg(long, env = "ADUAN_DATA", default_value = "./data")]
+    pub data: PathBuf,
+    /// Jurisdiction rule set (TOML); default: the built-in sample (deploy/rules/sample.toml).
+    #[arg(long, env = "ADUAN_RULES")]
+    pub rules: Option<PathBuf>,
+    /// Subject prefix on NATS.
+    #[arg(long, env = "ADUAN_SUBJECT_PREFIX", default_value = "aduan")]
+    pub subject_prefix: String,
+}
+
+/// Flags of `aduan serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Address the HTTP API listens on.
+    #[arg(long, env = "ADUAN_HTTP", default_value = "127.0.0.1:8080")]
+    pub http: SocketAddr,
+    /// NATS server URL (e.g. nats://127.0.0.1:4222); without it aduan runs
+    /// with an in-process bus and speaks HTTP only.
+    #[arg(long, env = "ADUAN_NATS")]
+    pub nats: Option<String>,
+}
+
+/// Flags of `aduan intake`.
+#[derive(Debug, Clone, Args)]
+pub struct IntakeArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// NATS server URL.
+    #[arg(long, env = "ADUAN_NATS", default_value = "nats://127.0.0.1:4222")]
+    pub nats: String,
+}
+
+/// The opened stores of a data directory.
+struct Stores {
+    log: SledLog,
+    views: sled::Db,
+}
+
+fn open_stores(data: &Path) -> anyhow::Result<Stores> {
+    std::fs::create_dir_all(data)
+        .with_context(|| format!("cannot create data directory {}", data.display()))?;
+    let log = SledLog::open(SledOptions::new(data.join("log"))).map_err(|e| match e {
+        LogError::Locked { path } => anyhow::anyhow!(
+            "data directory {} is in use by another aduan process; stop it or pass another --data",
+            path.display()
+        ),
+        e => anyhow::Error::new(e)
+            .context(format!("cannot open the event log in {}", data.display())),
+    })?;
+    let views = sled::open(data.join("views"))
+        .with_context(|| format!("cannot open read models in {}", data.display()))?;
+    Ok(Stores { log, views })
+}
+
+fn load_rules(path: Option<&Path>) -> anyhow::Result<RuleSet> {
+    match path {
+        Some(p) => RuleSet::load_file(p).with_context(|| format!("rule set {}", p.display())),
+        None => RuleSet::load(SAMPLE_RULES).context("built-in sample rule set"),
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("tokio runtime")
+}
+
+async fn connect(url: &str) -> anyhow::Result<async_nats::Client> {
+    async_nats::ConnectOptions::new()
+        .name("aduan")
+        .retry_on_initial_connect()
+        .connect(url)
+        .await
+        .with_context(|| format!("cannot connect to NATS at {url}"))
+}
+
+/// Runs `aduan serve` until SIGTERM or Ctrl-C.
+pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    tracing::info!(
+        data = %args.common.data.display(),
+        http = %args.http,
+        rules = ?args.common.rules,
+        nats = ?args.nats,
+        "aduan serve starting"
+    );
+    let rules = Arc::new(load_rules(args.common.rules.as_deref())?);
+    let stores = open_stores(&args.common.data)?;
+    runtime()?.block_on(async move {
+        let stop = shutdown::on_signal();
+        let intake = Intake::open(stores.log.clone(), stores.views.open_tree("intake")?).await?;
+        let mut tasks = tokio::task::JoinSet::new();
+        let indexer = intake.clone();
+        let s = stop.clone();
+        tasks.spawn(async move {
+            indexer.run_indexer(s).await;
+            Ok(())
+        });
+        if let Some(url) = &args.nats {
+            let client = connect(url).await?;
+            let subjects = Subjects::new(&args.common.subject_prefix);
+            let (i, s) = (intake.clone(), stop.clone());
+            tasks.spawn(async move {
+                aduan_intake::nats::serve(i, client, &subjects, s)
+                    .await
+                    .map_err(anyhow::Error::msg)
+            });
+        }
+        let state = ApiState {
+            log: stores.log.clone(),
+            intake,
+            rules,
+        };
+        let listener = tokio::net::TcpListener::bind(args.http)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.http))?;
+        tracing::info!(addr = %args.http, "HTTP API listening");
+        axum::serve(listener, aduan_api::app(state))
+            .with_graceful_shutdown(shutdown::wait(stop.clone()))
+            .await
+            .context("HTTP server")?;
+        finish(tasks, &stores).await
+    })
+}
+
+/// Runs `aduan intake` until SIGTERM or Ctrl-C.
+pub fn intake(args: IntakeArgs) -> anyhow::Result<ExitCode> {
+    tracing::info!(data = %args.common.data.display(), nats = %args.nats, "aduan intake starting");
+    let stores = open_stores(&args.common.data)?;
+    runtime()?.block_on(async move {
+        let stop = shutdown::on_signal();
+        let intake = Intake::open(stores.log.clone(), stores.views.open_tree("intake")?).await?;
+        let client = connect(&args.nats).await?;
+        let subjects = Subjects::new(&args.common.subject_prefix);
+        let mut tasks = tokio::task::JoinSet::new();
+        let (indexer, s) = (intake.clone(), stop.clone());
+        tasks.spawn(async move {
+            indexer.run_indexer(s).await;
+            Ok(())
+        });
+        aduan_intake::nats::serve(intake, client, &subjects, stop)
+            .await
+            .map_err(anyhow::Error::msg)?;
+        finish(tasks, &stores).await
+    })
+}
+
+/// Waits for every loop to drain, then makes the read models and the log durable.
+async fn finish(
+    mut tasks: tokio::task::JoinSet<anyhow::Result<()>>,
+    stores: &Stores,
+) -> anyhow::Result<ExitCode> {
+    let mut failed = false;
+    while let Some(r) = tasks.join_next().await {
+        if let Err(e) = r.map_err(anyhow::Error::from).and_then(|r| r) {
+            tracing::error!(error = %e, "a service stopped with an error");
+            failed = true;
+        }
+    }
+    stores.views.flush().context("flushing read models")?;
+    stores.log.close();
+    tracing::info!("stopped cleanly");
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
