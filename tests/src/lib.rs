@@ -1,0 +1,193 @@
+//! The end-to-end harness: starts a real `nats-server` on a free loopback port
+//! with its own store directory, and real `aduan` processes, and stops them on
+//! Drop. Every end-to-end test uses it; none touches a server on port 4222.
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// A free TCP port on 127.0.0.1 (released before returning, so racy but fine for tests).
+pub fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    l.local_addr().expect("local addr").port()
+}
+
+fn wait_for_port(addr: SocketAddr, child: &mut Child, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            return;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("{what} exited early with {status}");
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    panic!("{what} did not listen on {addr} within 30 s");
+}
+
+/// A nats-server with JetStream, on a free port, with a temporary store.
+pub struct NatsServer {
+    child: Child,
+    port: u16,
+    store: tempfile::TempDir,
+}
+
+impl NatsServer {
+    /// Starts one; panics with a clear message when `nats-server` is not installed.
+    pub fn start() -> Self {
+        let store = tempfile::tempdir().expect("store dir");
+        Self::start_on(free_port(), store)
+    }
+
+    fn start_on(port: u16, store: tempfile::TempDir) -> Self {
+        let mut child = Command::new("nats-server")
+            .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
+            .arg(store.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nats-server not found: install the Debian package nats-server (the test command does)");
+        wait_for_port(SocketAddr::from(([127, 0, 0, 1], port)), &mut child, "nats-server");
+        Self { child, port, store }
+    }
+
+    /// Its URL.
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// Stops it (SIGKILL) and keeps its store, to be started again with [`NatsServer::restart`].
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts it again on the same port and store.
+    pub fn restart(self) -> Self {
+        let mut this = self;
+        this.stop();
+        let store = std::mem::replace(&mut this.store, tempfile::tempdir().expect("dir"));
+        let port = this.port;
+        drop(this);
+        Self::start_on(port, store)
+    }
+
+    /// A client connection.
+    pub async fn connect(&self) -> async_nats::Client {
+        async_nats::connect(self.url()).await.expect("connect to test nats-server")
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The `aduan` binary, built once if it is not there yet.
+pub fn aduan_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_owned();
+        let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+        let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args(["build", "--quiet", "-p", "aduan", "--bin", "aduan"])
+            .current_dir(&root)
+            .status()
+            .expect("run cargo build");
+        assert!(status.success(), "cargo build -p aduan failed");
+        target.join("debug").join("aduan")
+    })
+    .clone()
+}
+
+/// A running `aduan serve`, with its own data directory and HTTP port.
+pub struct Aduan {
+    child: Child,
+    /// Its HTTP address.
+    pub http: SocketAddr,
+    /// Its data directory (kept across restarts).
+    pub data: PathBuf,
+}
+
+impl Aduan {
+    /// Starts `aduan serve` on `data`, with NATS at `nats` when given, plus `extra` flags.
+    pub fn serve(data: &Path, nats: Option<&str>, extra: &[&str]) -> Self {
+        let http = SocketAddr::from(([127, 0, 0, 1], free_port()));
+        let mut cmd = Command::new(aduan_bin());
+        cmd.arg("serve").arg("--data").arg(data).arg("--http").arg(http.to_string());
+        if let Some(url) = nats {
+            cmd.args(["--nats", url]);
+        }
+        cmd.args(extra).env("RUST_LOG", "warn").stdout(Stdio::null()).stderr(Stdio::inherit());
+        let mut child = cmd.spawn().expect("spawn aduan serve");
+        wait_for_port(http, &mut child, "aduan serve");
+        Self { child, http, data: data.to_owned() }
+    }
+
+    /// Base URL of its HTTP API.
+    pub fn base(&self) -> String {
+        format!("http://{}", self.http)
+    }
+
+    /// SIGTERM, then waits for a clean exit; returns its exit code.
+    pub fn terminate(mut self) -> Option<i32> {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let status = self.child.wait().expect("wait for aduan");
+        status.code()
+    }
+
+    /// SIGKILL: no chance to flush or say goodbye.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Aduan {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A minimal HTTP/1.1 client over a TCP socket: `(status, body)`.
+pub async fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect to aduan");
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).await.expect("write request");
+    s.write_all(body).await.expect("write body");
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw).await;
+    let text = String::from_utf8_lossy(&raw).to_string();
+    let status = text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    (status, body)
+}
+
+/// POSTs JSON.
+pub async fn post_json(addr: SocketAddr, path: &str, json: &serde_json::Value) -> (u16, serde_json::Value) {
+    let (status, body) =
+        http(addr, "POST", path, &[("Content-Type", "application/json")], json.to_string().as_bytes()).await;
+    (status, serde_json::from_str(&body).unwrap_or(serde_json::Value::Null))
+}
+
+/// GETs JSON.
+pub async fn get_json(addr: SocketAddr, path: &str) -> (u16, serde_json::Value) {
+    let (status, body) = http(addr, "GET", path, &[], b"").await;
+    (status, serde_json::from_str(&body).unwrap_or(serde_json::Value::Null))
+}
