@@ -21,6 +21,8 @@ enum Cmd {
     Serve(cmd::serve::ServeArgs),
     /// Run only the intake service on NATS.
     Intake(cmd::serve::IntakeArgs),
+    /// Measure durable appends against JetStream and PostgreSQL on this machine.
+    Bench(cmd::bench::BenchArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -35,6 +37,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.cmd {
         Cmd::Serve(args) => cmd::serve::serve(args),
         Cmd::Intake(args) => cmd::serve::intake(args),
+        Cmd::Bench(args) => cmd::bench::bench(args),
     };
     match result {
         Ok(code) => code,

@@ -6,7 +6,10 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 
+pub mod jetstream;
 pub mod log;
+pub mod postgres;
+pub mod suite;
 
 /// One measured configuration.
 #[derive(Debug, Clone)]

@@ -307,7 +307,12 @@ impl EventLog for SledLog {
 fn open_db(path: &Path, lock_timeout: Duration) -> Result<sled::Db, LogError> {
     let started = Instant::now();
     loop {
-        match sled::Config::new().path(path).open() {
+        let config = sled::Config::new()
+            .path(path)
+            .mode(sled::Mode::HighThroughput)
+            // The writer flushes after every commit; a background flusher would only compete.
+            .flush_every_ms(None);
+        match config.open() {
             Ok(db) => return Ok(db),
             Err(sled::Error::Io(e)) if is_lock_error(&e) => {
                 if started.elapsed() >= lock_timeout {

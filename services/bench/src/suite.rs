@@ -1,0 +1,96 @@
+//! The side-by-side run behind `aduan bench`: each system at each concurrency,
+//! in one process on one machine, then the ratios.
+
+use std::fmt::Write as _;
+
+use crate::{jetstream, log, postgres, Stats};
+
+/// What to measure.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Concurrency levels (appenders).
+    pub concurrency: Vec<usize>,
+    /// Events per level (a level with one appender does a tenth, it is latency-bound).
+    pub events: u64,
+    /// Payload bytes per event.
+    pub payload: usize,
+    /// PostgreSQL connection string, or None to skip that peer.
+    pub postgres: Option<String>,
+    /// Whether to run the JetStream peer.
+    pub jetstream: bool,
+}
+
+/// Runs the plan, reporting each row through `progress` as it is measured.
+pub async fn run(plan: &Plan, progress: &mut dyn FnMut(&str)) -> anyhow::Result<Vec<Stats>> {
+    let mut rows = Vec::new();
+    let scratch = tempfile::tempdir()?;
+    let nats = if plan.jetstream {
+        match jetstream::Server::start(&scratch.path().join("nats")) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                progress(&format!("JetStream peer skipped: {e}"));
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let pg = match &plan.postgres {
+        Some(url) => match postgres::setup(url, 64).await {
+            Ok(pool) => Some(pool),
+            Err(e) => {
+                progress(&format!("PostgreSQL peer skipped: cannot reach {url}: {e}"));
+                None
+            }
+        },
+        None => None,
+    };
+    for &c in &plan.concurrency {
+        let events = if c == 1 { (plan.events / 10).max(1000) } else { plan.events };
+        reset_peak_rss();
+        let dir = scratch.path().join(format!("sled-{c}"));
+        let s = log::sled_appends(&dir, c, events, plan.payload).await?;
+        progress(&row(&s));
+        rows.push(s);
+        if let Some(server) = &nats {
+            let s = jetstream::appends(server, c, events, plan.payload).await?;
+            progress(&row(&s));
+            rows.push(s);
+        }
+        if let Some(pool) = &pg {
+            let s = postgres::appends(pool, c, events, plan.payload).await?;
+            progress(&row(&s));
+            rows.push(s);
+        }
+    }
+    if let (Some(url), Some(_)) = (&plan.postgres, &pg) {
+        let _ = postgres::teardown(url).await;
+    }
+    Ok(rows)
+}
+
+fn row(s: &Stats) -> String {
+    format!("{} × {}: {:.0} events/s, p99 {} µs", s.system, s.concurrency, s.rate(), s.p99_us)
+}
+
+/// Resets this process's peak RSS so each aduan row reports its own peak (Linux).
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// aduan's rate over each peer's, per concurrency level.
+pub fn ratios(rows: &[Stats]) -> String {
+    let mut out = String::new();
+    for r in rows.iter().filter(|r| r.system.starts_with("aduan")) {
+        for peer in rows.iter().filter(|p| p.concurrency == r.concurrency && !p.system.starts_with("aduan")) {
+            let _ = writeln!(
+                out,
+                "- {} appenders: aduan / {} = {:.2}×",
+                r.concurrency,
+                peer.system,
+                r.rate() / peer.rate()
+            );
+        }
+    }
+    out
+}
