@@ -117,6 +117,15 @@ macro_rules! event_enum {
             }
         }
 
+        /// Serialises as the payload's JSON (the proto field names), for audit output.
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                match self {
+                    $(Self::$variant(m) => m.serialize(s),)+
+                }
+            }
+        }
+
         $(
             impl From<v1::$msg> for $name {
                 fn from(m: v1::$msg) -> Self {

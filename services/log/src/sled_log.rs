@@ -20,11 +20,12 @@ use tokio::sync::{oneshot, watch};
 
 use crate::record::{self, GENESIS, HASH_LEN};
 use crate::segment;
+
+mod writer;
+
 use crate::RecordedEvent;
 use crate::{check_new_event, Appended, EventLog, ExpectedVersion, LogError, NewEvent};
-
-/// Appends gathered into one commit at the most.
-const MAX_GROUP: usize = 4096;
+use writer::{Request, Writer};
 
 /// How to open a [`SledLog`].
 #[derive(Clone)]
@@ -85,13 +86,6 @@ struct Inner {
     writer: Mutex<Option<JoinHandle<()>>>,
 }
 
-struct Request {
-    stream: String,
-    expected: ExpectedVersion,
-    events: Vec<NewEvent>,
-    reply: oneshot::Sender<Result<Appended, LogError>>,
-}
-
 impl SledLog {
     /// Opens (or creates) the log in `opts.path`.
     pub fn open(opts: SledOptions) -> Result<Self, LogError> {
@@ -138,6 +132,17 @@ impl SledLog {
     /// Stops taking appends, lets the writer finish its last commit, and waits for it.
     pub fn close(&self) {
         self.inner.shutdown();
+    }
+
+    /// Stores exported records exactly as they were, continuing the log: each
+    /// must have the next position, the previous hash, its stream's next
+    /// version, and a hash that matches it. All or nothing; durable on return.
+    pub async fn import(&self, events: Vec<RecordedEvent>) -> Result<Appended, LogError> {
+        let (reply, rx) = oneshot::channel();
+        self.sender()?
+            .send(Request::Import { events, reply })
+            .map_err(|_| LogError::Closed)?;
+        rx.await.map_err(|_| LogError::Closed)?
     }
 
     /// The raw record bytes at `position`, for tools that inspect storage.
@@ -224,7 +229,7 @@ impl EventLog for SledLog {
             check_new_event(stream, e)?;
         }
         let (reply, rx) = oneshot::channel();
-        let req = Request {
+        let req = Request::Append {
             stream: stream.to_owned(),
             expected,
             events,
@@ -407,181 +412,4 @@ fn be_u64(b: &[u8]) -> u64 {
 
 fn storage(e: &dyn std::fmt::Display) -> LogError {
     LogError::Storage(e.to_string())
-}
-
-/// The single owner of all writes.
-struct Writer {
-    db: sled::Db,
-    file: Option<File>,
-    head: u64,
-    last_hash: [u8; HASH_LEN],
-    /// Known stream versions; a miss is read from the index.
-    versions: HashMap<String, u64>,
-    head_tx: watch::Sender<u64>,
-    clock: Arc<dyn Fn() -> i64 + Send + Sync>,
-    /// Set when a failed commit could not be undone: sled and this writer may
-    /// disagree, so every later append is refused until the log is reopened.
-    poisoned: Option<String>,
-}
-
-/// An append accepted into the group being committed.
-struct Accepted {
-    reply: oneshot::Sender<Result<Appended, LogError>>,
-    appended: Appended,
-}
-
-impl Writer {
-    fn run(mut self, rx: mpsc::Receiver<Request>) {
-        while let Ok(first) = rx.recv() {
-            let mut group = vec![first];
-            while group.len() < MAX_GROUP {
-                match rx.try_recv() {
-                    Ok(r) => group.push(r),
-                    Err(_) => break,
-                }
-            }
-            self.commit(group);
-        }
-    }
-
-    fn commit(&mut self, group: Vec<Request>) {
-        if let Some(why) = &self.poisoned {
-            for r in group {
-                let _ = r.reply.send(Err(LogError::Storage(why.clone())));
-            }
-            return;
-        }
-        let (start_head, start_hash) = (self.head, self.last_hash);
-        let mut batch = sled::Batch::default();
-        let mut keys: Vec<Vec<u8>> = Vec::new();
-        let mut pending: HashMap<String, u64> = HashMap::new();
-        let mut accepted = Vec::with_capacity(group.len());
-        let mut seg = segment::Builder::new(self.head + 1);
-        let now = (self.clock)();
-        for req in group {
-            let current = match pending.get(&req.stream) {
-                Some(v) => Ok(*v),
-                None => self.version_of(&req.stream),
-            };
-            let current = match current {
-                Ok(v) => v,
-                Err(e) => {
-                    let _ = req.reply.send(Err(e));
-                    continue;
-                }
-            };
-            if !req.expected.admits(current) {
-                let _ = req.reply.send(Err(LogError::Conflict {
-                    stream: req.stream,
-                    expected: req.expected,
-                    actual: current,
-                }));
-                continue;
-            }
-            let first_position = self.head + 1;
-            let mut version = current;
-            for e in req.events {
-                version += 1;
-                self.head += 1;
-                let rec = RecordedEvent {
-                    correlation_id: e.correlation_id.unwrap_or(e.event_id),
-                    event_id: e.event_id,
-                    stream_id: req.stream.clone(),
-                    stream_version: version,
-                    position: self.head,
-                    recorded_at_ms: now,
-                    event_type: e.event_type,
-                    schema_version: e.schema_version,
-                    actor: e.actor,
-                    causation_id: e.causation_id,
-                    payload: e.payload,
-                    prev_hash: self.last_hash,
-                    hash: [0; HASH_LEN],
-                };
-                let (bytes, hash) = record::encode(&rec);
-                self.last_hash = hash;
-                seg.push(&bytes);
-                if seg.is_full() {
-                    let full = std::mem::replace(&mut seg, segment::Builder::new(self.head + 1));
-                    keys.push(put_segment(&mut batch, full));
-                }
-                let skey = stream_key(&req.stream, version);
-                batch.insert(skey.as_slice(), &self.head.to_be_bytes()[..]);
-                keys.push(skey);
-            }
-            pending.insert(req.stream, version);
-            let appended = Appended {
-                first_position,
-                last_position: self.head,
-                stream_version: version,
-            };
-            accepted.push(Accepted {
-                reply: req.reply,
-                appended,
-            });
-        }
-        if accepted.is_empty() {
-            return;
-        }
-        if !seg.is_empty() {
-            keys.push(put_segment(&mut batch, seg));
-        }
-        match self.persist(batch) {
-            Ok(()) => {
-                self.versions.extend(pending);
-                if self.versions.len() > 1_000_000 {
-                    self.versions.clear();
-                }
-                self.head_tx.send_replace(self.head);
-                for a in accepted {
-                    let _ = a.reply.send(Ok(a.appended));
-                }
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "commit failed; undoing it");
-                self.head = start_head;
-                self.last_hash = start_hash;
-                if let Err(undo) = self.undo(keys) {
-                    tracing::error!(error = %undo, "undo failed; refusing appends until reopened");
-                    self.poisoned = Some(format!("{e}; undo failed: {undo}; reopen the log"));
-                }
-                for a in accepted {
-                    let _ = a.reply.send(Err(LogError::Storage(e.to_string())));
-                }
-            }
-        }
-    }
-
-    fn persist(&self, batch: sled::Batch) -> Result<(), LogError> {
-        self.db.apply_batch(batch).map_err(|e| storage(&e))?;
-        self.db.flush().map_err(|e| storage(&e))?;
-        if let Some(f) = &self.file {
-            f.sync_data().map_err(|e| storage(&e))?;
-        }
-        Ok(())
-    }
-
-    fn undo(&self, keys: Vec<Vec<u8>>) -> Result<(), LogError> {
-        let mut batch = sled::Batch::default();
-        for k in keys {
-            batch.remove(k);
-        }
-        self.persist(batch)
-    }
-
-    fn version_of(&mut self, stream: &str) -> Result<u64, LogError> {
-        if let Some(v) = self.versions.get(stream) {
-            return Ok(*v);
-        }
-        let last = self.db.scan_prefix(stream_prefix(stream)).next_back();
-        let v = match last {
-            None => 0,
-            Some(item) => {
-                let (key, _) = item.map_err(|e| storage(&e))?;
-                be_u64(&key[key.len() - 8..])
-            }
-        };
-        self.versions.insert(stream.to_owned(), v);
-        Ok(v)
-    }
 }

@@ -135,3 +135,43 @@ async fn history_survives_reopen_and_the_chain_continues() {
     assert_eq!(report.events, 20);
     assert_eq!(log.read_stream("s0", 1).await.expect("s0").len(), 4);
 }
+
+#[tokio::test]
+async fn an_import_reproduces_positions_and_hashes_and_refuses_a_broken_chain() {
+    let src_dir = tempfile::tempdir().expect("tempdir");
+    let src = populated(src_dir.path(), 40).await;
+    let all = src.read_all(1, 100).await.expect("read");
+    let dst_dir = tempfile::tempdir().expect("tempdir");
+    let dst = SledLog::open(SledOptions::new(dst_dir.path())).expect("open");
+
+    // A record whose contents no longer match its hash is refused, and nothing is stored.
+    let mut forged = all[..5].to_vec();
+    forged[3].payload = b"forged".to_vec();
+    assert!(matches!(
+        dst.import(forged).await,
+        Err(LogError::Corrupt { position: 4, .. })
+    ));
+    // So is a batch that does not continue the log.
+    assert!(matches!(
+        dst.import(all[1..5].to_vec()).await,
+        Err(LogError::Corrupt { position: 2, .. })
+    ));
+    assert_eq!(*dst.head().borrow(), 0);
+
+    dst.import(all[..25].to_vec()).await.expect("first part");
+    dst.import(all[25..].to_vec()).await.expect("second part");
+    let a = verify(&src, 1, None, &mut |_| {}).await.expect("src");
+    let b = verify(&dst, 1, None, &mut |_| {}).await.expect("dst");
+    assert_eq!(a, b);
+    assert_eq!(
+        dst.read_stream("s3", 1).await.expect("s3"),
+        src.read_stream("s3", 1).await.expect("s3")
+    );
+    // The imported log goes on appending from where it stands.
+    let e = NewEvent::new("After", "test", vec![]);
+    let appended = dst
+        .append("s3", ExpectedVersion::Exact(8), vec![e])
+        .await
+        .expect("append");
+    assert_eq!((appended.first_position, appended.stream_version), (41, 9));
+}
