@@ -1,5 +1,7 @@
 //! Walking the hash chain, written once over any [`EventLog`].
 
+use std::collections::HashSet;
+
 use crate::{record::GENESIS, EventLog, LogError};
 
 /// What an intact range holds.
@@ -7,6 +9,8 @@ use crate::{record::GENESIS, EventLog, LogError};
 pub struct VerifyReport {
     /// Events checked.
     pub events: u64,
+    /// Distinct streams among them.
+    pub streams: u64,
     /// First position checked (0 when the range was empty).
     pub first_position: u64,
     /// Last position checked (0 when the range was empty).
@@ -39,8 +43,10 @@ pub async fn verify<L: EventLog>(
             None => return Err(missing(from - 1)),
         }
     };
+    let mut streams = HashSet::new();
     let mut report = VerifyReport {
         events: 0,
+        streams: 0,
         first_position: 0,
         last_position: 0,
         head_hash: prev,
@@ -65,11 +71,15 @@ pub async fn verify<L: EventLog>(
             }
             prev = e.hash;
             next += 1;
+            if !streams.contains(&e.stream_id) {
+                streams.insert(e.stream_id);
+            }
         }
         progress(next - 1);
     }
     if next > from {
         report.events = next - from;
+        report.streams = streams.len() as u64;
         report.first_position = from;
         report.last_position = next - 1;
         report.head_hash = prev;

@@ -1,0 +1,82 @@
+//! `aduan token issue`: a new API token for an OPD, an admin or an auditor.
+//! Only its BLAKE3 hash goes into `<data>/tokens.jsonl`; the token is printed
+//! once and cannot be recovered. A running `aduan serve` sees it at once.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use aduan_api::auth::{self, Role};
+use aduan_domain::OrgCode;
+use anyhow::Context;
+use clap::{Args, Subcommand, ValueEnum};
+
+/// `aduan token …`.
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    #[command(subcommand)]
+    cmd: TokenCmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCmd {
+    /// Issue a new token and print it once.
+    Issue(IssueArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum RoleKind {
+    Opd,
+    Admin,
+    Auditor,
+}
+
+#[derive(Debug, Args)]
+struct IssueArgs {
+    /// What the token may do.
+    #[arg(long, value_enum)]
+    role: RoleKind,
+    /// The organisation an OPD token acts for (required with --role opd).
+    #[arg(long, required_if_eq("role", "opd"), value_parser = parse_org)]
+    org: Option<OrgCode>,
+    /// Who the token is for; recorded as the actor of an admin's actions.
+    #[arg(long, default_value = "")]
+    name: String,
+    /// Data directory holding tokens.jsonl.
+    #[arg(long, env = "ADUAN_DATA", default_value = "./data")]
+    data: PathBuf,
+}
+
+fn parse_org(s: &str) -> Result<OrgCode, String> {
+    OrgCode::parse(s).map_err(|e| e.to_string())
+}
+
+/// Runs `aduan token …`.
+pub fn token(args: TokenArgs) -> anyhow::Result<ExitCode> {
+    let TokenCmd::Issue(a) = args.cmd;
+    let role = match (a.role, a.org) {
+        (RoleKind::Opd, Some(org)) => Role::Opd { org, name: a.name },
+        (RoleKind::Opd, None) => anyhow::bail!("--role opd needs --org"),
+        (RoleKind::Admin, _) => Role::Admin {
+            name: non_blank(a.name, "admin")?,
+        },
+        (RoleKind::Auditor, _) => Role::Auditor {
+            name: non_blank(a.name, "auditor")?,
+        },
+    };
+    let path = a.data.join(auth::TOKEN_FILE);
+    let token = auth::issue(&path, &role).context("issuing the token")?;
+    eprintln!(
+        "issued token (role {}) into {}; it is shown once:",
+        role.kind(),
+        path.display()
+    );
+    println!("{token}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Admins and auditors act under their name, so it may not be blank; without
+/// --name the role itself is used.
+fn non_blank(name: String, fallback: &str) -> anyhow::Result<String> {
+    let name = name.trim();
+    Ok(if name.is_empty() { fallback } else { name }.to_owned())
+}

@@ -1,0 +1,332 @@
+//! The command endpoints through `app().oneshot(request)`, without a socket:
+//! who may call what, and that every refusal appends nothing.
+
+use std::sync::Arc;
+
+use aduan_commands::Commands;
+use aduan_domain::calendar::unix_ms;
+use aduan_domain::{ComplaintEvent, SystemClock};
+use aduan_intake::Intake;
+use aduan_log::{ExpectedVersion, NewEvent, SledLog, SledOptions};
+use aduan_rules::RuleSet;
+use axum::body::Body;
+use axum::http::{header, Request};
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+use super::*;
+use crate::auth::{Role, Tokens};
+
+const RULES: &str = include_str!("../../../../deploy/rules/sample.toml");
+const DINKES: &str = "kab-pati-dinkes";
+
+struct World {
+    state: ApiState<SledLog>,
+    _dir: tempfile::TempDir,
+}
+
+/// A submitted complaint routed to kab-pati-dinkes.
+struct Given {
+    id: String,
+    tracking_no: String,
+    reporter_token: String,
+}
+
+async fn world() -> World {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut opts = SledOptions::new(dir.path().join("log"));
+    opts.fsync = false;
+    let log = SledLog::open(opts).expect("log");
+    let views = sled::Config::new().temporary(true).open().expect("views");
+    let intake = Intake::open(log.clone(), views.open_tree("intake").expect("tree"))
+        .await
+        .expect("intake");
+    let rules = Arc::new(RuleSet::load(RULES).expect("rules"));
+    let commands = Commands::new(log.clone(), Arc::new(SystemClock), rules.clone());
+    let rules_for_views = rules.clone();
+    let state = ApiState {
+        log,
+        intake,
+        rules,
+        tokens: Tokens::in_data_dir(dir.path()),
+        commands,
+        projections: aduan_projections::Projections::open(&views, rules_for_views)
+            .expect("projections"),
+        clock: Arc::new(SystemClock),
+    };
+    World { state, _dir: dir }
+}
+
+impl World {
+    async fn given_routed(&self, channel_ref: &str) -> Given {
+        let req = v1::SubmitComplaint {
+            channel: "web".into(),
+            channel_ref: channel_ref.into(),
+            kind: "complaint".into(),
+            title: "Obat habis".into(),
+            body: "Puskesmas kehabisan obat".into(),
+            location: Some(v1::Location {
+                region_code: "33.18".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let ack = self.state.intake.submit(req).await.expect("submit");
+        let now = unix_ms(time::OffsetDateTime::now_utc());
+        let day = 86_400_000;
+        let routed = ComplaintEvent::from(v1::ComplaintRouted {
+            org: DINKES.into(),
+            hop: 1,
+            reason: "rule".into(),
+            due_at_ms: now + 60 * day,
+            acknowledge_due_ms: now + 3 * day,
+            follow_up_due_ms: now + 5 * day,
+            at_ms: now,
+            ..Default::default()
+        });
+        let id = ComplaintId::parse(&ack.complaint_id).expect("id");
+        let e = NewEvent::new(routed.type_name(), "test", routed.encode());
+        self.state
+            .log
+            .append(&id.stream(), ExpectedVersion::Exact(1), vec![e])
+            .await
+            .expect("route");
+        Given {
+            id: ack.complaint_id,
+            tracking_no: ack.tracking_no,
+            reporter_token: ack.reporter_token,
+        }
+    }
+
+    fn token(&self, role: Role) -> String {
+        self.state.tokens.issue(&role).expect("issue")
+    }
+
+    fn opd_token(&self, org: &str) -> String {
+        self.token(Role::Opd {
+            org: OrgCode::parse(org).expect("org"),
+            name: "ani".into(),
+        })
+    }
+
+    async fn post(&self, path: &str, token: Option<&str>, body: Value) -> (StatusCode, Value) {
+        let mut req = Request::post(path).header(header::CONTENT_TYPE, "application/json");
+        if let Some(t) = token {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        let req = req.body(Body::from(body.to_string())).expect("request");
+        let resp = crate::app(self.state.clone())
+            .oneshot(req)
+            .await
+            .expect("response");
+        let status = resp.status();
+        let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    async fn versions(&self, id: &str) -> usize {
+        let id = ComplaintId::parse(id).expect("id");
+        self.state
+            .log
+            .read_stream(&id.stream(), 1)
+            .await
+            .expect("read")
+            .len()
+    }
+}
+
+fn action_path(org: &str, id: &str) -> String {
+    format!("/v1/orgs/{org}/complaints/{id}/actions")
+}
+
+fn code(v: &Value) -> &str {
+    v["error"]["code"].as_str().unwrap_or("")
+}
+
+#[tokio::test]
+async fn the_owner_acts_with_its_token() {
+    let w = world().await;
+    let g = w.given_routed("a").await;
+    let t = w.opd_token(DINKES);
+    let body = json!({"actor": "ani", "acknowledge": {}});
+    let (status, v) = w.post(&action_path(DINKES, &g.id), Some(&t), body).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(
+        (v["stream_version"].as_u64(), v["status"].as_str()),
+        (Some(3), Some("in_progress"))
+    );
+}
+
+#[tokio::test]
+async fn without_a_known_token_it_is_401_and_appends_nothing() {
+    let w = world().await;
+    let g = w.given_routed("a").await;
+    let body = json!({"actor": "ani", "acknowledge": {}});
+    let (status, v) = w
+        .post(&action_path(DINKES, &g.id), None, body.clone())
+        .await;
+    assert_eq!(
+        (status, code(&v)),
+        (StatusCode::UNAUTHORIZED, "unauthorized")
+    );
+    let (status, _) = w
+        .post(&action_path(DINKES, &g.id), Some("made-up"), body)
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(w.versions(&g.id).await, 2);
+}
+
+#[tokio::test]
+async fn another_opds_token_or_a_wrong_org_in_the_path_is_refused() {
+    let w = world().await;
+    let g = w.given_routed("a").await;
+    let body = json!({"actor": "ani", "acknowledge": {}});
+    let rsud = w.opd_token("kab-pati-rsud");
+    // Another OPD's token on the owner's path: 403 forbidden.
+    let (status, v) = w
+        .post(&action_path(DINKES, &g.id), Some(&rsud), body.clone())
+        .await;
+    assert_eq!((status, code(&v)), (StatusCode::FORBIDDEN, "forbidden"));
+    // Its own path, but not the owner: 403 not_assigned.
+    let (status, v) = w
+        .post(
+            &action_path("kab-pati-rsud", &g.id),
+            Some(&rsud),
+            body.clone(),
+        )
+        .await;
+    assert_eq!((status, code(&v)), (StatusCode::FORBIDDEN, "not_assigned"));
+    // An admin token is not an OPD token.
+    let admin = w.token(Role::Admin {
+        name: "budi".into(),
+    });
+    let (status, _) = w
+        .post(&action_path(DINKES, &g.id), Some(&admin), body)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(w.versions(&g.id).await, 2);
+}
+
+#[tokio::test]
+async fn a_reporter_token_of_another_complaint_is_401_and_appends_nothing() {
+    let w = world().await;
+    let mine = w.given_routed("a").await;
+    let other = w.given_routed("b").await;
+    let path = format!("/v1/complaints/{}/reopen", mine.tracking_no);
+    let (status, v) = w
+        .post(&path, Some(&other.reporter_token), json!({"reason": "x"}))
+        .await;
+    assert_eq!(
+        (status, code(&v)),
+        (StatusCode::UNAUTHORIZED, "unauthorized")
+    );
+    let (status, _) = w.post(&path, None, json!({"reason": "x"})).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(w.versions(&mine.id).await, 2);
+}
+
+#[tokio::test]
+async fn the_reporter_answers_rates_and_reopens() {
+    let w = world().await;
+    let g = w.given_routed("a").await;
+    let t = w.opd_token(DINKES);
+    let ask = json!({"actor": "ani", "request_info": {"question": "Di mana?"}});
+    assert_eq!(
+        w.post(&action_path(DINKES, &g.id), Some(&t), ask).await.0,
+        StatusCode::OK
+    );
+    let base = format!("/v1/complaints/{}", g.tracking_no);
+    let rt = Some(g.reporter_token.as_str());
+    let (status, v) = w
+        .post(
+            &format!("{base}/reply"),
+            rt,
+            json!({"message": "Puskesmas Juwana"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let resolve = json!({"actor": "ani", "resolve": {"resolution": "Dikirim"}});
+    assert_eq!(
+        w.post(&action_path(DINKES, &g.id), Some(&t), resolve)
+            .await
+            .0,
+        StatusCode::OK
+    );
+    let (status, v) = w
+        .post(&format!("{base}/feedback"), rt, json!({"rating": 9}))
+        .await;
+    assert_eq!(
+        (status, v["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("rating"))
+    );
+    let (status, _) = w
+        .post(
+            &format!("{base}/feedback"),
+            rt,
+            json!({"rating": 2, "comment": "lambat"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, v) = w
+        .post(&format!("{base}/reopen"), rt, json!({"reason": "belum"}))
+        .await;
+    assert_eq!(
+        (status, v["status"].as_str()),
+        (StatusCode::OK, Some("reopened"))
+    );
+}
+
+#[tokio::test]
+async fn only_an_admin_rejects_and_a_duplicate_is_linked() {
+    let w = world().await;
+    let original = w.given_routed("a").await;
+    let copy = w.given_routed("b").await;
+    let path = format!("/v1/admin/complaints/{}/actions", copy.id);
+    let body = json!({"reject": {"reason": "sama", "duplicate_of": original.id}});
+    let opd = w.opd_token(DINKES);
+    assert_eq!(
+        w.post(&path, Some(&opd), body.clone()).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        w.post(&path, None, body.clone()).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(w.versions(&copy.id).await, 2);
+    let admin = w.token(Role::Admin {
+        name: "budi".into(),
+    });
+    let (status, v) = w.post(&path, Some(&admin), body).await;
+    assert_eq!(
+        (status, v["status"].as_str()),
+        (StatusCode::OK, Some("rejected")),
+        "{v}"
+    );
+    let bad = json!({"reject": {"reason": "x", "reason_code": "boring"}});
+    let (status, v) = w.post(&path, Some(&admin), bad).await;
+    assert_eq!(
+        (status, v["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("reason_code"))
+    );
+}
+
+#[tokio::test]
+async fn an_admin_reroutes_by_hand() {
+    let w = world().await;
+    let g = w.given_routed("a").await;
+    let path = format!("/v1/admin/complaints/{}/actions", g.id);
+    let admin = w.token(Role::Admin {
+        name: "budi".into(),
+    });
+    let body = json!({"reroute": {"org": "kab-pati-rsud", "reason": "urusan RSUD"}});
+    let (status, v) = w.post(&path, Some(&admin), body).await;
+    assert_eq!(
+        (status, v["stream_version"].as_u64()),
+        (StatusCode::OK, Some(3)),
+        "{v}"
+    );
+}

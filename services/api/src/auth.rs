@@ -1,0 +1,401 @@
+//! Who is calling: bearer tokens mapped to roles by a token file in the data
+//! directory (`<data>/tokens.jsonl`, one JSON object per line). The file holds
+//! only BLAKE3 hashes of tokens, so reading it never yields a usable token.
+//! It is re-read whenever its modification time or size changes, so
+//! `aduan token issue` takes effect while `aduan serve` runs.
+//!
+//! Reporter tokens are not in this file: they belong to one complaint and are
+//! checked against its `ComplaintReceived` by the command service.
+//!
+//! Line format: `{"hash": "<blake3 hex>", "role": "opd", "org": "kab-pati-dinkes", "name": "…"}`;
+//! `role` is `opd` (with `org`), `admin` or `auditor` (each with a `name`).
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use aduan_domain::{reporter_token, OrgCode};
+use axum::extract::{FromRef, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use serde::{Deserialize, Serialize};
+
+use crate::ApiError;
+
+/// The file name of the token file inside the data directory.
+pub const TOKEN_FILE: &str = "tokens.jsonl";
+
+/// What a token allows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Role {
+    /// A work unit: acts on and reads only its own complaints.
+    Opd {
+        /// Its organisation.
+        org: OrgCode,
+        /// Who the token was issued to (may be empty).
+        name: String,
+    },
+    /// An administrator: rejects and re-routes complaints, reads statistics.
+    Admin {
+        /// The admin's name, recorded as the actor of what they do.
+        name: String,
+    },
+    /// An auditor: reads statistics and full histories.
+    Auditor {
+        /// The auditor's name.
+        name: String,
+    },
+}
+
+impl Role {
+    /// The role's contract word (`opd`, `admin`, `auditor`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Opd { .. } => "opd",
+            Self::Admin { .. } => "admin",
+            Self::Auditor { .. } => "auditor",
+        }
+    }
+}
+
+/// One line of the token file.
+#[derive(Debug, Serialize, Deserialize)]
+struct Line {
+    hash: String,
+    role: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    org: String,
+    #[serde(default)]
+    name: String,
+}
+
+impl Line {
+    fn role(&self) -> Option<Role> {
+        let name = self.name.clone();
+        match self.role.as_str() {
+            "opd" => Some(Role::Opd {
+                org: OrgCode::parse(&self.org).ok()?,
+                name,
+            }),
+            "admin" => Some(Role::Admin { name }),
+            "auditor" => Some(Role::Auditor { name }),
+            _ => None,
+        }
+    }
+}
+
+/// Why a token could not be issued.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    /// The token file could not be written.
+    #[error("cannot write the token file {path}: {source}")]
+    Io {
+        /// The token file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// The token file, cached in memory and re-read when it changes; clones share it.
+#[derive(Debug, Clone)]
+pub struct Tokens {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    path: PathBuf,
+    // A std Mutex: no .await happens while it is held.
+    cache: Mutex<Cache>,
+}
+
+#[derive(Debug, Default)]
+struct Cache {
+    stamp: Option<(SystemTime, u64)>,
+    roles: HashMap<String, Role>,
+}
+
+impl Tokens {
+    /// The tokens of the file at `path` (a missing file means no tokens yet).
+    pub fn open(path: impl Into<PathBuf>) -> Self {
+        let inner = Inner {
+            path: path.into(),
+            cache: Mutex::new(Cache::default()),
+        };
+        Self {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// The tokens of `<data>/tokens.jsonl`.
+    pub fn in_data_dir(data: &Path) -> Self {
+        Self::open(data.join(TOKEN_FILE))
+    }
+
+    /// The role of a presented token, if the file knows it.
+    pub fn role_of(&self, token: &str) -> Option<Role> {
+        let hash = reporter_token::hash(token);
+        let mut cache = match self.inner.cache.lock() {
+            Ok(c) => c,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        self.refresh(&mut cache);
+        cache.roles.get(&hash).cloned()
+    }
+
+    /// Re-reads the file when its mtime or size changed since the last read.
+    fn refresh(&self, cache: &mut Cache) {
+        let stamp = std::fs::metadata(&self.inner.path)
+            .ok()
+            .map(|m| (m.modified().unwrap_or(SystemTime::UNIX_EPOCH), m.len()));
+        if stamp == cache.stamp {
+            return;
+        }
+        cache.stamp = stamp;
+        cache.roles = match std::fs::read_to_string(&self.inner.path) {
+            Ok(text) => parse(&text, &self.inner.path),
+            Err(_) => HashMap::new(),
+        };
+    }
+
+    /// Issues a new random token for `role`: appends its hash to the file and
+    /// returns the token, which is shown once and never stored.
+    pub fn issue(&self, role: &Role) -> Result<String, TokenError> {
+        issue(&self.inner.path, role)
+    }
+}
+
+fn parse(text: &str, path: &Path) -> HashMap<String, Role> {
+    let mut roles = HashMap::new();
+    for (n, raw) in text.lines().enumerate() {
+        if raw.trim().is_empty() {
+            continue;
+        }
+        let role = serde_json::from_str::<Line>(raw)
+            .ok()
+            .and_then(|l| Some((l.hash.to_ascii_lowercase(), l.role()?)));
+        match role {
+            Some((hash, role)) => {
+                roles.insert(hash, role);
+            }
+            // A bad line refuses its token, not the whole file.
+            None => tracing::warn!(file = %path.display(), line = n + 1, "unusable token line"),
+        }
+    }
+    roles
+}
+
+/// Issues a new random token for `role` into the token file at `path`
+/// (created if missing) and returns it.
+pub fn issue(path: &Path, role: &Role) -> Result<String, TokenError> {
+    // 32 random bytes as hex and their BLAKE3 hash: the same shape as a reporter token.
+    let (token, hash) = reporter_token::generate();
+    let (org, name) = match role {
+        Role::Opd { org, name } => (org.to_string(), name.clone()),
+        Role::Admin { name } | Role::Auditor { name } => (String::new(), name.clone()),
+    };
+    let line = Line {
+        hash,
+        role: role.kind().into(),
+        org,
+        name,
+    };
+    let io = |source| TokenError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let mut text = serde_json::to_string(&line).map_err(|e| io(e.into()))?;
+    text.push('\n');
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    // One write of one line in append mode, so concurrent issuers do not interleave.
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(io)?;
+    file.write_all(text.as_bytes()).map_err(io)?;
+    file.sync_data().map_err(io)?;
+    Ok(token.as_str().to_owned())
+}
+
+/// The bearer token of a request, unchecked (for reporter tokens, which the
+/// command service checks against the complaint).
+#[derive(Debug, Clone)]
+pub struct Bearer(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Bearer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        bearer(parts)
+            .map(|t| Self(t.to_owned()))
+            .ok_or_else(|| unauthorized("missing bearer token"))
+    }
+}
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+fn unauthorized(message: &str) -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+}
+
+fn forbidden(message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::FORBIDDEN, "forbidden", message)
+}
+
+/// An authenticated caller (`Authorization: Bearer <token>` found in the
+/// token file): 401 `unauthorized` without a token or with an unknown one.
+/// Handlers then check the scope with the `require_*` methods (403 `forbidden`).
+#[derive(Debug, Clone)]
+pub struct Caller {
+    role: Role,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller
+where
+    Tokens: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let token = bearer(parts).ok_or_else(|| unauthorized("missing bearer token"))?;
+        let role = Tokens::from_ref(state)
+            .role_of(token)
+            .ok_or_else(|| unauthorized("unknown token"))?;
+        Ok(Self { role })
+    }
+}
+
+impl Caller {
+    /// A caller with this role (for tests and in-process callers).
+    pub fn new(role: Role) -> Self {
+        Self { role }
+    }
+
+    /// The caller's role.
+    pub fn role(&self) -> &Role {
+        &self.role
+    }
+
+    /// The envelope actor for what this caller does: `opd:<org>:<name>`,
+    /// `admin:<name>` or `auditor:<name>`.
+    pub fn actor(&self) -> String {
+        match &self.role {
+            Role::Opd { org, name } => format!("opd:{org}:{name}"),
+            Role::Admin { name } => format!("admin:{name}"),
+            Role::Auditor { name } => format!("auditor:{name}"),
+        }
+    }
+
+    /// Passes only an OPD token of `org` (403 otherwise).
+    pub fn require_org(&self, org: &OrgCode) -> Result<(), ApiError> {
+        match &self.role {
+            Role::Opd { org: own, .. } if own == org => Ok(()),
+            _ => Err(forbidden(format!("this token may not act for {org}"))),
+        }
+    }
+
+    /// Passes only an admin token and returns the admin's name.
+    pub fn require_admin(&self) -> Result<&str, ApiError> {
+        match &self.role {
+            Role::Admin { name } => Ok(name),
+            _ => Err(forbidden("an admin token is required")),
+        }
+    }
+
+    /// Passes only an auditor token and returns the auditor's name.
+    pub fn require_auditor(&self) -> Result<&str, ApiError> {
+        match &self.role {
+            Role::Auditor { name } => Ok(name),
+            _ => Err(forbidden("an auditor token is required")),
+        }
+    }
+
+    /// Passes an admin or an auditor token.
+    pub fn require_admin_or_auditor(&self) -> Result<(), ApiError> {
+        match &self.role {
+            Role::Admin { .. } | Role::Auditor { .. } => Ok(()),
+            Role::Opd { .. } => Err(forbidden("an admin or auditor token is required")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opd(org: &str) -> Role {
+        Role::Opd {
+            org: OrgCode::parse(org).expect("org"),
+            name: "ani".into(),
+        }
+    }
+
+    #[test]
+    fn an_issued_token_maps_to_its_role_and_only_its_hash_is_stored() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let tokens = Tokens::in_data_dir(dir.path());
+        assert_eq!(tokens.role_of("anything"), None);
+        let t = tokens.issue(&opd("kab-pati-dinkes")).expect("issue");
+        assert_eq!(tokens.role_of(&t), Some(opd("kab-pati-dinkes")));
+        let file = std::fs::read_to_string(dir.path().join(TOKEN_FILE)).expect("file");
+        assert!(!file.contains(&t));
+        assert!(file.contains(&reporter_token::hash(&t)));
+    }
+
+    #[test]
+    fn a_token_issued_by_another_handle_is_seen_without_restart() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let served = Tokens::in_data_dir(dir.path());
+        assert_eq!(served.role_of("x"), None);
+        let path = dir.path().join(TOKEN_FILE);
+        let admin = Role::Admin {
+            name: "budi".into(),
+        };
+        let t = issue(&path, &admin).expect("issue");
+        assert_eq!(served.role_of(&t), Some(admin));
+    }
+
+    #[test]
+    fn bad_lines_are_skipped_and_good_ones_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(TOKEN_FILE);
+        std::fs::write(
+            &path,
+            "not json\n{\"hash\":\"ab\",\"role\":\"opd\",\"org\":\"BAD.ORG\"}\n",
+        )
+        .expect("write");
+        let t = issue(&path, &Role::Auditor { name: "c".into() }).expect("issue");
+        let tokens = Tokens::open(&path);
+        assert_eq!(tokens.role_of(&t), Some(Role::Auditor { name: "c".into() }));
+    }
+
+    #[test]
+    fn scopes_refuse_other_roles() {
+        let c = Caller::new(opd("kab-pati-dinkes"));
+        assert!(c
+            .require_org(&OrgCode::parse("kab-pati-dinkes").expect("org"))
+            .is_ok());
+        let other = c.require_org(&OrgCode::parse("kab-kudus").expect("org"));
+        assert_eq!(other.map_err(|e| e.status()), Err(StatusCode::FORBIDDEN));
+        assert!(c.require_admin().is_err());
+        assert!(c.require_admin_or_auditor().is_err());
+        let a = Caller::new(Role::Admin {
+            name: "budi".into(),
+        });
+        assert_eq!(a.require_admin().ok(), Some("budi"));
+        assert!(a.require_auditor().is_err());
+        assert!(a.require_admin_or_auditor().is_ok());
+        assert_eq!(a.actor(), "admin:budi");
+    }
+}

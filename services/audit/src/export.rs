@@ -1,0 +1,191 @@
+//! The log as text: one JSON object a line, each envelope with its payload
+//! both exact (base64, so a re-import reproduces the hash) and decoded (for
+//! people and other tools). CloudEvents 1.0 structured mode carries the
+//! envelope in extension attributes.
+
+use aduan_log::RecordedEvent;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::{AuditError, hex, parse_hash, payload_json, rfc3339};
+
+/// An export format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// aduan's own envelope, one JSON object a line.
+    Jsonl,
+    /// CloudEvents 1.0 structured-mode JSON, one a line.
+    CloudEvents,
+}
+
+/// The JSON-lines form of one envelope.
+#[derive(Debug, Serialize, Deserialize)]
+struct Line {
+    position: u64,
+    event_id: Uuid,
+    stream_id: String,
+    stream_version: u64,
+    recorded_at: String,
+    recorded_at_ms: i64,
+    event_type: String,
+    schema_version: u32,
+    actor: String,
+    correlation_id: Uuid,
+    causation_id: Option<Uuid>,
+    prev_hash: String,
+    hash: String,
+    payload: String,
+    #[serde(default)]
+    data: Value,
+}
+
+/// One envelope as a JSON line (without the newline).
+pub fn to_jsonl(e: &RecordedEvent) -> String {
+    let line = Line {
+        position: e.position,
+        event_id: e.event_id,
+        stream_id: e.stream_id.clone(),
+        stream_version: e.stream_version,
+        recorded_at: rfc3339(e.recorded_at_ms),
+        recorded_at_ms: e.recorded_at_ms,
+        event_type: e.event_type.clone(),
+        schema_version: e.schema_version,
+        actor: e.actor.clone(),
+        correlation_id: e.correlation_id,
+        causation_id: e.causation_id,
+        prev_hash: hex(&e.prev_hash),
+        hash: hex(&e.hash),
+        payload: B64.encode(&e.payload),
+        data: payload_json(e),
+    };
+    serde_json::to_string(&line).unwrap_or_default()
+}
+
+fn bad(line: u64, reason: impl Into<String>) -> AuditError {
+    AuditError::BadLine { line, reason: reason.into() }
+}
+
+/// Reads back a line written by [`to_jsonl`] (line number `n` for errors).
+pub fn from_jsonl(text: &str, n: u64) -> Result<RecordedEvent, AuditError> {
+    let l: Line = serde_json::from_str(text).map_err(|e| bad(n, e.to_string()))?;
+    Ok(RecordedEvent {
+        event_id: l.event_id,
+        stream_id: l.stream_id,
+        stream_version: l.stream_version,
+        position: l.position,
+        recorded_at_ms: l.recorded_at_ms,
+        event_type: l.event_type,
+        schema_version: l.schema_version,
+        actor: l.actor,
+        correlation_id: l.correlation_id,
+        causation_id: l.causation_id,
+        payload: B64.decode(l.payload).map_err(|e| bad(n, format!("payload: {e}")))?,
+        prev_hash: parse_hash(&l.prev_hash).ok_or_else(|| bad(n, "prev_hash is not 64 hex digits"))?,
+        hash: parse_hash(&l.hash).ok_or_else(|| bad(n, "hash is not 64 hex digits"))?,
+    })
+}
+
+/// One envelope as a CloudEvents 1.0 structured-mode JSON object.
+pub fn to_cloudevent(e: &RecordedEvent) -> String {
+    let v = json!({
+        "specversion": "1.0",
+        "id": e.event_id.to_string(),
+        "source": format!("aduan/{}", e.stream_id),
+        "type": format!("id.go.lapor.aduan.{}", e.event_type),
+        "subject": e.stream_id,
+        "time": rfc3339(e.recorded_at_ms),
+        "datacontenttype": "application/json",
+        "data": payload_json(e),
+        "aduanposition": e.position,
+        "aduanstreamversion": e.stream_version,
+        "aduanrecordedatms": e.recorded_at_ms,
+        "aduanschemaversion": e.schema_version,
+        "aduanactor": e.actor,
+        "aduancorrelationid": e.correlation_id.to_string(),
+        "aduancausationid": e.causation_id.map(|c| c.to_string()),
+        "aduanprevhash": hex(&e.prev_hash),
+        "aduanhash": hex(&e.hash),
+        "aduanpayload": B64.encode(&e.payload),
+    });
+    v.to_string()
+}
+
+/// Reads back an object written by [`to_cloudevent`].
+pub fn from_cloudevent(text: &str, n: u64) -> Result<RecordedEvent, AuditError> {
+    let v: Value = serde_json::from_str(text).map_err(|e| bad(n, e.to_string()))?;
+    let s = |k: &str| v.get(k).and_then(Value::as_str).ok_or_else(|| bad(n, format!("{k} missing")));
+    let u = |k: &str| v.get(k).and_then(Value::as_u64).ok_or_else(|| bad(n, format!("{k} missing")));
+    let uuid = |k: &str| -> Result<Uuid, AuditError> {
+        Uuid::parse_str(s(k)?).map_err(|e| bad(n, format!("{k}: {e}")))
+    };
+    let event_type = s("type")?.strip_prefix("id.go.lapor.aduan.").ok_or_else(|| bad(n, "type"))?;
+    let causation_id = match v.get("aduancausationid").and_then(Value::as_str) {
+        Some(c) => Some(Uuid::parse_str(c).map_err(|e| bad(n, format!("causation: {e}")))?),
+        None => None,
+    };
+    let recorded_at_ms =
+        v.get("aduanrecordedatms").and_then(Value::as_i64).ok_or_else(|| bad(n, "recorded at"))?;
+    Ok(RecordedEvent {
+        event_id: uuid("id")?,
+        stream_id: s("subject")?.to_owned(),
+        stream_version: u("aduanstreamversion")?,
+        position: u("aduanposition")?,
+        recorded_at_ms,
+        event_type: event_type.to_owned(),
+        schema_version: u("aduanschemaversion")? as u32,
+        actor: s("aduanactor")?.to_owned(),
+        correlation_id: uuid("aduancorrelationid")?,
+        causation_id,
+        payload: B64.decode(s("aduanpayload")?).map_err(|e| bad(n, format!("payload: {e}")))?,
+        prev_hash: parse_hash(s("aduanprevhash")?).ok_or_else(|| bad(n, "prev hash"))?,
+        hash: parse_hash(s("aduanhash")?).ok_or_else(|| bad(n, "hash"))?,
+    })
+}
+
+/// Reads a line in whichever format it was written.
+pub fn from_line(text: &str, n: u64) -> Result<RecordedEvent, AuditError> {
+    if text.contains("\"specversion\"") { from_cloudevent(text, n) } else { from_jsonl(text, n) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> RecordedEvent {
+        RecordedEvent {
+            event_id: Uuid::now_v7(),
+            stream_id: "complaint-x".into(),
+            stream_version: 3,
+            position: 42,
+            recorded_at_ms: 1_795_000_000_123,
+            event_type: "ReporterReplied".into(),
+            schema_version: 1,
+            actor: "reporter".into(),
+            correlation_id: Uuid::now_v7(),
+            causation_id: Some(Uuid::now_v7()),
+            payload: vec![10, 3, b'a', b'b', b'c'],
+            prev_hash: [7; 32],
+            hash: [9; 32],
+        }
+    }
+
+    #[test]
+    fn both_formats_read_back_exactly() {
+        let e = sample();
+        assert_eq!(from_line(&to_jsonl(&e), 1).expect("jsonl"), e);
+        assert_eq!(from_line(&to_cloudevent(&e), 1).expect("cloudevents"), e);
+        let ce: Value = serde_json::from_str(&to_cloudevent(&e)).expect("json");
+        assert_eq!(ce["type"], "id.go.lapor.aduan.ReporterReplied");
+        assert_eq!(ce["data"]["message"], "abc");
+    }
+
+    #[test]
+    fn broken_lines_name_their_line() {
+        for text in ["{", "{\"position\": 1}", "[]"] {
+            assert!(matches!(from_line(text, 7), Err(AuditError::BadLine { line: 7, .. })));
+        }
+    }
+}

@@ -1,0 +1,73 @@
+//! What auditors (Inspektorat, the Ombudsman) see: every event of a complaint
+//! as a readable history, and the whole log exported with its envelopes —
+//! as JSON lines or CloudEvents 1.0 — in a form that imports back to the very
+//! same positions and hashes. It reads the log; it never changes history.
+
+use aduan_domain::{ComplaintEvent, event::RuleSetEvent};
+use aduan_log::RecordedEvent;
+
+pub mod export;
+pub mod history;
+
+pub use export::{Format, from_cloudevent, from_jsonl, to_cloudevent, to_jsonl};
+pub use history::{HistoryRow, rows, table};
+
+/// Why an audit operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    /// A line of an export could not be read back.
+    #[error("line {line}: {reason}")]
+    BadLine {
+        /// 1-based line number.
+        line: u64,
+        /// What was wrong.
+        reason: String,
+    },
+    /// The log refused or failed.
+    #[error(transparent)]
+    Log(#[from] aduan_log::LogError),
+    /// Reading or writing a file failed.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// The payload of `e` as JSON (proto field names), or `null` when this build
+/// does not know its type.
+pub fn payload_json(e: &RecordedEvent) -> serde_json::Value {
+    let complaint = ComplaintEvent::decode(&e.event_type, e.schema_version, &e.payload)
+        .ok()
+        .and_then(|c| serde_json::to_value(c).ok());
+    complaint
+        .or_else(|| {
+            RuleSetEvent::decode(&e.event_type, e.schema_version, &e.payload)
+                .ok()
+                .and_then(|RuleSetEvent::Published(p)| serde_json::to_value(p).ok())
+        })
+        .unwrap_or(serde_json::Value::Null)
+}
+
+/// Unix milliseconds as RFC 3339 UTC with milliseconds.
+pub fn rfc3339(ms: i64) -> String {
+    aduan_domain::calendar::from_unix_ms(ms)
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+/// Lowercase hex of bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Parses a 32-byte hash written as 64 hex digits.
+pub fn parse_hash(s: &str) -> Option<[u8; 32]> {
+    let s = s.trim();
+    if s.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, chunk) in s.as_bytes().chunks(2).enumerate() {
+        let pair = std::str::from_utf8(chunk).ok()?;
+        out[i] = u8::from_str_radix(pair, 16).ok()?;
+    }
+    Some(out)
+}

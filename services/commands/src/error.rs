@@ -1,0 +1,104 @@
+//! Why a command was refused or failed, with the contract's error codes.
+
+use aduan_domain::Rejection;
+use aduan_log::LogError;
+use aduan_proto::v1;
+
+/// Why a command recorded nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    /// A field of the request is missing or malformed (before the domain sees it).
+    #[error("{field} {why}")]
+    InvalidArgument {
+        /// The offending field, as named in the contract.
+        field: &'static str,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// The request could not be decoded at all.
+    #[error("malformed request: {0}")]
+    Malformed(String),
+    /// The request is larger than accepted.
+    #[error("request of {size} bytes exceeds the limit of {max}")]
+    TooLarge {
+        /// Its size.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// No complaint has this id.
+    #[error("complaint {0} not found")]
+    NotFound(String),
+    /// The complaint refused the command (not assigned, conflict, bad
+    /// argument, wrong reporter token).
+    #[error(transparent)]
+    Rejected(#[from] Rejection),
+    /// Other writers kept changing the complaint; every retry lost the race.
+    #[error("the complaint changed {attempts} times while deciding; try again")]
+    Contended {
+        /// How many times it was tried.
+        attempts: u32,
+    },
+    /// A stored event of the complaint could not be read.
+    #[error("complaint history unreadable: {0}")]
+    Corrupt(String),
+    /// The log failed (storage, closed).
+    #[error("event log unavailable: {0}")]
+    Unavailable(#[source] LogError),
+}
+
+impl CommandError {
+    /// The contract's error code (CONTRACT.md, `Error.code`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidArgument { .. } | Self::Malformed(_) => "invalid_argument",
+            Self::TooLarge { .. } => "too_large",
+            Self::NotFound(_) => "not_found",
+            Self::Rejected(r) => r.code(),
+            Self::Contended { .. } => "conflict",
+            Self::Corrupt(_) => "internal",
+            Self::Unavailable(_) => "unavailable",
+        }
+    }
+
+    /// The offending field, when there is one.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            Self::InvalidArgument { field, .. } => Some(field),
+            Self::Rejected(r) => r.field(),
+            _ => None,
+        }
+    }
+
+    /// The contract `Error`; internal detail (storage causes) is not sent.
+    pub fn to_proto(&self) -> v1::Error {
+        let message = match self {
+            Self::Corrupt(_) => "internal error".to_owned(),
+            Self::Unavailable(_) => "service temporarily unavailable".to_owned(),
+            other => other.to_string(),
+        };
+        v1::Error {
+            code: self.code().into(),
+            message,
+            field: self.field().unwrap_or_default().into(),
+        }
+    }
+
+    pub(crate) fn invalid(field: &'static str, why: impl Into<String>) -> Self {
+        Self::InvalidArgument {
+            field,
+            why: why.into(),
+        }
+    }
+}
+
+impl From<LogError> for CommandError {
+    fn from(e: LogError) -> Self {
+        match e {
+            LogError::Corrupt { .. } => Self::Corrupt(e.to_string()),
+            LogError::TooLarge { size, max } => Self::TooLarge { size, max },
+            LogError::Invalid(why) => Self::Malformed(why),
+            e => Self::Unavailable(e),
+        }
+    }
+}
