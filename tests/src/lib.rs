@@ -50,7 +50,11 @@ impl NatsServer {
             .stderr(Stdio::null())
             .spawn()
             .expect("nats-server not found: install the Debian package nats-server (the test command does)");
-        wait_for_port(SocketAddr::from(([127, 0, 0, 1], port)), &mut child, "nats-server");
+        wait_for_port(
+            SocketAddr::from(([127, 0, 0, 1], port)),
+            &mut child,
+            "nats-server",
+        );
         Self { child, port, store }
     }
 
@@ -77,7 +81,9 @@ impl NatsServer {
 
     /// A client connection.
     pub async fn connect(&self) -> async_nats::Client {
-        async_nats::connect(self.url()).await.expect("connect to test nats-server")
+        async_nats::connect(self.url())
+            .await
+            .expect("connect to test nats-server")
     }
 }
 
@@ -91,8 +97,12 @@ impl Drop for NatsServer {
 pub fn aduan_bin() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_owned();
-        let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("workspace root")
+            .to_owned();
+        let target =
+            std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
         let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
             .args(["build", "--quiet", "-p", "aduan", "--bin", "aduan"])
             .current_dir(&root)
@@ -118,14 +128,25 @@ impl Aduan {
     pub fn serve(data: &Path, nats: Option<&str>, extra: &[&str]) -> Self {
         let http = SocketAddr::from(([127, 0, 0, 1], free_port()));
         let mut cmd = Command::new(aduan_bin());
-        cmd.arg("serve").arg("--data").arg(data).arg("--http").arg(http.to_string());
+        cmd.arg("serve")
+            .arg("--data")
+            .arg(data)
+            .arg("--http")
+            .arg(http.to_string());
         if let Some(url) = nats {
             cmd.args(["--nats", url]);
         }
-        cmd.args(extra).env("RUST_LOG", "warn").stdout(Stdio::null()).stderr(Stdio::inherit());
+        cmd.args(extra)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit());
         let mut child = cmd.spawn().expect("spawn aduan serve");
         wait_for_port(http, &mut child, "aduan serve");
-        Self { child, http, data: data.to_owned() }
+        Self {
+            child,
+            http,
+            data: data.to_owned(),
+        }
     }
 
     /// Base URL of its HTTP API.
@@ -135,7 +156,9 @@ impl Aduan {
 
     /// SIGTERM, then waits for a clean exit; returns its exit code.
     pub fn terminate(mut self) -> Option<i32> {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
         let status = self.child.wait().expect("wait for aduan");
         status.code()
     }
@@ -163,8 +186,13 @@ pub async fn http(
     body: &[u8],
 ) -> (u16, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect to aduan");
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    let mut s = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("connect to aduan");
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -174,20 +202,43 @@ pub async fn http(
     let mut raw = Vec::new();
     let _ = s.read_to_end(&mut raw).await;
     let text = String::from_utf8_lossy(&raw).to_string();
-    let status = text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
     (status, body)
 }
 
 /// POSTs JSON.
-pub async fn post_json(addr: SocketAddr, path: &str, json: &serde_json::Value) -> (u16, serde_json::Value) {
-    let (status, body) =
-        http(addr, "POST", path, &[("Content-Type", "application/json")], json.to_string().as_bytes()).await;
-    (status, serde_json::from_str(&body).unwrap_or(serde_json::Value::Null))
+pub async fn post_json(
+    addr: SocketAddr,
+    path: &str,
+    json: &serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let (status, body) = http(
+        addr,
+        "POST",
+        path,
+        &[("Content-Type", "application/json")],
+        json.to_string().as_bytes(),
+    )
+    .await;
+    (
+        status,
+        serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
+    )
 }
 
 /// GETs JSON.
 pub async fn get_json(addr: SocketAddr, path: &str) -> (u16, serde_json::Value) {
     let (status, body) = http(addr, "GET", path, &[], b"").await;
-    (status, serde_json::from_str(&body).unwrap_or(serde_json::Value::Null))
+    (
+        status,
+        serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
+    )
 }

@@ -16,7 +16,10 @@ fn complaint(reference: &str) -> v1::SubmitComplaint {
         channel_ref: reference.into(),
         kind: "complaint".into(),
         body: "Sampah menumpuk di pasar Puri, bau sampai ke rumah warga".into(),
-        location: Some(v1::Location { region_code: "33.18".into(), ..Default::default() }),
+        location: Some(v1::Location {
+            region_code: "33.18".into(),
+            ..Default::default()
+        }),
         ..Default::default()
     }
 }
@@ -27,7 +30,10 @@ async fn request(nc: &async_nats::Client, payload: Vec<u8>, json: bool) -> async
         headers.insert("Content-Type", "application/json");
     }
     let fut = nc.request_with_headers("aduan.intake.submit", headers, payload.into());
-    tokio::time::timeout(Duration::from_secs(10), fut).await.expect("reply in time").expect("reply")
+    tokio::time::timeout(Duration::from_secs(10), fut)
+        .await
+        .expect("reply in time")
+        .expect("reply")
 }
 
 async fn submit_proto(nc: &async_nats::Client, req: &v1::SubmitComplaint) -> v1::SubmitReply {
@@ -71,12 +77,19 @@ async fn submissions_over_nats_and_http_with_dedupe_across_restart() {
     // The same (channel, channel_ref) again: the first ack, flagged.
     let again = ack(submit_proto(&nc, &complaint("sms-1")).await);
     assert!(again.duplicate);
-    assert_eq!((again.complaint_id.as_str(), again.tracking_no.as_str()), (first.complaint_id.as_str(), first.tracking_no.as_str()));
+    assert_eq!(
+        (again.complaint_id.as_str(), again.tracking_no.as_str()),
+        (first.complaint_id.as_str(), first.tracking_no.as_str())
+    );
 
     // JSON over NATS, answered in JSON.
     let body = serde_json::to_vec(&complaint("sms-2")).expect("json");
     let msg = request(&nc, body, true).await;
-    let ct = msg.headers.as_ref().and_then(|h| h.get("Content-Type")).map(|v| v.to_string());
+    let ct = msg
+        .headers
+        .as_ref()
+        .and_then(|h| h.get("Content-Type"))
+        .map(|v| v.to_string());
     assert_eq!(ct.as_deref(), Some("application/json"));
     let reply: serde_json::Value = serde_json::from_slice(&msg.payload).expect("JSON reply");
     assert_eq!(reply["ack"]["duplicate"], false, "{reply}");
@@ -89,7 +102,10 @@ async fn submissions_over_nats_and_http_with_dedupe_across_restart() {
     let (status, dup) = post_json(aduan.http, "/v1/complaints", &web).await;
     assert_eq!((status, &dup["duplicate"]), (200, &json!(true)));
     assert_eq!(dup["tracking_no"], created["tracking_no"]);
-    let path = format!("/v1/complaints/{}", created["tracking_no"].as_str().expect("tracking"));
+    let path = format!(
+        "/v1/complaints/{}",
+        created["tracking_no"].as_str().expect("tracking")
+    );
     let (status, view) = get_json(aduan.http, &path).await;
     assert_eq!(status, 200, "{view}");
     assert_eq!(view["tracking_no"], created["tracking_no"]);
@@ -116,13 +132,44 @@ async fn bad_input_is_refused_with_its_code_and_appends_nothing() {
     let nc = nats.connect().await;
 
     let cases: Vec<(v1::SubmitComplaint, &str, &str)> = vec![
-        (v1::SubmitComplaint { body: "   ".into(), ..complaint("b1") }, "invalid_argument", "body"),
-        (v1::SubmitComplaint { title: "t".repeat(201), ..complaint("b2") }, "invalid_argument", "title"),
-        (v1::SubmitComplaint { body: "b".repeat(20_001), ..complaint("b3") }, "invalid_argument", "body"),
-        (v1::SubmitComplaint { kind: "keluhan".into(), ..complaint("b4") }, "invalid_argument", "kind"),
         (
             v1::SubmitComplaint {
-                reporter: Some(v1::Reporter { privacy: "hidden".into(), ..Default::default() }),
+                body: "   ".into(),
+                ..complaint("b1")
+            },
+            "invalid_argument",
+            "body",
+        ),
+        (
+            v1::SubmitComplaint {
+                title: "t".repeat(201),
+                ..complaint("b2")
+            },
+            "invalid_argument",
+            "title",
+        ),
+        (
+            v1::SubmitComplaint {
+                body: "b".repeat(20_001),
+                ..complaint("b3")
+            },
+            "invalid_argument",
+            "body",
+        ),
+        (
+            v1::SubmitComplaint {
+                kind: "keluhan".into(),
+                ..complaint("b4")
+            },
+            "invalid_argument",
+            "kind",
+        ),
+        (
+            v1::SubmitComplaint {
+                reporter: Some(v1::Reporter {
+                    privacy: "hidden".into(),
+                    ..Default::default()
+                }),
                 ..complaint("b5")
             },
             "invalid_argument",
@@ -130,37 +177,84 @@ async fn bad_input_is_refused_with_its_code_and_appends_nothing() {
         ),
         (
             v1::SubmitComplaint {
-                location: Some(v1::Location { region_code: "33-18".into(), ..Default::default() }),
+                location: Some(v1::Location {
+                    region_code: "33-18".into(),
+                    ..Default::default()
+                }),
                 ..complaint("b6")
             },
             "invalid_argument",
             "location.region_code",
         ),
-        (v1::SubmitComplaint { body: "x".repeat(70_000), ..complaint("b7") }, "too_large", ""),
+        (
+            v1::SubmitComplaint {
+                body: "x".repeat(70_000),
+                ..complaint("b7")
+            },
+            "too_large",
+            "",
+        ),
     ];
     for (req, code, field) in cases {
         let e = error(submit_proto(&nc, &req).await);
-        assert_eq!((e.code.as_str(), e.field.as_str()), (code, field), "{}", e.message);
+        assert_eq!(
+            (e.code.as_str(), e.field.as_str()),
+            (code, field),
+            "{}",
+            e.message
+        );
         assert!(!e.message.is_empty());
     }
     // Malformed protobuf and malformed JSON.
-    let e = error(v1::SubmitReply::decode(request(&nc, vec![0xff, 0xff, 0xff], false).await.payload).expect("reply"));
+    let e = error(
+        v1::SubmitReply::decode(request(&nc, vec![0xff, 0xff, 0xff], false).await.payload)
+            .expect("reply"),
+    );
     assert_eq!(e.code, "invalid_argument");
     let msg = request(&nc, b"{\"channel\": ".to_vec(), true).await;
     let reply: serde_json::Value = serde_json::from_slice(&msg.payload).expect("JSON error");
     assert_eq!(reply["error"]["code"], "invalid_argument");
 
     // HTTP: wrong content type, oversized body, malformed JSON, a blank body.
-    let (status, body) = http(aduan.http, "POST", "/v1/complaints", &[("Content-Type", "text/plain")], b"hi").await;
+    let (status, body) = http(
+        aduan.http,
+        "POST",
+        "/v1/complaints",
+        &[("Content-Type", "text/plain")],
+        b"hi",
+    )
+    .await;
     assert_eq!(status, 415, "{body}");
     let big = vec![b' '; 70 * 1024];
-    let (status, body) = http(aduan.http, "POST", "/v1/complaints", &[("Content-Type", "application/json")], &big).await;
+    let (status, body) = http(
+        aduan.http,
+        "POST",
+        "/v1/complaints",
+        &[("Content-Type", "application/json")],
+        &big,
+    )
+    .await;
     assert_eq!(status, 413, "{body}");
     assert!(body.contains("too_large"), "{body}");
-    let (status, body) = http(aduan.http, "POST", "/v1/complaints", &[("Content-Type", "application/json")], b"{").await;
+    let (status, body) = http(
+        aduan.http,
+        "POST",
+        "/v1/complaints",
+        &[("Content-Type", "application/json")],
+        b"{",
+    )
+    .await;
     assert_eq!(status, 400, "{body}");
-    let (status, body) = post_json(aduan.http, "/v1/complaints", &json!({"channel": "web", "body": ""})).await;
-    assert_eq!((status, body["error"]["field"].as_str()), (400, Some("body")));
+    let (status, body) = post_json(
+        aduan.http,
+        "/v1/complaints",
+        &json!({"channel": "web", "body": ""}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (400, Some("body"))
+    );
 
     assert_eq!(aduan.terminate(), Some(0));
     assert_eq!(log_head(dir.path()), 0, "a refused request appends nothing");

@@ -21,23 +21,56 @@ enum Cmd {
     Serve(cmd::serve::ServeArgs),
     /// Run only the intake service on NATS.
     Intake(cmd::serve::IntakeArgs),
+    /// Run the read models alone (and the NATS status query with --nats), or
+    /// `rebuild` them from the log.
+    Projections(cmd::projections::ProjectionsArgs),
+    /// Run only the router: route complaints, publish assignments, escalate
+    /// missed deadlines (JetStream OPD inboxes with --nats).
+    Router(cmd::router::RouterArgs),
+    /// Check, explain or publish a jurisdiction rule set.
+    Rules(cmd::rules::RulesArgs),
     /// Measure durable appends against JetStream and PostgreSQL on this machine.
     Bench(cmd::bench::BenchArgs),
+    /// Audit: a complaint's history, hash-chain verification, export and import.
+    Audit(cmd::audit::AuditArgs),
+    /// Issue API tokens (OPD, admin, auditor); only their hashes are stored.
+    Token(cmd::token::TokenArgs),
+}
+
+impl Cmd {
+    /// True for the long-running services.
+    fn is_service(&self) -> bool {
+        matches!(
+            self,
+            Self::Serve(_) | Self::Intake(_) | Self::Projections(_)
+        )
+    }
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    // Services log what they do; one-shot tools print their answer and stay quiet.
+    let default_filter = if cli.cmd.is_service() {
+        "info,sled=warn,async_nats=warn"
+    } else {
+        "warn"
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sled=warn,async_nats=warn".into()),
+                .unwrap_or_else(|_| default_filter.into()),
         )
         .with_writer(std::io::stderr)
         .init();
     let result = match cli.cmd {
         Cmd::Serve(args) => cmd::serve::serve(args),
         Cmd::Intake(args) => cmd::serve::intake(args),
+        Cmd::Projections(args) => cmd::projections::projections(args),
+        Cmd::Router(args) => cmd::router::router(args),
+        Cmd::Rules(args) => cmd::rules::rules(args),
         Cmd::Bench(args) => cmd::bench::bench(args),
+        Cmd::Audit(args) => cmd::audit::audit(args),
+        Cmd::Token(args) => cmd::token::token(args),
     };
     match result {
         Ok(code) => code,

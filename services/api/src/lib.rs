@@ -4,22 +4,24 @@
 
 use std::sync::Arc;
 
-use aduan_domain::TrackingNo;
 use aduan_intake::Intake;
 use aduan_log::EventLog;
 use aduan_proto::v1;
 use aduan_rules::RuleSet;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use bytes::Bytes;
 
+pub mod actions;
+pub mod auth;
 pub mod body;
 pub mod error;
-pub mod status;
+pub mod ops;
+pub mod query;
 
 pub use error::ApiError;
 
@@ -32,15 +34,53 @@ pub struct ApiState<L> {
     pub intake: Intake<L>,
     /// The rule set in force, for organisation names.
     pub rules: Arc<RuleSet>,
+    /// The token file, for [`auth::Caller`].
+    pub tokens: auth::Tokens,
+    /// The command service, for OPD, reporter and admin actions.
+    pub commands: aduan_commands::Commands<L>,
+    /// The read models, for status, inbox, recap, ranking and readiness.
+    pub projections: aduan_projections::Projections,
+    /// The clock "overdue" is judged by.
+    pub clock: aduan_domain::SharedClock,
+}
+
+impl<L> axum::extract::FromRef<ApiState<L>> for auth::Tokens {
+    fn from_ref(s: &ApiState<L>) -> Self {
+        s.tokens.clone()
+    }
 }
 
 /// The whole HTTP API.
 pub fn app<L: EventLog + Clone>(state: ApiState<L>) -> Router {
     Router::new()
         .route("/v1/complaints", post(submit::<L>))
-        .route("/v1/complaints/{tracking_no}", get(status_of::<L>))
+        .route("/v1/complaints/{tracking_no}", get(query::status::<L>))
+        .route(
+            "/v1/complaints/{tracking_no}/reply",
+            post(actions::reply::<L>),
+        )
+        .route(
+            "/v1/complaints/{tracking_no}/feedback",
+            post(actions::feedback::<L>),
+        )
+        .route(
+            "/v1/complaints/{tracking_no}/reopen",
+            post(actions::reopen::<L>),
+        )
+        .route(
+            "/v1/orgs/{org}/complaints/{complaint_id}/actions",
+            post(actions::opd::<L>),
+        )
+        .route(
+            "/v1/admin/complaints/{complaint_id}/actions",
+            post(actions::admin::<L>),
+        )
         .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(|| async { "ready" }))
+        .route("/v1/orgs/{org}/inbox", get(query::inbox::<L>))
+        .route("/v1/stats/recap", get(query::recap::<L>))
+        .route("/v1/stats/ranking", get(query::ranking::<L>))
+        .route("/readyz", get(ops::readyz::<L>))
+        .route("/metrics", get(ops::metrics::<L>))
         .layer(DefaultBodyLimit::max(body::MAX_BODY))
         .with_state(state)
 }
@@ -58,25 +98,4 @@ async fn submit<L: EventLog + Clone>(
         StatusCode::CREATED
     };
     Ok((status, Json(ack)))
-}
-
-async fn status_of<L: EventLog + Clone>(
-    State(s): State<ApiState<L>>,
-    Path(tracking_no): Path<String>,
-) -> Result<Json<v1::StatusView>, ApiError> {
-    let t = TrackingNo::parse(&tracking_no).map_err(|_| ApiError::not_found("complaint"))?;
-    let id = s
-        .intake
-        .index()
-        .complaint_of(&t)?
-        .ok_or_else(|| ApiError::not_found("complaint"))?;
-    let events = s
-        .log
-        .read_stream(&id.stream(), 1)
-        .await
-        .map_err(|e| ApiError::unavailable(&e))?;
-    let now = aduan_domain::calendar::unix_ms(time::OffsetDateTime::now_utc());
-    status::view(&events, &s.rules, now)
-        .map(Json)
-        .ok_or_else(|| ApiError::not_found("complaint"))
 }

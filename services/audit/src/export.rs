@@ -4,13 +4,13 @@
 //! envelope in extension attributes.
 
 use aduan_log::RecordedEvent;
-use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::{AuditError, hex, parse_hash, payload_json, rfc3339};
+use crate::{hex, parse_hash, payload_json, rfc3339, AuditError};
 
 /// An export format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,7 +65,10 @@ pub fn to_jsonl(e: &RecordedEvent) -> String {
 }
 
 fn bad(line: u64, reason: impl Into<String>) -> AuditError {
-    AuditError::BadLine { line, reason: reason.into() }
+    AuditError::BadLine {
+        line,
+        reason: reason.into(),
+    }
 }
 
 /// Reads back a line written by [`to_jsonl`] (line number `n` for errors).
@@ -82,8 +85,11 @@ pub fn from_jsonl(text: &str, n: u64) -> Result<RecordedEvent, AuditError> {
         actor: l.actor,
         correlation_id: l.correlation_id,
         causation_id: l.causation_id,
-        payload: B64.decode(l.payload).map_err(|e| bad(n, format!("payload: {e}")))?,
-        prev_hash: parse_hash(&l.prev_hash).ok_or_else(|| bad(n, "prev_hash is not 64 hex digits"))?,
+        payload: B64
+            .decode(l.payload)
+            .map_err(|e| bad(n, format!("payload: {e}")))?,
+        prev_hash: parse_hash(&l.prev_hash)
+            .ok_or_else(|| bad(n, "prev_hash is not 64 hex digits"))?,
         hash: parse_hash(&l.hash).ok_or_else(|| bad(n, "hash is not 64 hex digits"))?,
     })
 }
@@ -116,18 +122,30 @@ pub fn to_cloudevent(e: &RecordedEvent) -> String {
 /// Reads back an object written by [`to_cloudevent`].
 pub fn from_cloudevent(text: &str, n: u64) -> Result<RecordedEvent, AuditError> {
     let v: Value = serde_json::from_str(text).map_err(|e| bad(n, e.to_string()))?;
-    let s = |k: &str| v.get(k).and_then(Value::as_str).ok_or_else(|| bad(n, format!("{k} missing")));
-    let u = |k: &str| v.get(k).and_then(Value::as_u64).ok_or_else(|| bad(n, format!("{k} missing")));
+    let s = |k: &str| {
+        v.get(k)
+            .and_then(Value::as_str)
+            .ok_or_else(|| bad(n, format!("{k} missing")))
+    };
+    let u = |k: &str| {
+        v.get(k)
+            .and_then(Value::as_u64)
+            .ok_or_else(|| bad(n, format!("{k} missing")))
+    };
     let uuid = |k: &str| -> Result<Uuid, AuditError> {
         Uuid::parse_str(s(k)?).map_err(|e| bad(n, format!("{k}: {e}")))
     };
-    let event_type = s("type")?.strip_prefix("id.go.lapor.aduan.").ok_or_else(|| bad(n, "type"))?;
+    let event_type = s("type")?
+        .strip_prefix("id.go.lapor.aduan.")
+        .ok_or_else(|| bad(n, "type"))?;
     let causation_id = match v.get("aduancausationid").and_then(Value::as_str) {
         Some(c) => Some(Uuid::parse_str(c).map_err(|e| bad(n, format!("causation: {e}")))?),
         None => None,
     };
-    let recorded_at_ms =
-        v.get("aduanrecordedatms").and_then(Value::as_i64).ok_or_else(|| bad(n, "recorded at"))?;
+    let recorded_at_ms = v
+        .get("aduanrecordedatms")
+        .and_then(Value::as_i64)
+        .ok_or_else(|| bad(n, "recorded at"))?;
     Ok(RecordedEvent {
         event_id: uuid("id")?,
         stream_id: s("subject")?.to_owned(),
@@ -139,7 +157,9 @@ pub fn from_cloudevent(text: &str, n: u64) -> Result<RecordedEvent, AuditError> 
         actor: s("aduanactor")?.to_owned(),
         correlation_id: uuid("aduancorrelationid")?,
         causation_id,
-        payload: B64.decode(s("aduanpayload")?).map_err(|e| bad(n, format!("payload: {e}")))?,
+        payload: B64
+            .decode(s("aduanpayload")?)
+            .map_err(|e| bad(n, format!("payload: {e}")))?,
         prev_hash: parse_hash(s("aduanprevhash")?).ok_or_else(|| bad(n, "prev hash"))?,
         hash: parse_hash(s("aduanhash")?).ok_or_else(|| bad(n, "hash"))?,
     })
@@ -147,7 +167,11 @@ pub fn from_cloudevent(text: &str, n: u64) -> Result<RecordedEvent, AuditError> 
 
 /// Reads a line in whichever format it was written.
 pub fn from_line(text: &str, n: u64) -> Result<RecordedEvent, AuditError> {
-    if text.contains("\"specversion\"") { from_cloudevent(text, n) } else { from_jsonl(text, n) }
+    if text.contains("\"specversion\"") {
+        from_cloudevent(text, n)
+    } else {
+        from_jsonl(text, n)
+    }
 }
 
 #[cfg(test)]
@@ -185,7 +209,10 @@ mod tests {
     #[test]
     fn broken_lines_name_their_line() {
         for text in ["{", "{\"position\": 1}", "[]"] {
-            assert!(matches!(from_line(text, 7), Err(AuditError::BadLine { line: 7, .. })));
+            assert!(matches!(
+                from_line(text, 7),
+                Err(AuditError::BadLine { line: 7, .. })
+            ));
         }
     }
 }

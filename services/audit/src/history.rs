@@ -55,19 +55,54 @@ fn describe(e: &ComplaintEvent) -> (String, String) {
                 None => "anonymous".to_owned(),
                 Some(p) => format!("{} {} {} ({})", p.name, p.phone, p.email, p.privacy),
             };
-            let region = r.location.as_ref().map(|l| l.region_code.as_str()).unwrap_or("");
-            let what = format!("{} via {} [{}] region {region}: {}", r.kind, r.channel, r.tracking_no, r.title);
-            (String::new(), format!("{what}; reporter {}", who.split_whitespace().collect::<Vec<_>>().join(" ")))
+            let region = r
+                .location
+                .as_ref()
+                .map(|l| l.region_code.as_str())
+                .unwrap_or("");
+            let what = format!(
+                "{} via {} [{}] region {region}: {}",
+                r.kind, r.channel, r.tracking_no, r.title
+            );
+            (
+                String::new(),
+                format!(
+                    "{what}; reporter {}",
+                    who.split_whitespace().collect::<Vec<_>>().join(" ")
+                ),
+            )
         }
-        E::Rejected(r) => (String::new(), format!("{}: {} {}", r.reason_code, r.reason, r.duplicate_of)),
+        E::Rejected(r) => (
+            String::new(),
+            format!("{}: {} {}", r.reason_code, r.reason, r.duplicate_of),
+        ),
         E::Routed(r) => (
             r.org.clone(),
-            format!("hop {} by rule {:?} of {:?} ({}), due {}", r.hop, r.rule_id, r.ruleset_version, r.reason, rfc3339(r.due_at_ms)),
+            format!(
+                "hop {} by rule {:?} of {:?} ({}), due {}",
+                r.hop,
+                r.rule_id,
+                r.ruleset_version,
+                r.reason,
+                rfc3339(r.due_at_ms)
+            ),
         ),
-        E::RoutingRejected(r) => (r.org.clone(), format!("not our authority: {}; suggests {:?}", r.reason, r.suggested_org)),
-        E::Escalated(r) => (r.to_org.clone(), format!("from {} ({} {})", r.from_org, r.reason, r.deadline)),
+        E::RoutingRejected(r) => (
+            r.org.clone(),
+            format!(
+                "not our authority: {}; suggests {:?}",
+                r.reason, r.suggested_org
+            ),
+        ),
+        E::Escalated(r) => (
+            r.to_org.clone(),
+            format!("from {} ({} {})", r.from_org, r.reason, r.deadline),
+        ),
         E::Acknowledged(r) => (r.org.clone(), String::new()),
-        E::FollowUpPosted(r) => (r.org.clone(), format!("{}{}", if r.public { "" } else { "(internal) " }, r.message)),
+        E::FollowUpPosted(r) => (
+            r.org.clone(),
+            format!("{}{}", if r.public { "" } else { "(internal) " }, r.message),
+        ),
         E::InformationRequested(r) => (r.org.clone(), r.question.clone()),
         E::ReporterReplied(r) => (String::new(), r.message.clone()),
         E::Resolved(r) => (r.org.clone(), r.resolution.clone()),
@@ -82,7 +117,16 @@ pub fn table(rows: &[HistoryRow]) -> String {
     let head = ["POS", "TIME", "EVENT", "ACTOR", "ORG", "DETAILS"];
     let cells: Vec<[String; 6]> = rows
         .iter()
-        .map(|r| [r.position.to_string(), r.at.clone(), r.event.clone(), r.actor.clone(), r.org.clone(), r.details.clone()])
+        .map(|r| {
+            [
+                r.position.to_string(),
+                r.at.clone(),
+                r.event.clone(),
+                r.actor.clone(),
+                r.org.clone(),
+                r.details.clone(),
+            ]
+        })
         .collect();
     let mut widths = head.map(str::len);
     for row in &cells {

@@ -3,14 +3,14 @@
 //! as JSON lines or CloudEvents 1.0 — in a form that imports back to the very
 //! same positions and hashes. It reads the log; it never changes history.
 
-use aduan_domain::{ComplaintEvent, event::RuleSetEvent};
+use aduan_domain::{event::RuleSetEvent, ComplaintEvent};
 use aduan_log::RecordedEvent;
 
 pub mod export;
 pub mod history;
 
-pub use export::{Format, from_cloudevent, from_jsonl, to_cloudevent, to_jsonl};
-pub use history::{HistoryRow, rows, table};
+pub use export::{from_cloudevent, from_jsonl, to_cloudevent, to_jsonl, Format};
+pub use history::{rows, table, HistoryRow};
 
 /// Why an audit operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -49,7 +49,10 @@ pub fn payload_json(e: &RecordedEvent) -> serde_json::Value {
 /// Unix milliseconds as RFC 3339 UTC with milliseconds.
 pub fn rfc3339(ms: i64) -> String {
     aduan_domain::calendar::from_unix_ms(ms)
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_default()
 }
 

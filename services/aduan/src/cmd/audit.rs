@@ -61,6 +61,22 @@ pub enum AuditCmd {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Rebuild the read models as they stood at TIME into a separate directory
+    /// and print the recap and ranking of then; the live read models are untouched.
+    Replay {
+        /// The moment (RFC 3339, e.g. 2026-11-20T17:00:00+07:00).
+        #[arg(long)]
+        until: String,
+        /// Where to build the read models (default: a temporary directory).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Organisation whose recap to print.
+        #[arg(long, default_value = "nasional")]
+        org: String,
+        /// Parent whose children to rank.
+        #[arg(long, default_value = "nasional")]
+        parent: String,
+    },
     /// Restore an export into an empty data directory, with identical positions and hashes.
     Import {
         /// The export (JSON lines or CloudEvents).
@@ -80,25 +96,45 @@ pub enum ExportFormat {
 /// Runs an audit subcommand.
 pub fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
     let log = data::open_log(&args.data)?;
-    let rt = tokio::runtime::Builder::new_current_thread().build().context("runtime")?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .context("runtime")?;
     let code = rt.block_on(async {
         match args.cmd {
             AuditCmd::History { id, json } => history(&log, &args.data, &id, json).await,
-            AuditCmd::Verify { from, to, expect_head } => verify(&log, from, to, expect_head).await,
+            AuditCmd::Verify {
+                from,
+                to,
+                expect_head,
+            } => verify(&log, from, to, expect_head).await,
             AuditCmd::Export { from, format, out } => export(&log, from, format, out).await,
             AuditCmd::Import { file } => import(&log, &file).await,
+            AuditCmd::Replay {
+                until,
+                out,
+                org,
+                parent,
+            } => replay(&log, &until, out, &org, &parent).await,
         }
     });
     log.close();
     code
 }
 
-async fn history(log: &SledLog, data_dir: &std::path::Path, id: &str, json: bool) -> anyhow::Result<ExitCode> {
+async fn history(
+    log: &SledLog,
+    data_dir: &std::path::Path,
+    id: &str,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
     let complaint = match ComplaintId::parse(id) {
         Ok(c) => c,
         Err(_) => {
-            let t = TrackingNo::parse(id).map_err(|e| anyhow::anyhow!("{id:?} is neither a complaint id nor a tracking number: {e}"))?;
-            data::complaint_of(data_dir, &t)?.with_context(|| format!("no complaint has tracking number {t}"))?
+            let t = TrackingNo::parse(id).map_err(|e| {
+                anyhow::anyhow!("{id:?} is neither a complaint id nor a tracking number: {e}")
+            })?;
+            data::complaint_of(data_dir, &t)?
+                .with_context(|| format!("no complaint has tracking number {t}"))?
         }
     };
     let events = log.read_stream(&complaint.stream(), 1).await?;
@@ -121,7 +157,12 @@ fn bar(len: u64) -> ProgressBar {
     bar
 }
 
-async fn verify(log: &SledLog, from: u64, to: Option<u64>, expect: Option<String>) -> anyhow::Result<ExitCode> {
+async fn verify(
+    log: &SledLog,
+    from: u64,
+    to: Option<u64>,
+    expect: Option<String>,
+) -> anyhow::Result<ExitCode> {
     let expect = match expect {
         Some(h) => Some(aduan_audit::parse_hash(&h).context("--expect-head takes 64 hex digits")?),
         None => None,
@@ -129,7 +170,8 @@ async fn verify(log: &SledLog, from: u64, to: Option<u64>, expect: Option<String
     let head = *log.head().borrow();
     let progress = bar(to.unwrap_or(head).min(head).saturating_sub(from.max(1) - 1));
     let start = from.max(1);
-    let result = aduan_log::verify(log, from, to, &mut |p| progress.set_position(p + 1 - start)).await;
+    let result =
+        aduan_log::verify(log, from, to, &mut |p| progress.set_position(p + 1 - start)).await;
     progress.finish_and_clear();
     let report = match result {
         Ok(r) => r,
@@ -140,8 +182,18 @@ async fn verify(log: &SledLog, from: u64, to: Option<u64>, expect: Option<String
         Err(e) => return Err(e.into()),
     };
     if let Some(anchor) = expect {
-        if !contains_hash(log, report.first_position.max(1), report.last_position, anchor).await? {
-            println!("FAILED: the anchored head {} is not in the chain: history before it changed", aduan_audit::hex(&anchor));
+        if !contains_hash(
+            log,
+            report.first_position.max(1),
+            report.last_position,
+            anchor,
+        )
+        .await?
+        {
+            println!(
+                "FAILED: the anchored head {} is not in the chain: history before it changed",
+                aduan_audit::hex(&anchor)
+            );
             return Ok(ExitCode::from(1));
         }
     }
@@ -156,11 +208,18 @@ async fn verify(log: &SledLog, from: u64, to: Option<u64>, expect: Option<String
     Ok(ExitCode::SUCCESS)
 }
 
-async fn contains_hash(log: &SledLog, from: u64, to: u64, anchor: [u8; 32]) -> anyhow::Result<bool> {
+async fn contains_hash(
+    log: &SledLog,
+    from: u64,
+    to: u64,
+    anchor: [u8; 32],
+) -> anyhow::Result<bool> {
     let mut next = from;
     while next <= to {
         let page = log.read_all(next, 4096).await?;
-        let Some(last) = page.last().map(|e| e.position) else { break };
+        let Some(last) = page.last().map(|e| e.position) else {
+            break;
+        };
         if page.iter().any(|e| e.hash == anchor) {
             return Ok(true);
         }
@@ -169,13 +228,20 @@ async fn contains_hash(log: &SledLog, from: u64, to: u64, anchor: [u8; 32]) -> a
     Ok(false)
 }
 
-async fn export(log: &SledLog, from: u64, format: ExportFormat, out: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+async fn export(
+    log: &SledLog,
+    from: u64,
+    format: ExportFormat,
+    out: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
     let format = match format {
         ExportFormat::Jsonl => Format::Jsonl,
         ExportFormat::Cloudevents => Format::CloudEvents,
     };
     let sink: Box<dyn Write> = match &out {
-        Some(p) => Box::new(std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?),
+        Some(p) => Box::new(
+            std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+        ),
         None => Box::new(std::io::stdout().lock()),
     };
     let mut w = BufWriter::new(sink);
@@ -185,7 +251,9 @@ async fn export(log: &SledLog, from: u64, format: ExportFormat, out: Option<Path
     let mut written = 0u64;
     while next <= head {
         let page = log.read_all(next, 4096).await?;
-        let Some(last) = page.last().map(|e| e.position) else { break };
+        let Some(last) = page.last().map(|e| e.position) else {
+            break;
+        };
         for e in &page {
             let line = match format {
                 Format::Jsonl => aduan_audit::to_jsonl(e),
@@ -203,8 +271,60 @@ async fn export(log: &SledLog, from: u64, format: ExportFormat, out: Option<Path
     Ok(ExitCode::SUCCESS)
 }
 
+async fn replay(
+    log: &SledLog,
+    until: &str,
+    out: Option<PathBuf>,
+    org: &str,
+    parent: &str,
+) -> anyhow::Result<ExitCode> {
+    use time::format_description::well_known::Rfc3339;
+    let at = time::OffsetDateTime::parse(until, &Rfc3339)
+        .with_context(|| format!("--until {until:?} is not an RFC 3339 time"))?;
+    let until_ms = aduan_domain::calendar::unix_ms(at);
+    let org = aduan_domain::OrgCode::parse(org)?;
+    let parent = aduan_domain::OrgCode::parse(parent)?;
+    let rules = std::sync::Arc::new(rules_in_force(log, until_ms).await?);
+    let scratch = tempfile::tempdir()?;
+    let dir = out.unwrap_or_else(|| scratch.path().to_owned());
+    let views = sled::open(&dir).with_context(|| format!("cannot open {}", dir.display()))?;
+    let progress = bar(*log.head().borrow());
+    let p = aduan_projections::rebuild(log, &views, rules, Some(until_ms), |n, _| {
+        progress.set_position(n)
+    })
+    .await?;
+    progress.finish_and_clear();
+    let all = aduan_projections::Window::ALL;
+    let report = serde_json::json!({
+        "as_of": until,
+        "recap": p.recap(&org, all, until_ms)?,
+        "ranking": p.ranking(&parent, all, until_ms)?,
+    });
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The rule set published last at or before `until_ms`, else the built-in sample.
+async fn rules_in_force(log: &SledLog, until_ms: i64) -> anyhow::Result<aduan_rules::RuleSet> {
+    use aduan_domain::event::RuleSetEvent;
+    let published = log.read_stream(aduan_domain::RULESET_STREAM, 1).await?;
+    let source = published
+        .iter()
+        .filter(|e| e.recorded_at_ms <= until_ms)
+        .filter_map(|e| RuleSetEvent::decode(&e.event_type, e.schema_version, &e.payload).ok())
+        .map(|RuleSetEvent::Published(p)| p.source)
+        .next_back();
+    match source {
+        Some(src) => Ok(aduan_rules::RuleSet::load(&src)?),
+        None => super::serve::load_rules(None),
+    }
+}
+
 async fn import(log: &SledLog, file: &std::path::Path) -> anyhow::Result<ExitCode> {
-    anyhow::ensure!(*log.head().borrow() == 0, "import needs an empty data directory; this log holds events");
+    anyhow::ensure!(
+        *log.head().borrow() == 0,
+        "import needs an empty data directory; this log holds events"
+    );
     let f = std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
     let mut batch = Vec::with_capacity(4096);
     let mut n = 0u64;
@@ -222,6 +342,9 @@ async fn import(log: &SledLog, file: &std::path::Path) -> anyhow::Result<ExitCod
     if !batch.is_empty() {
         log.import(batch).await?;
     }
-    eprintln!("imported {} events; run `aduan audit verify` to check them", *log.head().borrow());
+    eprintln!(
+        "imported {} events; run `aduan audit verify` to check them",
+        *log.head().borrow()
+    );
     Ok(ExitCode::SUCCESS)
 }

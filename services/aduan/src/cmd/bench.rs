@@ -20,7 +20,11 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 500)]
     pub payload: usize,
     /// PostgreSQL to compare with (the bench creates and drops database aduan_bench there).
-    #[arg(long, env = "ADUAN_BENCH_POSTGRES", default_value = "host=127.0.0.1 user=postgres dbname=test")]
+    #[arg(
+        long,
+        env = "ADUAN_BENCH_POSTGRES",
+        default_value = "host=127.0.0.1 user=postgres dbname=test"
+    )]
     pub postgres: String,
     /// Skip the PostgreSQL peer.
     #[arg(long)]
@@ -40,7 +44,10 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         postgres: (!args.no_postgres).then_some(args.postgres),
         jetstream: !args.no_jetstream,
     };
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("runtime")?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("runtime")?;
     let rows = rt.block_on(suite::run(&plan, &mut |line| eprintln!("{line}")))?;
     println!(
         "Durable appends, {} B payloads, {} cores, {} GiB memory\n",

@@ -16,7 +16,7 @@ use clap::Args;
 use super::shutdown;
 
 /// The sample rule set, built in so `aduan serve` runs from anywhere.
-const SAMPLE_RULES: &str = include_str!("../../../../deploy/rules/sample.toml");
+pub(super) const SAMPLE_RULES: &str = include_str!("../../../../deploy/rules/sample.toml");
 
 /// Where the data lives and how to reach NATS; shared by the service commands.
 #[derive(Debug, Clone, Args)]
@@ -57,12 +57,12 @@ pub struct IntakeArgs {
 }
 
 /// The opened stores of a data directory.
-struct Stores {
-    log: SledLog,
-    views: sled::Db,
+pub(super) struct Stores {
+    pub(super) log: SledLog,
+    pub(super) views: sled::Db,
 }
 
-fn open_stores(data: &Path) -> anyhow::Result<Stores> {
+pub(super) fn open_stores(data: &Path) -> anyhow::Result<Stores> {
     std::fs::create_dir_all(data)
         .with_context(|| format!("cannot create data directory {}", data.display()))?;
     let log = SledLog::open(SledOptions::new(data.join("log"))).map_err(|e| match e {
@@ -78,21 +78,21 @@ fn open_stores(data: &Path) -> anyhow::Result<Stores> {
     Ok(Stores { log, views })
 }
 
-fn load_rules(path: Option<&Path>) -> anyhow::Result<RuleSet> {
+pub(super) fn load_rules(path: Option<&Path>) -> anyhow::Result<RuleSet> {
     match path {
         Some(p) => RuleSet::load_file(p).with_context(|| format!("rule set {}", p.display())),
         None => RuleSet::load(SAMPLE_RULES).context("built-in sample rule set"),
     }
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(super) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("tokio runtime")
 }
 
-async fn connect(url: &str) -> anyhow::Result<async_nats::Client> {
+pub(super) async fn connect(url: &str) -> anyhow::Result<async_nats::Client> {
     async_nats::ConnectOptions::new()
         .name("aduan")
         .retry_on_initial_connect()
@@ -116,6 +116,20 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let stop = shutdown::on_signal();
         let intake = Intake::open(stores.log.clone(), stores.views.open_tree("intake")?).await?;
         let mut tasks = tokio::task::JoinSet::new();
+        // The rule set is published before intake takes complaints, so every
+        // complaint of this run is routed by it.
+        let router = super::router::Wiring {
+            log: stores.log.clone(),
+            views: &stores.views,
+            rules: args.common.rules.as_deref(),
+            nats: match &args.nats {
+                Some(url) => Some(connect(url).await?),
+                None => None,
+            },
+            subjects: Subjects::new(&args.common.subject_prefix),
+            stop: stop.clone(),
+        };
+        super::router::spawn(&mut tasks, router).await?;
         let indexer = intake.clone();
         let s = stop.clone();
         tasks.spawn(async move {
@@ -132,10 +146,43 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
                     .map_err(anyhow::Error::msg)
             });
         }
+        let clock: aduan_domain::SharedClock = Arc::new(aduan_domain::SystemClock);
+        let commands =
+            aduan_commands::Commands::new(stores.log.clone(), clock.clone(), rules.clone());
+        let nats = match &args.nats {
+            Some(url) => Some(connect(url).await?),
+            None => None,
+        };
+        let projections = super::projections::spawn(
+            &mut tasks,
+            super::projections::Wiring {
+                log: stores.log.clone(),
+                views: &stores.views,
+                rules: rules.clone(),
+                clock: clock.clone(),
+                nats,
+                subjects: Subjects::new(&args.common.subject_prefix),
+                stop: stop.clone(),
+            },
+        )?;
+        if let Some(url) = &args.nats {
+            let client = connect(url).await?;
+            let subjects = Subjects::new(&args.common.subject_prefix);
+            let (c, s) = (commands.clone(), stop.clone());
+            tasks.spawn(async move {
+                aduan_commands::nats::serve(c, client, subjects, s)
+                    .await
+                    .map_err(anyhow::Error::msg)
+            });
+        }
         let state = ApiState {
             log: stores.log.clone(),
             intake,
             rules,
+            tokens: aduan_api::auth::Tokens::in_data_dir(&args.common.data),
+            commands: commands.clone(),
+            projections,
+            clock,
         };
         let listener = tokio::net::TcpListener::bind(args.http)
             .await
@@ -172,7 +219,7 @@ pub fn intake(args: IntakeArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Waits for every loop to drain, then makes the read models and the log durable.
-async fn finish(
+pub(super) async fn finish(
     mut tasks: tokio::task::JoinSet<anyhow::Result<()>>,
     stores: &Stores,
 ) -> anyhow::Result<ExitCode> {

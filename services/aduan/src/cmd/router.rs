@@ -1,0 +1,118 @@
+//! `aduan router` (the router alone) and the wiring `aduan serve` uses for
+//! it: publish the configured rule set (a no-op when it is already the one
+//! in force), then run the router with a JetStream sink when NATS is
+//! configured, else the in-process sink.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use aduan_bus::Subjects;
+use aduan_log::SledLog;
+use aduan_router::{AssignmentSink, JetStreamSink, LocalSink, RouterConfig};
+use anyhow::Context;
+use clap::Args;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use super::serve::{connect, finish, open_stores, runtime, Common, SAMPLE_RULES};
+use super::shutdown;
+
+/// Flags of `aduan router`.
+#[derive(Debug, Clone, Args)]
+pub struct RouterArgs {
+    #[command(flatten)]
+    common: Common,
+    /// NATS server URL: publish assignments to the OPD inboxes on JetStream.
+    #[arg(long, env = "ADUAN_NATS")]
+    nats: Option<String>,
+}
+
+/// What the router needs from the process that runs it.
+pub(super) struct Wiring<'a> {
+    pub log: SledLog,
+    pub views: &'a sled::Db,
+    /// The rule set file; None: the built-in sample.
+    pub rules: Option<&'a Path>,
+    pub nats: Option<async_nats::Client>,
+    pub subjects: Subjects,
+    pub stop: watch::Receiver<bool>,
+}
+
+/// The TOML source of the configured rule set.
+fn rules_source(path: Option<&Path>) -> anyhow::Result<String> {
+    match path {
+        Some(p) => std::fs::read_to_string(p)
+            .with_context(|| format!("cannot read rule set {}", p.display())),
+        None => Ok(SAMPLE_RULES.to_owned()),
+    }
+}
+
+/// Publishes the configured rule set and spawns the router onto `tasks`.
+pub(super) async fn spawn(
+    tasks: &mut JoinSet<anyhow::Result<()>>,
+    w: Wiring<'_>,
+) -> anyhow::Result<()> {
+    let source = rules_source(w.rules)?;
+    if let Some(a) = aduan_router::publish_ruleset(&w.log, &source)
+        .await
+        .context("publishing the rule set")?
+    {
+        tracing::info!(position = a.last_position, "rule set published");
+    }
+    let config = RouterConfig::new(Arc::new(aduan_domain::SystemClock));
+    match w.nats {
+        Some(client) => {
+            let sink = JetStreamSink::new(client, w.subjects).await?;
+            spawn_with(tasks, w.log, w.views.clone(), sink, config, w.stop);
+        }
+        None => spawn_with(
+            tasks,
+            w.log,
+            w.views.clone(),
+            LocalSink::new(1024),
+            config,
+            w.stop,
+        ),
+    }
+    Ok(())
+}
+
+fn spawn_with<S: AssignmentSink>(
+    tasks: &mut JoinSet<anyhow::Result<()>>,
+    log: SledLog,
+    views: sled::Db,
+    sink: S,
+    config: RouterConfig,
+    stop: watch::Receiver<bool>,
+) {
+    tasks.spawn(async move {
+        aduan_router::run(log, &views, sink, config, stop)
+            .await
+            .context("router")
+    });
+}
+
+/// Runs `aduan router` until SIGTERM or Ctrl-C.
+pub fn router(args: RouterArgs) -> anyhow::Result<ExitCode> {
+    tracing::info!(data = %args.common.data.display(), nats = ?args.nats, "aduan router starting");
+    let stores = open_stores(&args.common.data)?;
+    runtime()?.block_on(async move {
+        let stop = shutdown::on_signal();
+        let nats = match &args.nats {
+            Some(url) => Some(connect(url).await?),
+            None => None,
+        };
+        let mut tasks = JoinSet::new();
+        let wiring = Wiring {
+            log: stores.log.clone(),
+            views: &stores.views,
+            rules: args.common.rules.as_deref(),
+            nats,
+            subjects: Subjects::new(&args.common.subject_prefix),
+            stop,
+        };
+        spawn(&mut tasks, wiring).await?;
+        finish(tasks, &stores).await
+    })
+}

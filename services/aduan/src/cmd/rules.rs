@@ -1,0 +1,170 @@
+//! `aduan rules check|explain|publish`: jurisdiction rule sets from the
+//! command line. Exit 0 on success, 1 when the file has problems or the
+//! publication failed, 2 on bad usage.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use aduan_domain::{Channel, RegionCode};
+use aduan_log::{LogError, SledLog, SledOptions};
+use aduan_rules::{Facts, Kind, LoadError, RuleSet};
+use anyhow::Context;
+use clap::{Args, Subcommand};
+
+/// Flags of `aduan rules`.
+#[derive(Debug, Clone, Args)]
+pub struct RulesArgs {
+    #[command(subcommand)]
+    cmd: RulesCmd,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+enum RulesCmd {
+    /// Validate a rule set; print each problem with its line (exit 1 on problems).
+    Check {
+        /// The rule set (TOML).
+        file: PathBuf,
+    },
+    /// Show which rule routes a complaint and why, with the runners-up.
+    Explain {
+        /// The rule set (TOML).
+        file: PathBuf,
+        /// Region code (Kemendagri), e.g. 33.18.
+        #[arg(long)]
+        region: Option<String>,
+        /// Category; without it one is derived from the text.
+        #[arg(long)]
+        category: Option<String>,
+        /// Title and body of the complaint.
+        #[arg(long, default_value = "")]
+        text: String,
+        /// complaint, aspiration or information_request.
+        #[arg(long, default_value = "complaint")]
+        kind: String,
+        /// The channel it came through.
+        #[arg(long, default_value = "web")]
+        channel: String,
+    },
+    /// Append the rule set to the log; it routes complaints received after it.
+    Publish {
+        /// The rule set (TOML).
+        file: PathBuf,
+        /// Data directory of the log.
+        #[arg(long, env = "ADUAN_DATA", default_value = "./data")]
+        data: PathBuf,
+    },
+}
+
+/// Runs `aduan rules …`.
+pub fn rules(args: RulesArgs) -> anyhow::Result<ExitCode> {
+    match args.cmd {
+        RulesCmd::Check { file } => Ok(check(&file)),
+        RulesCmd::Explain {
+            file,
+            region,
+            category,
+            text,
+            kind,
+            channel,
+        } => {
+            let facts = match facts(region, category, text, &kind, &channel) {
+                Ok(f) => f,
+                Err(why) => {
+                    eprintln!("error: {why}");
+                    return Ok(ExitCode::from(2));
+                }
+            };
+            let Some(rules) = load(&file) else {
+                return Ok(ExitCode::from(1));
+            };
+            print!("{}", rules.explain(&facts));
+            Ok(ExitCode::SUCCESS)
+        }
+        RulesCmd::Publish { file, data } => publish(&file, &data),
+    }
+}
+
+fn check(file: &Path) -> ExitCode {
+    match load(file) {
+        Some(rules) => {
+            println!(
+                "{}: ok (version {}, {} orgs, {} categories, {} rules)",
+                file.display(),
+                rules.version(),
+                rules.orgs().len(),
+                rules.categories().len(),
+                rules.rules().len()
+            );
+            ExitCode::SUCCESS
+        }
+        None => ExitCode::from(1),
+    }
+}
+
+/// The rule set, or None after printing every problem as `FILE:LINE: message`.
+fn load(file: &Path) -> Option<RuleSet> {
+    match RuleSet::load_file(file) {
+        Ok(r) => Some(r),
+        Err(LoadError { problems }) => {
+            for p in &problems {
+                match p.line {
+                    Some(line) => eprintln!("{}:{line}: {}", file.display(), p.message),
+                    None => eprintln!("{}: {}", file.display(), p.message),
+                }
+            }
+            eprintln!("{}: {} problem(s)", file.display(), problems.len());
+            None
+        }
+    }
+}
+
+fn facts(
+    region: Option<String>,
+    category: Option<String>,
+    text: String,
+    kind: &str,
+    channel: &str,
+) -> Result<Facts, String> {
+    let region = region
+        .map(|r| RegionCode::parse(&r).map_err(|e| e.to_string()))
+        .transpose()?;
+    Ok(Facts {
+        region,
+        category: category.filter(|c| !c.is_empty()),
+        title: String::new(),
+        body: text,
+        kind: Kind::parse(kind).ok_or_else(|| format!("unknown kind {kind:?}"))?,
+        channel: Channel::parse(channel).map_err(|e| e.to_string())?,
+    })
+}
+
+fn publish(file: &Path, data: &Path) -> anyhow::Result<ExitCode> {
+    let source =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    if load(file).is_none() {
+        return Ok(ExitCode::from(1));
+    }
+    let log = SledLog::open(SledOptions::new(data.join("log"))).map_err(|e| match e {
+        LogError::Locked { .. } => anyhow::anyhow!(
+            "the log in {} is in use by a running aduan (serve or router); stop it, or restart it with --rules {}",
+            data.display(),
+            file.display()
+        ),
+        e => anyhow::Error::new(e).context(format!("cannot open the log in {}", data.display())),
+    })?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("tokio runtime")?;
+    let result = rt.block_on(aduan_router::publish_ruleset(&log, &source));
+    log.close();
+    match result.context("publishing the rule set")? {
+        Some(a) => println!(
+            "published {} at position {}",
+            file.display(),
+            a.last_position
+        ),
+        None => println!("{} is already the rule set in force", file.display()),
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,104 @@
+//! The read side over HTTP: the status view (anyone), an OPD's inbox (that
+//! OPD's token), and the recap and ranking (admin or auditor), all answered
+//! from the projections; "overdue" is judged by the API's clock.
+
+use aduan_domain::{OrgCode, TrackingNo};
+use aduan_log::EventLog;
+use aduan_projections::{Inbox, ProjectionError, Ranking, Recap, Window};
+use aduan_proto::v1;
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use serde::Deserialize;
+
+use crate::auth::Caller;
+use crate::{ApiError, ApiState};
+
+impl From<ProjectionError> for ApiError {
+    fn from(e: ProjectionError) -> Self {
+        if e.code() == "unavailable" {
+            return ApiError::unavailable(&e);
+        }
+        ApiError::from(e.to_proto())
+    }
+}
+
+/// `GET /v1/complaints/{tracking_no}`: 404 when unknown.
+pub async fn status<L: EventLog + Clone>(
+    State(s): State<ApiState<L>>,
+    Path(tracking_no): Path<String>,
+) -> Result<Json<v1::StatusView>, ApiError> {
+    let t = TrackingNo::parse(&tracking_no).map_err(|_| ApiError::not_found("complaint"))?;
+    s.projections
+        .status(&t, s.clock.now_ms())?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("complaint"))
+}
+
+fn org_param(s: &str, field: &'static str) -> Result<OrgCode, ApiError> {
+    OrgCode::parse(s).map_err(|_| {
+        ApiError::from(ProjectionError::InvalidArgument {
+            field,
+            why: "is not an organisation code",
+        })
+    })
+}
+
+/// `GET /v1/orgs/{org}/inbox`: that OPD's open complaints, oldest due first.
+pub async fn inbox<L: EventLog + Clone>(
+    State(s): State<ApiState<L>>,
+    caller: Caller,
+    Path(org): Path<String>,
+) -> Result<Json<Inbox>, ApiError> {
+    let org = org_param(&org, "org")?;
+    caller.require_org(&org)?;
+    Ok(Json(s.projections.inbox(&org, s.clock.now_ms())?))
+}
+
+/// The query string of the statistics endpoints.
+#[derive(Debug, Deserialize)]
+pub struct StatsQuery {
+    org: Option<String>,
+    parent: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+impl StatsQuery {
+    fn window(&self) -> Result<Window, ApiError> {
+        Ok(Window::parse(self.from.as_deref(), self.to.as_deref())?)
+    }
+}
+
+/// `GET /v1/stats/recap?org=&from=&to=` (default org: `nasional`).
+pub async fn recap<L: EventLog + Clone>(
+    State(s): State<ApiState<L>>,
+    caller: Caller,
+    Query(q): Query<StatsQuery>,
+) -> Result<Json<Recap>, ApiError> {
+    caller.require_admin_or_auditor()?;
+    let org = org_param(q.org.as_deref().unwrap_or("nasional"), "org")?;
+    Ok(Json(s.projections.recap(
+        &org,
+        q.window()?,
+        s.clock.now_ms(),
+    )?))
+}
+
+/// `GET /v1/stats/ranking?parent=&from=&to=` (default parent: `nasional`).
+pub async fn ranking<L: EventLog + Clone>(
+    State(s): State<ApiState<L>>,
+    caller: Caller,
+    Query(q): Query<StatsQuery>,
+) -> Result<Json<Ranking>, ApiError> {
+    caller.require_admin_or_auditor()?;
+    let parent = org_param(q.parent.as_deref().unwrap_or("nasional"), "parent")?;
+    Ok(Json(s.projections.ranking(
+        &parent,
+        q.window()?,
+        s.clock.now_ms(),
+    )?))
+}
+
+#[cfg(test)]
+#[path = "query_tests.rs"]
+mod tests;

@@ -1,0 +1,169 @@
+//! The read endpoints through `app().oneshot(request)`: who may read what,
+//! bad input, readiness, and that a confidential reporter never shows.
+
+use std::sync::Arc;
+
+use aduan_commands::Commands;
+use aduan_domain::SystemClock;
+use aduan_intake::Intake;
+use aduan_log::{SledLog, SledOptions};
+use aduan_projections::Projections;
+use aduan_proto::v1;
+use aduan_rules::RuleSet;
+use axum::body::Body;
+use axum::http::{header, Request};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+use crate::auth::{Role, Tokens};
+use crate::{app, ApiState};
+
+const RULES: &str = include_str!("../../../deploy/rules/sample.toml");
+const SECRETS: [&str; 3] = [
+    "Xylophon Rahasiawan",
+    "+62-811-4242-9999",
+    "xylo.rahasia@contoh.test",
+];
+
+async fn state(dir: &std::path::Path) -> ApiState<SledLog> {
+    let mut opts = SledOptions::new(dir.join("log"));
+    opts.fsync = false;
+    let log = SledLog::open(opts).expect("log");
+    let views = sled::Config::new().temporary(true).open().expect("views");
+    let intake = Intake::open(log.clone(), views.open_tree("intake").expect("tree"))
+        .await
+        .expect("intake");
+    let rules = Arc::new(RuleSet::load(RULES).expect("rules"));
+    ApiState {
+        commands: Commands::new(log.clone(), Arc::new(SystemClock), rules.clone()),
+        projections: Projections::open(&views, rules.clone()).expect("projections"),
+        clock: Arc::new(SystemClock),
+        tokens: Tokens::in_data_dir(dir),
+        log,
+        intake,
+        rules,
+    }
+}
+
+async fn get(s: &ApiState<SledLog>, path: &str, token: Option<&str>) -> (u16, String) {
+    let mut req = Request::get(path);
+    if let Some(t) = token {
+        req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    let resp = app(s.clone())
+        .oneshot(req.body(Body::empty()).expect("request"))
+        .await
+        .expect("response");
+    let status = resp.status().as_u16();
+    let body = resp.into_body().collect().await.expect("body").to_bytes();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+async fn project(s: &ApiState<SledLog>) {
+    let events = aduan_log::EventLog::read_all(&s.log, 1, 10_000)
+        .await
+        .expect("read");
+    s.projections.apply(&events).expect("apply");
+}
+
+#[tokio::test]
+async fn read_endpoints_answer_from_the_projections_and_check_tokens() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = state(dir.path()).await;
+    assert_eq!(get(&s, "/readyz", None).await.0, 503, "not caught up yet");
+    let ack = s
+        .intake
+        .submit(v1::SubmitComplaint {
+            channel: "web".into(),
+            channel_ref: "q-1".into(),
+            kind: "complaint".into(),
+            title: "Obat habis".into(),
+            body: "Puskesmas kehabisan obat".into(),
+            location: Some(v1::Location {
+                region_code: "33.18".into(),
+                ..Default::default()
+            }),
+            reporter: Some(v1::Reporter {
+                name: SECRETS[0].into(),
+                phone: SECRETS[1].into(),
+                email: SECRETS[2].into(),
+                privacy: "confidential".into(),
+            }),
+            ..Default::default()
+        })
+        .await
+        .expect("submit");
+    let path = format!("/v1/complaints/{}", ack.tracking_no);
+    assert_eq!(get(&s, &path, None).await.0, 404, "not projected yet");
+    project(&s).await;
+    let (code, status) = get(&s, &path, None).await;
+    assert_eq!(code, 200);
+    assert!(status.contains("\"status\":\"received\""), "{status}");
+    assert_eq!(get(&s, "/v1/complaints/not-a-number", None).await.0, 404);
+
+    let tokens = Tokens::in_data_dir(dir.path());
+    let dinkes = Role::Opd {
+        org: "kab-pati-dinkes".parse_org(),
+        name: "ani".into(),
+    };
+    let opd = tokens.issue(&dinkes).expect("issue");
+    let admin = tokens
+        .issue(&Role::Admin {
+            name: "budi".into(),
+        })
+        .expect("issue");
+    let inbox = "/v1/orgs/kab-pati-dinkes/inbox";
+    assert_eq!(get(&s, inbox, None).await.0, 401);
+    assert_eq!(
+        get(&s, "/v1/orgs/kab-pati-pupr/inbox", Some(&opd)).await.0,
+        403
+    );
+    assert_eq!(get(&s, inbox, Some(&admin)).await.0, 403);
+    let (code, inbox_body) = get(&s, inbox, Some(&opd)).await;
+    assert_eq!(code, 200, "{inbox_body}");
+    assert_eq!(
+        get(&s, "/v1/stats/recap?org=kab-pati", Some(&opd)).await.0,
+        403
+    );
+    assert_eq!(
+        get(
+            &s,
+            "/v1/stats/recap?org=kab-pati&from=kemarin",
+            Some(&admin)
+        )
+        .await
+        .0,
+        400
+    );
+    let (code, recap) = get(
+        &s,
+        "/v1/stats/recap?org=kab-pati&from=2020-01-01",
+        Some(&admin),
+    )
+    .await;
+    assert_eq!(code, 200, "{recap}");
+    let (code, ranking) = get(&s, "/v1/stats/ranking?parent=kab-pati", Some(&admin)).await;
+    assert_eq!(code, 200, "{ranking}");
+    let (code, metrics) = get(&s, "/metrics", None).await;
+    assert_eq!(code, 200);
+    assert!(metrics.contains("aduan_log_head_position 1"), "{metrics}");
+    assert!(
+        metrics.contains("aduan_projection_lag_events 0"),
+        "{metrics}"
+    );
+
+    let everything = [status, inbox_body, recap, ranking, metrics].concat();
+    for secret in SECRETS {
+        assert!(!everything.contains(secret), "{secret} leaked");
+    }
+}
+
+trait ParseOrg {
+    fn parse_org(self) -> aduan_domain::OrgCode;
+}
+
+impl ParseOrg for &str {
+    fn parse_org(self) -> aduan_domain::OrgCode {
+        aduan_domain::OrgCode::parse(self).expect("org")
+    }
+}

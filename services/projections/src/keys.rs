@@ -1,0 +1,82 @@
+//! The key layout of the `proj.views` tree. One tree holds every read model so
+//! that a page of events and the checkpoint it reaches commit in one
+//! `sled::Batch` (sled batches are atomic per tree).
+//!
+//! - `k` → checkpoint: last applied global position, u64 BE
+//! - `g` → totals over the whole log (events by type, routings by reason)
+//! - `c` ‖ complaint id → the complaint's record
+//! - `t` ‖ tracking no → complaint id
+//! - `i` ‖ org ‖ 0 ‖ due (sortable) ‖ complaint id → inbox item (open, owned)
+//! - `d` ‖ org ‖ 0 ‖ day (sortable) → that org's counts for that UTC day
+//! - `r` ‖ org ‖ 0 ‖ day ‖ complaint id ‖ 0 ‖ assignment → ms to first response
+//!
+//! Org codes never contain a 0 byte, so `org ‖ 0` is a prefix of no other org.
+
+/// The checkpoint key.
+pub const CHECKPOINT: &[u8] = b"k";
+/// The totals key.
+pub const TOTALS: &[u8] = b"g";
+
+/// Milliseconds in a day.
+const DAY_MS: i64 = 86_400_000;
+
+/// Signed integers in an order-preserving big-endian form.
+pub fn sortable(v: i64) -> [u8; 8] {
+    ((v as u64) ^ (1 << 63)).to_be_bytes()
+}
+
+/// The UTC day (days since 1970-01-01) of a Unix-ms instant.
+pub fn day_of(ms: i64) -> i64 {
+    ms.div_euclid(DAY_MS)
+}
+
+fn key(tag: u8, parts: &[&[u8]]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(64);
+    k.push(tag);
+    for p in parts {
+        k.extend_from_slice(p);
+    }
+    k
+}
+
+/// A complaint's record.
+pub fn complaint(id: &str) -> Vec<u8> {
+    key(b'c', &[id.as_bytes()])
+}
+
+/// A tracking number's complaint id.
+pub fn tracking(t: &str) -> Vec<u8> {
+    key(b't', &[t.as_bytes()])
+}
+
+/// Every inbox item of `org`.
+pub fn inbox_prefix(org: &str) -> Vec<u8> {
+    key(b'i', &[org.as_bytes(), &[0]])
+}
+
+/// One inbox item.
+pub fn inbox(org: &str, due_ms: i64, id: &str) -> Vec<u8> {
+    let mut k = inbox_prefix(org);
+    k.extend_from_slice(&sortable(due_ms));
+    k.extend_from_slice(id.as_bytes());
+    k
+}
+
+/// The counts of `org` on `day`.
+pub fn day(org: &str, day: i64) -> Vec<u8> {
+    key(b'd', &[org.as_bytes(), &[0], &sortable(day)])
+}
+
+/// First-response times of `org` for assignments made on `day`.
+pub fn response_day(org: &str, day: i64) -> Vec<u8> {
+    key(b'r', &[org.as_bytes(), &[0], &sortable(day)])
+}
+
+/// One first-response time.
+pub fn response(org: &str, day: i64, id: &str, assignment: u32) -> Vec<u8> {
+    let mut k = response_day(org, day);
+    k.extend_from_slice(id.as_bytes());
+    k.push(0);
+    k.extend_from_slice(&assignment.to_be_bytes());
+    k
+}

@@ -1,0 +1,274 @@
+//! aduan's read models, folded from the event log: the public status view by
+//! tracking number, each OPD's inbox, the recap per organisation and day, and
+//! the ranking built on it. Each page of events and the checkpoint it reaches
+//! are written in one atomic batch, so a crash never applies an event twice or
+//! skips one, and a rebuild from scratch gives byte-for-byte the same models.
+//! It does not decide anything, append to the log, or check who may ask: the
+//! HTTP and NATS edges do that.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use aduan_domain::{OrgCode, TrackingNo};
+use aduan_log::{EventLog, RecordedEvent};
+use aduan_proto::v1;
+use aduan_rules::RuleSet;
+use tokio::sync::watch;
+
+mod error;
+mod fold;
+mod keys;
+pub mod nats;
+mod page;
+mod query;
+mod stats;
+
+pub use error::ProjectionError;
+pub use fold::{Counts, Totals};
+pub use query::{rfc3339, Inbox, InboxItem};
+pub use stats::{CategoryCount, RankEntry, Ranking, Recap, Window};
+
+/// One stored key and its value.
+pub type Entry = (Vec<u8>, Vec<u8>);
+
+/// The tree (in the views database) that holds every read model.
+pub const TREE: &str = "proj.views";
+/// Events read and committed together while tailing.
+const PAGE: usize = 1024;
+/// Events per batch while rebuilding: bigger pages, fewer commits.
+const REBUILD_PAGE: usize = 8192;
+
+/// A handle on the read models; cheap to clone.
+#[derive(Clone)]
+pub struct Projections {
+    tree: sled::Tree,
+    rules: Arc<RuleSet>,
+    position: Arc<watch::Sender<u64>>,
+    caught_up: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for Projections {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Projections")
+            .field("position", &*self.position.borrow())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Projections {
+    /// Opens the read models in `views` (any sled database: the live one, or
+    /// a separate directory for an audit replay).
+    pub fn open(views: &sled::Db, rules: Arc<RuleSet>) -> Result<Self, ProjectionError> {
+        let tree = views.open_tree(TREE)?;
+        let position = read_checkpoint(&tree)?;
+        Ok(Self {
+            tree,
+            rules,
+            position: Arc::new(watch::channel(position).0),
+            caught_up: Arc::new(AtomicBool::new(false)),
+        })
+    }
+
+    /// The last global position applied (0 before any).
+    pub fn checkpoint(&self) -> u64 {
+        *self.position.borrow()
+    }
+
+    /// A receiver of the checkpoint, updated after each committed page.
+    pub fn position(&self) -> watch::Receiver<u64> {
+        self.position.subscribe()
+    }
+
+    /// True once the models have reached the log's head since they were opened.
+    pub fn is_caught_up(&self) -> bool {
+        self.caught_up.load(Ordering::Acquire)
+    }
+
+    /// How far behind `head` the models are.
+    pub fn lag(&self, head: u64) -> u64 {
+        head.saturating_sub(self.checkpoint())
+    }
+
+    /// Applies one page of events in order, skipping those at or before the
+    /// checkpoint, and commits the changes with the new checkpoint atomically.
+    /// Returns the new checkpoint.
+    pub fn apply(&self, events: &[RecordedEvent]) -> Result<u64, ProjectionError> {
+        self.apply_until(events, None)
+    }
+
+    fn apply_until(
+        &self,
+        events: &[RecordedEvent],
+        until: Option<i64>,
+    ) -> Result<u64, ProjectionError> {
+        let start = self.checkpoint();
+        let Some(last) = events.last().map(|e| e.position).filter(|p| *p > start) else {
+            return Ok(start);
+        };
+        let mut page = page::Page::new(&self.tree);
+        let mut totals: Totals = page.get(keys::TOTALS)?.unwrap_or_default();
+        for e in events.iter().filter(|e| e.position > start) {
+            if until.is_none_or(|u| e.recorded_at_ms <= u) {
+                fold::apply(&mut page, &self.rules, &mut totals, e)?;
+            }
+        }
+        page.put(keys::TOTALS.to_vec(), &totals);
+        page.commit(last)?;
+        self.position.send_replace(last);
+        Ok(last)
+    }
+
+    /// Tails `log` from the checkpoint until `shutdown` turns true.
+    pub async fn run<L: EventLog>(
+        &self,
+        log: &L,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> Result<(), ProjectionError> {
+        let mut head = log.head();
+        loop {
+            if *shutdown.borrow() {
+                return Ok(());
+            }
+            let from = self.checkpoint() + 1;
+            let events = log.read_all(from, PAGE).await?;
+            if !events.is_empty() {
+                self.apply(&events)?;
+                continue;
+            }
+            self.caught_up.store(true, Ordering::Release);
+            let pos = self.checkpoint();
+            tokio::select! {
+                r = head.wait_for(|h| *h > pos) => if r.is_err() { return Ok(()) },
+                _ = shutdown.changed() => {},
+            }
+        }
+    }
+
+    /// Drops the read models and replays the log into them (only the events
+    /// recorded at or before `until`, Unix ms, when given); `progress` gets
+    /// (events read, head). Returns the number of events read.
+    pub async fn rebuild<L: EventLog>(
+        views: &sled::Db,
+        log: &L,
+        rules: Arc<RuleSet>,
+        until: Option<i64>,
+        mut progress: impl FnMut(u64, u64),
+    ) -> Result<Self, ProjectionError> {
+        views.drop_tree(TREE)?;
+        let this = Self::open(views, rules)?;
+        let head = *log.head().borrow();
+        progress(0, head);
+        while this.checkpoint() < head {
+            let events = log.read_all(this.checkpoint() + 1, REBUILD_PAGE).await?;
+            if events.is_empty() {
+                break;
+            }
+            this.apply_until(&events, until)?;
+            progress(this.checkpoint(), head);
+        }
+        this.caught_up.store(true, Ordering::Release);
+        Ok(this)
+    }
+
+    /// The status view of a tracking number, as of `now_ms`.
+    pub fn status(
+        &self,
+        t: &TrackingNo,
+        now_ms: i64,
+    ) -> Result<Option<v1::StatusView>, ProjectionError> {
+        Ok(query::record_of(&self.tree, t)?.map(|r| query::status_view(&r, &self.rules, now_ms)))
+    }
+
+    /// `org`'s open complaints, oldest due first, overdue as of `now_ms`.
+    pub fn inbox(&self, org: &OrgCode, now_ms: i64) -> Result<Inbox, ProjectionError> {
+        query::inbox(&self.tree, org, now_ms)
+    }
+
+    /// `org`'s figures over `w`, its descendants included, open/overdue as of `now_ms`.
+    pub fn recap(&self, org: &OrgCode, w: Window, now_ms: i64) -> Result<Recap, ProjectionError> {
+        stats::recap(&self.tree, &self.rules, org, w, now_ms)
+    }
+
+    /// The children of `parent` ranked by share resolved within deadline over `w`.
+    pub fn ranking(
+        &self,
+        parent: &OrgCode,
+        w: Window,
+        now_ms: i64,
+    ) -> Result<Ranking, ProjectionError> {
+        stats::ranking(&self.tree, &self.rules, parent, w, now_ms)
+    }
+
+    /// Open and overdue complaints per owning org, as of `now_ms`.
+    pub fn open_per_org(
+        &self,
+        now_ms: i64,
+    ) -> Result<std::collections::BTreeMap<String, (u64, u64)>, ProjectionError> {
+        query::open_per_org(&self.tree, now_ms)
+    }
+
+    /// Figures over the whole log (events by type, routings by reason).
+    pub fn totals(&self) -> Result<Totals, ProjectionError> {
+        Ok(page::Page::new(&self.tree)
+            .get(keys::TOTALS)?
+            .unwrap_or_default())
+    }
+
+    /// The rule set used for names and the org tree.
+    pub fn rules(&self) -> &Arc<RuleSet> {
+        &self.rules
+    }
+
+    /// Every key and value of the read models, in key order: for comparing a
+    /// live run with a rebuild byte for byte.
+    pub fn dump(&self) -> Result<Vec<Entry>, ProjectionError> {
+        self.tree
+            .iter()
+            .map(|kv| {
+                kv.map(|(k, v)| (k.to_vec(), v.to_vec()))
+                    .map_err(Into::into)
+            })
+            .collect()
+    }
+}
+
+fn read_checkpoint(tree: &sled::Tree) -> Result<u64, ProjectionError> {
+    let Some(v) = tree.get(keys::CHECKPOINT)? else {
+        return Ok(0);
+    };
+    let bytes: [u8; 8] = v
+        .as_ref()
+        .try_into()
+        .map_err(|_| ProjectionError::Corrupt {
+            key: "k".into(),
+            reason: "checkpoint is not 8 bytes".into(),
+        })?;
+    Ok(u64::from_be_bytes(bytes))
+}
+
+/// Opens the read models in `views` and tails `log` until `shutdown`.
+pub async fn run<L: EventLog>(
+    log: &L,
+    views: &sled::Db,
+    rules: Arc<RuleSet>,
+    shutdown: watch::Receiver<bool>,
+) -> Result<(), ProjectionError> {
+    Projections::open(views, rules)?.run(log, shutdown).await
+}
+
+/// Drops the read models in `views` and replays `log` into them; see [`Projections::rebuild`].
+pub async fn rebuild<L: EventLog>(
+    log: &L,
+    views: &sled::Db,
+    rules: Arc<RuleSet>,
+    until: Option<i64>,
+    progress: impl FnMut(u64, u64),
+) -> Result<Projections, ProjectionError> {
+    Projections::rebuild(views, log, rules, until, progress).await
+}
+
+#[cfg(test)]
+mod tests;
+
+#[cfg(test)]
+mod model_tests;

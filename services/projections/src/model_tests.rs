@@ -1,0 +1,258 @@
+//! Model-based tests: random but valid lifecycles (every event comes from
+//! `Complaint::decide`) appended to a real log, projected live in random
+//! pages with simulated crashes, must equal a rebuild from scratch byte for
+//! byte, and agree with the domain's own fold on status and owner.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use aduan_domain::{
+    reporter_token, Command, Complaint, ComplaintEvent, ComplaintId, Deadlines, OrgCode,
+    RejectReason, RouteReason, TrackingNo,
+};
+use aduan_log::{EventLog, ExpectedVersion, NewEvent, SledLog, SledOptions};
+use aduan_proto::v1;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use time::{Duration, OffsetDateTime};
+
+use crate::tests::{received, rules};
+use crate::{page, Projections};
+
+const ORGS: [&str; 4] = [
+    "kab-pati-dinkes",
+    "kab-pati-pupr",
+    "kab-blora-dinkes",
+    "kab-pati",
+];
+
+struct Sim {
+    log: SledLog,
+    rng: StdRng,
+    now: OffsetDateTime,
+    complaints: Vec<(Complaint, aduan_domain::ReporterToken)>,
+}
+
+impl Sim {
+    fn new(dir: &Path, seed: u64) -> Self {
+        let mut opts = SledOptions::new(dir.join("log"));
+        opts.fsync = false;
+        Self {
+            log: SledLog::open(opts).expect("log"),
+            rng: StdRng::seed_from_u64(seed),
+            now: OffsetDateTime::from_unix_timestamp(1_793_577_600).expect("time"),
+            complaints: Vec::new(),
+        }
+    }
+
+    async fn submit(&mut self) {
+        let id = ComplaintId::new();
+        let t = TrackingNo::random();
+        let (token, hash) = reporter_token::generate();
+        let cat = ["kesehatan", "jalan", ""][self.rng.random_range(0..3)];
+        let ch = ["web", "sms", "twitter"][self.rng.random_range(0..3)];
+        let at = aduan_domain::calendar::unix_ms(self.now);
+        let mut r = received(&id.to_string(), t.as_str(), ch, cat, at);
+        r.reporter_token_hash = hash;
+        let first = ComplaintEvent::Received(r);
+        self.append(&id, 0, vec![first.clone()]).await;
+        let c = Complaint::fold([&first]).expect("received folds");
+        self.complaints.push((c, token));
+    }
+
+    fn command(&mut self, c: &Complaint, token: &aduan_domain::ReporterToken) -> Command {
+        let org = match (&c.owner, self.rng.random_bool(0.9)) {
+            (Some(o), true) => o.clone(),
+            _ => OrgCode::parse(ORGS[self.rng.random_range(0..ORGS.len())]).expect("org"),
+        };
+        let due = |days: i64| aduan_domain::calendar::unix_ms(self.now + Duration::days(days));
+        match self.rng.random_range(0..12) {
+            0 | 1 => Command::Route {
+                org,
+                rule_id: String::new(),
+                ruleset_version: "v".into(),
+                reason: RouteReason::Rule,
+                due: Deadlines {
+                    acknowledge_ms: due(1),
+                    follow_up_ms: due(2),
+                    resolve_ms: due(3),
+                },
+                category: "kesehatan".into(),
+                triage: false,
+            },
+            2 => Command::Acknowledge { org },
+            3 => Command::FollowUp {
+                org,
+                message: "lanjut".into(),
+                public: self.rng.random_bool(0.5),
+            },
+            4 => Command::RequestInfo {
+                org,
+                question: "alamat?".into(),
+            },
+            5 => Command::ReporterReply {
+                token: token.clone(),
+                message: "di sini".into(),
+            },
+            6 | 7 => Command::Resolve {
+                org,
+                resolution: "beres".into(),
+            },
+            8 => Command::GiveFeedback {
+                token: token.clone(),
+                rating: 4,
+                comment: String::new(),
+            },
+            9 => Command::Reopen {
+                token: token.clone(),
+                reason: "belum".into(),
+            },
+            10 => Command::DeclineAuthority {
+                org,
+                reason: "bukan".into(),
+                suggested_org: None,
+            },
+            _ if self.rng.random_bool(0.2) => Command::AdminReject {
+                reason_code: RejectReason::Duplicate,
+                reason: "sama".into(),
+                duplicate_of: self.complaints.first().map(|(c, _)| c.id),
+            },
+            _ => Command::Close {
+                reason: aduan_domain::CloseReason::Feedback,
+            },
+        }
+    }
+
+    async fn step(&mut self) {
+        if self.complaints.is_empty() || self.rng.random_bool(0.15) {
+            return self.submit().await;
+        }
+        let i = self.rng.random_range(0..self.complaints.len());
+        let (c, token) = self.complaints[i].clone();
+        let cmd = self.command(&c, &token);
+        self.now += Duration::minutes(self.rng.random_range(1..3000));
+        if let Ok(events) = c.decide(cmd, self.now) {
+            if events.is_empty() {
+                return;
+            }
+            self.append(&c.id, c.version, events.clone()).await;
+            self.complaints[i].0.apply_all(&events);
+        }
+    }
+
+    async fn append(&self, id: &ComplaintId, version: u64, events: Vec<ComplaintEvent>) {
+        let new = events
+            .iter()
+            .map(|e| NewEvent::new(e.type_name(), "test", e.encode()))
+            .collect();
+        let expected = if version == 0 {
+            ExpectedVersion::NoStream
+        } else {
+            ExpectedVersion::Exact(version)
+        };
+        self.log
+            .append(&id.stream(), expected, new)
+            .await
+            .expect("append");
+    }
+}
+
+/// Projects the whole log in random pages; sometimes folds part of a page and
+/// "crashes" (drops it uncommitted and reopens the database).
+async fn project_with_crashes(sim: &mut Sim, dir: &Path) -> sled::Db {
+    let mut db = sled::open(dir).expect("views");
+    let head = *sim.log.head().borrow();
+    loop {
+        let p = Projections::open(&db, rules()).expect("open");
+        if p.checkpoint() >= head {
+            return db;
+        }
+        let n = sim.rng.random_range(1..40);
+        let events = sim.log.read_all(p.checkpoint() + 1, n).await.expect("read");
+        if sim.rng.random_bool(0.25) {
+            let tree = db.open_tree(crate::TREE).expect("tree");
+            {
+                let mut page = page::Page::new(&tree);
+                let mut totals = crate::Totals::default();
+                for e in &events[..events.len() / 2] {
+                    crate::fold::apply(&mut page, &rules(), &mut totals, e).expect("fold");
+                }
+                // The "crash": the page is dropped, never committed.
+            }
+            drop((tree, p));
+            db.flush().expect("flush");
+            drop(db);
+            db = sled::open(dir).expect("reopen");
+        } else {
+            p.apply(&events).expect("apply");
+        }
+    }
+}
+
+async fn check(seed: u64, steps: usize) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut sim = Sim::new(dir.path(), seed);
+    for _ in 0..steps {
+        sim.step().await;
+    }
+    let live_db = project_with_crashes(&mut sim, &dir.path().join("live")).await;
+    let live = Projections::open(&live_db, rules()).expect("live");
+    let fresh_db = sled::open(dir.path().join("fresh")).expect("fresh");
+    let rebuilt = crate::rebuild(&sim.log, &fresh_db, rules(), None, |_, _| {})
+        .await
+        .expect("rebuild");
+    assert_eq!(
+        live.dump().unwrap(),
+        rebuilt.dump().unwrap(),
+        "seed {seed}: live differs from rebuild"
+    );
+    for (c, _) in &sim.complaints {
+        let v = live
+            .status(&c.tracking_no, 0)
+            .unwrap()
+            .expect("status view");
+        assert_eq!(
+            v.status,
+            c.status.as_str(),
+            "seed {seed}: status of {}",
+            c.id
+        );
+        let owner = c.owner.as_ref().map(|o| o.to_string()).unwrap_or_default();
+        assert_eq!(v.org, owner, "seed {seed}: owner of {}", c.id);
+    }
+    let nasional = OrgCode::national();
+    let all = live.recap(&nasional, crate::Window::ALL, 0).unwrap();
+    let open = sim
+        .complaints
+        .iter()
+        .filter(|(c, _)| c.status.is_open() && c.owner.is_some())
+        .count();
+    assert_eq!(all.open as usize, open, "seed {seed}: open complaints");
+    let _ = v1::StatusView::default();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_lifecycles_projected_live_equal_a_rebuild() {
+    for seed in 0..6 {
+        check(seed, 400).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rebuild_until_stops_at_the_time_given() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut sim = Sim::new(dir.path(), 99);
+    for _ in 0..50 {
+        sim.step().await;
+    }
+    let events = sim.log.read_all(1, 10_000).await.unwrap();
+    let cut = events[events.len() / 2].recorded_at_ms;
+    let db = sled::open(dir.path().join("until")).unwrap();
+    let p = crate::rebuild(&sim.log, &db, rules(), Some(cut), |_, _| {})
+        .await
+        .unwrap();
+    let expected = events.iter().filter(|e| e.recorded_at_ms <= cut).count() as u64;
+    let applied: u64 = p.totals().unwrap().events.values().sum();
+    assert_eq!(applied, expected);
+    let _ = Arc::clone(p.rules());
+}

@@ -1,0 +1,160 @@
+//! The status view and the OPD inbox, read from the projection. "Overdue" is
+//! judged against the `now` the caller passes (from its clock), never stored.
+
+use aduan_domain::{calendar, OrgCode, Status, TrackingNo};
+use aduan_proto::v1;
+use aduan_rules::RuleSet;
+use serde::{Deserialize, Serialize};
+
+use crate::fold::Record;
+use crate::page::decode;
+use crate::{keys, ProjectionError};
+
+/// One open complaint in an OPD's inbox (`GET /v1/orgs/{org}/inbox`); never the reporter.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InboxItem {
+    pub complaint_id: String,
+    pub tracking_no: String,
+    pub status: String,
+    /// RFC 3339, UTC.
+    pub due_at: String,
+    /// Judged at query time; stored as false.
+    pub overdue: bool,
+    pub title: String,
+    pub category: String,
+    pub region: String,
+    /// RFC 3339, UTC.
+    pub received_at: String,
+    #[serde(skip)]
+    pub due_ms: i64,
+}
+
+impl InboxItem {
+    pub(crate) fn of(rec: &Record) -> Self {
+        let due_ms = rec.due_ms.unwrap_or_default();
+        Self {
+            complaint_id: rec.id.clone(),
+            tracking_no: rec.tracking_no.clone(),
+            status: rec.status.clone(),
+            due_at: rfc3339(due_ms),
+            overdue: false,
+            title: rec.title.clone(),
+            category: rec.category.clone(),
+            region: rec.region.clone(),
+            received_at: rfc3339(rec.received_at_ms),
+            due_ms,
+        }
+    }
+}
+
+/// An OPD's inbox: its open complaints, oldest due first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Inbox {
+    pub org: String,
+    pub open: usize,
+    pub overdue: usize,
+    pub items: Vec<InboxItem>,
+}
+
+/// The inbox items of `org`, in due order, with `overdue` as of `now_ms`.
+pub(crate) fn inbox(
+    tree: &sled::Tree,
+    org: &OrgCode,
+    now_ms: i64,
+) -> Result<Inbox, ProjectionError> {
+    let prefix = keys::inbox_prefix(org.as_str());
+    let mut items = Vec::new();
+    for kv in tree.scan_prefix(&prefix) {
+        let (k, v) = kv?;
+        let mut item: InboxItem = decode(&k, &v)?;
+        // The due date is in the key (8 bytes after the prefix), which keeps the order.
+        item.due_ms = due_in_key(&k[prefix.len()..]);
+        item.overdue = now_ms > item.due_ms;
+        items.push(item);
+    }
+    Ok(Inbox {
+        org: org.to_string(),
+        open: items.len(),
+        overdue: items.iter().filter(|i| i.overdue).count(),
+        items,
+    })
+}
+
+/// Open and overdue complaints per owning org, as of `now_ms`, in org order.
+pub(crate) fn open_per_org(
+    tree: &sled::Tree,
+    now_ms: i64,
+) -> Result<std::collections::BTreeMap<String, (u64, u64)>, ProjectionError> {
+    let mut out = std::collections::BTreeMap::<String, (u64, u64)>::new();
+    for kv in tree.scan_prefix(b"i") {
+        let (k, _) = kv?;
+        let Some(nul) = k.iter().position(|b| *b == 0) else {
+            continue;
+        };
+        let org = String::from_utf8_lossy(&k[1..nul]).into_owned();
+        let entry = out.entry(org).or_default();
+        entry.0 += 1;
+        entry.1 += u64::from(now_ms > due_in_key(&k[nul + 1..]));
+    }
+    Ok(out)
+}
+
+fn due_in_key(rest: &[u8]) -> i64 {
+    let mut b = [0u8; 8];
+    if rest.len() >= 8 {
+        b.copy_from_slice(&rest[..8]);
+    }
+    (u64::from_be_bytes(b) ^ (1 << 63)) as i64
+}
+
+/// The record of a complaint by tracking number.
+pub(crate) fn record_of(
+    tree: &sled::Tree,
+    t: &TrackingNo,
+) -> Result<Option<Record>, ProjectionError> {
+    let Some(id) = tree.get(keys::tracking(t.as_str()))? else {
+        return Ok(None);
+    };
+    let id = String::from_utf8_lossy(&id).into_owned();
+    let key = keys::complaint(&id);
+    tree.get(&key)?.map(|v| decode(&key, &v)).transpose()
+}
+
+/// What anyone may see of a complaint, as of `now_ms`.
+pub(crate) fn status_view(rec: &Record, rules: &RuleSet, now_ms: i64) -> v1::StatusView {
+    let open = Status::parse(&rec.status).is_some_and(|s| s.is_open());
+    let due = rec.due_ms.filter(|_| open);
+    let org = rec.owner.as_deref().unwrap_or_default();
+    let org_name = OrgCode::parse(org)
+        .ok()
+        .and_then(|o| rules.org(&o).map(|o| o.name.clone()))
+        .unwrap_or_default();
+    v1::StatusView {
+        tracking_no: rec.tracking_no.clone(),
+        status: rec.status.clone(),
+        org: org.to_owned(),
+        org_name,
+        due_at: due.map(rfc3339).unwrap_or_default(),
+        overdue: due.is_some_and(|d| now_ms > d),
+        timeline: rec
+            .timeline
+            .iter()
+            .map(|l| v1::TimelineEntry {
+                at: rfc3339(l.at_ms),
+                status: l.status.clone(),
+                note: l.note.clone(),
+            })
+            .collect(),
+        duplicates: rec.duplicates.clone(),
+    }
+}
+
+/// Unix milliseconds as RFC 3339 in UTC.
+pub fn rfc3339(ms: i64) -> String {
+    calendar::from_unix_ms(ms)
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}

@@ -1,0 +1,289 @@
+//! The recap per organisation and period, and the ranking of an org's
+//! children. Figures are stored per (org, UTC day) and summed at query time
+//! over the org's subtree (the rule set's parent links) and the window's
+//! days, so any `from`/`to` works and a rule-set change re-shapes the tree
+//! without a rebuild.
+
+use std::collections::BTreeMap;
+
+use aduan_domain::{calendar, OrgCode};
+use aduan_rules::RuleSet;
+use serde::{Deserialize, Serialize};
+use time::format_description::well_known::Rfc3339;
+use time::{Date, OffsetDateTime};
+
+use crate::fold::Counts;
+use crate::keys::{self, day_of};
+use crate::page::decode;
+use crate::query;
+use crate::ProjectionError;
+
+/// Widest window: about 2,700 years either side of 1970.
+const FAR: i64 = 1_000_000;
+/// How many categories the recap lists.
+const TOP: usize = 5;
+
+/// A range of UTC days, both ends included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    /// First day (days since 1970-01-01).
+    pub from_day: i64,
+    /// Last day.
+    pub to_day: i64,
+}
+
+impl Window {
+    /// Every day.
+    pub const ALL: Window = Window {
+        from_day: -FAR,
+        to_day: FAR,
+    };
+
+    /// Parses `from`/`to`, each a date (`2026-11-01`) or an RFC 3339 time
+    /// (its UTC day); a missing end is open.
+    pub fn parse(from: Option<&str>, to: Option<&str>) -> Result<Self, ProjectionError> {
+        let from_day = from
+            .map(|s| parse_day(s, "from"))
+            .transpose()?
+            .unwrap_or(-FAR);
+        let to_day = to.map(|s| parse_day(s, "to")).transpose()?.unwrap_or(FAR);
+        if from_day > to_day {
+            return Err(ProjectionError::InvalidArgument {
+                field: "from",
+                why: "must not be after to",
+            });
+        }
+        Ok(Self { from_day, to_day })
+    }
+
+    fn contains(&self, day: i64) -> bool {
+        (self.from_day..=self.to_day).contains(&day)
+    }
+
+    fn bound(day: i64) -> Option<String> {
+        (day.abs() < FAR).then(|| query::rfc3339(day * 86_400_000)[..10].to_owned())
+    }
+}
+
+fn parse_day(s: &str, field: &'static str) -> Result<i64, ProjectionError> {
+    let bad = ProjectionError::InvalidArgument {
+        field,
+        why: "must be a date (YYYY-MM-DD) or an RFC 3339 time",
+    };
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    if let Ok(d) = Date::parse(s, &fmt) {
+        return Ok(day_of(calendar::unix_ms(d.midnight().assume_utc())));
+    }
+    OffsetDateTime::parse(s, &Rfc3339)
+        .map(|t| day_of(calendar::unix_ms(t)))
+        .map_err(|_| bad)
+}
+
+/// One category and how often it came in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CategoryCount {
+    pub category: String,
+    pub count: u64,
+}
+
+/// An org's figures over a window, its descendants included.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Recap {
+    pub org: String,
+    pub org_name: String,
+    /// First day, `YYYY-MM-DD`; null when open.
+    pub from: Option<String>,
+    /// Last day, `YYYY-MM-DD`; null when open.
+    pub to: Option<String>,
+    pub received: u64,
+    pub routed: u64,
+    pub acknowledged: u64,
+    pub followed_up: u64,
+    pub resolved: u64,
+    /// Of the assignments made in the window, those resolved by their deadline.
+    pub resolved_on_time: u64,
+    pub rejected: u64,
+    pub declined: u64,
+    pub escalated: u64,
+    /// Received in the window and still open now.
+    pub open: u64,
+    /// Of those, past their due date now.
+    pub overdue: u64,
+    /// Median time from assignment to the owner's first answer; null without answers.
+    pub median_hours_to_first_response: Option<f64>,
+    pub top_categories: Vec<CategoryCount>,
+    pub channels: BTreeMap<String, u64>,
+}
+
+/// `org` and every org below it in the rule set.
+fn subtree(rules: &RuleSet, org: &OrgCode) -> Vec<OrgCode> {
+    let mut out = vec![org.clone()];
+    for o in rules.orgs() {
+        let mut up = rules.parent_of(&o.code);
+        while let Some(p) = up {
+            if p == org {
+                out.push(o.code.clone());
+                break;
+            }
+            up = rules.parent_of(p);
+        }
+    }
+    out
+}
+
+/// The recap of `org` over `w`, as of `now_ms`.
+pub(crate) fn recap(
+    tree: &sled::Tree,
+    rules: &RuleSet,
+    org: &OrgCode,
+    w: Window,
+    now_ms: i64,
+) -> Result<Recap, ProjectionError> {
+    let mut sum = Counts::default();
+    let mut responses = Vec::new();
+    let (mut open, mut overdue) = (0, 0);
+    for code in subtree(rules, org) {
+        let o = code.as_str();
+        for kv in tree.range(keys::day(o, w.from_day)..=keys::day(o, w.to_day)) {
+            let (k, v) = kv?;
+            sum.add(&decode::<Counts>(&k, &v)?);
+        }
+        let (lo, hi) = (
+            keys::response_day(o, w.from_day),
+            keys::response_day(o, w.to_day + 1),
+        );
+        for kv in tree.range(lo..hi) {
+            let (_, v) = kv?;
+            let mut b = [0u8; 8];
+            b.copy_from_slice(v.get(..8).unwrap_or(&[0; 8]));
+            responses.push(i64::from_be_bytes(b));
+        }
+        for item in query::inbox(tree, &code, now_ms)?.items {
+            let received = OffsetDateTime::parse(&item.received_at, &Rfc3339)
+                .map(|t| day_of(calendar::unix_ms(t)))
+                .unwrap_or_default();
+            if w.contains(received) {
+                open += 1;
+                overdue += u64::from(item.overdue);
+            }
+        }
+    }
+    Ok(Recap {
+        org: org.to_string(),
+        org_name: rules.org(org).map(|o| o.name.clone()).unwrap_or_default(),
+        from: Window::bound(w.from_day),
+        to: Window::bound(w.to_day),
+        received: sum.received,
+        routed: sum.routed,
+        acknowledged: sum.acknowledged,
+        followed_up: sum.followed_up,
+        resolved: sum.resolved,
+        resolved_on_time: sum.resolved_on_time,
+        rejected: sum.rejected,
+        declined: sum.declined,
+        escalated: sum.escalated,
+        open,
+        overdue,
+        median_hours_to_first_response: median_hours(responses),
+        top_categories: top(&sum.categories),
+        channels: sum.channels,
+    })
+}
+
+fn median_hours(mut ms: Vec<i64>) -> Option<f64> {
+    if ms.is_empty() {
+        return None;
+    }
+    ms.sort_unstable();
+    let n = ms.len();
+    let mid = if n % 2 == 1 {
+        ms[n / 2] as f64
+    } else {
+        (ms[n / 2 - 1] as f64 + ms[n / 2] as f64) / 2.0
+    };
+    Some(mid / 3_600_000.0)
+}
+
+fn top(categories: &BTreeMap<String, u64>) -> Vec<CategoryCount> {
+    let mut v: Vec<_> = categories.iter().collect();
+    // Most first; ties by name, so the order is the same on every rebuild.
+    v.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    v.into_iter()
+        .take(TOP)
+        .map(|(c, n)| CategoryCount {
+            category: c.clone(),
+            count: *n,
+        })
+        .collect()
+}
+
+/// One child in a ranking.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RankEntry {
+    pub rank: usize,
+    pub org: String,
+    pub org_name: String,
+    pub routed: u64,
+    pub resolved: u64,
+    pub resolved_on_time: u64,
+    /// `resolved_on_time / routed`; null when nothing was routed to it.
+    pub share_resolved_on_time: Option<f64>,
+    pub open: u64,
+    pub overdue: u64,
+}
+
+/// The children of `parent`, best first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Ranking {
+    pub parent: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub entries: Vec<RankEntry>,
+}
+
+/// Ranks the children of `parent` by share resolved within deadline over `w`.
+pub(crate) fn ranking(
+    tree: &sled::Tree,
+    rules: &RuleSet,
+    parent: &OrgCode,
+    w: Window,
+    now_ms: i64,
+) -> Result<Ranking, ProjectionError> {
+    let mut entries = Vec::new();
+    for child in rules
+        .orgs()
+        .iter()
+        .filter(|o| o.parent.as_ref() == Some(parent))
+    {
+        let r = recap(tree, rules, &child.code, w, now_ms)?;
+        entries.push(RankEntry {
+            rank: 0,
+            org: r.org,
+            org_name: r.org_name,
+            routed: r.routed,
+            resolved: r.resolved,
+            resolved_on_time: r.resolved_on_time,
+            share_resolved_on_time: (r.routed > 0)
+                .then(|| r.resolved_on_time as f64 / r.routed as f64),
+            open: r.open,
+            overdue: r.overdue,
+        });
+    }
+    // Best share first, orgs with nothing routed last; then busier first, then by code.
+    entries.sort_by(|a, b| {
+        let share = |e: &RankEntry| e.share_resolved_on_time.unwrap_or(-1.0);
+        share(b)
+            .total_cmp(&share(a))
+            .then(b.routed.cmp(&a.routed))
+            .then(a.org.cmp(&b.org))
+    });
+    for (i, e) in entries.iter_mut().enumerate() {
+        e.rank = i + 1;
+    }
+    Ok(Ranking {
+        parent: parent.to_string(),
+        from: Window::bound(w.from_day),
+        to: Window::bound(w.to_day),
+        entries,
+    })
+}

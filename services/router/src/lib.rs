@@ -1,0 +1,32 @@
+//! The router: decides and records who owns each complaint, hands each
+//! assignment to the owner's inbox, and escalates missed deadlines.
+//!
+//! It tails the event log from its own checkpoint; routes a complaint when it
+//! is received, declined ("not our authority") or reopened, with the rule set
+//! most recently published before that point in the log (so replays route as
+//! they did then); publishes an `Assignment` for every `ComplaintRouted` and
+//! `ComplaintEscalated` with the event id as idempotency key; and scans
+//! deadlines with an injectable clock. It does not validate submissions
+//! (intake), handle OPD commands, or keep read models other than its own
+//! checkpoint and deadline index.
+
+mod assignment;
+pub mod bench;
+mod deadlines;
+mod error;
+mod publication;
+pub mod routing;
+mod service;
+mod sink;
+mod store;
+
+pub use assignment::assignment;
+pub use deadlines::{next_due, overdue};
+pub use error::RouterError;
+pub use publication::{latest_published, publish_ruleset};
+pub use routing::{next_owner, Choice};
+pub use service::{run, RouterConfig};
+pub use sink::{AssignmentSink, JetStreamSink, LocalSink};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,368 @@
+//! The router service in process, over a real sled log: routing and
+//! publishing, deadline escalation with a manual clock, restarts, a sink that
+//! fails, and replay under successive rule sets.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aduan_domain::{ComplaintEvent, ComplaintId, ManualClock, OrgCode, TrackingNo};
+use aduan_log::{EventLog, ExpectedVersion, NewEvent, RecordedEvent, SledLog, SledOptions};
+use aduan_proto::v1;
+use aduan_router::{publish_ruleset, run, AssignmentSink, RouterConfig, RouterError};
+use time::macros::datetime;
+use tokio::sync::watch;
+
+const SMALL: &str = include_str!("fixtures/small.toml");
+
+/// Every assignment published, with its message id; fails the first `fail` publishes.
+#[derive(Clone, Default)]
+struct Recorder {
+    got: Arc<Mutex<Vec<(String, String, v1::Assignment)>>>,
+    fail: Arc<AtomicUsize>,
+}
+
+impl Recorder {
+    fn all(&self) -> Vec<(String, String, v1::Assignment)> {
+        self.got.lock().expect("lock").clone()
+    }
+}
+
+impl AssignmentSink for Recorder {
+    async fn publish(
+        &self,
+        org: &OrgCode,
+        msg_id: &str,
+        a: &v1::Assignment,
+    ) -> Result<(), RouterError> {
+        if self.fail.load(Ordering::SeqCst) > 0 {
+            self.fail.fetch_sub(1, Ordering::SeqCst);
+            return Err(RouterError::Publish {
+                subject: org.to_string(),
+                message: "test outage".into(),
+            });
+        }
+        self.got
+            .lock()
+            .expect("lock")
+            .push((org.to_string(), msg_id.to_owned(), a.clone()));
+        Ok(())
+    }
+}
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    log: SledLog,
+    views: sled::Db,
+    clock: ManualClock,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut opts = SledOptions::new(dir.path().join("log"));
+        opts.fsync = false;
+        let log = SledLog::open(opts).expect("log");
+        let views = sled::open(dir.path().join("views")).expect("views");
+        // Monday 23 Nov 2026, 09:00 WIB.
+        let clock = ManualClock::new(datetime!(2026-11-23 02:00 UTC));
+        Self {
+            _dir: dir,
+            log,
+            views,
+            clock,
+        }
+    }
+
+    /// Starts the router; returns its stop switch and task.
+    fn start(
+        &self,
+        sink: Recorder,
+    ) -> (
+        watch::Sender<bool>,
+        tokio::task::JoinHandle<Result<(), RouterError>>,
+    ) {
+        let (tx, rx) = watch::channel(false);
+        let mut config = RouterConfig::new(Arc::new(self.clock.clone()));
+        config.scan_interval = Duration::from_millis(20);
+        config.max_backoff = Duration::from_millis(20);
+        let (log, views) = (self.log.clone(), self.views.clone());
+        (
+            tx,
+            tokio::spawn(async move { run(log, &views, sink, config, rx).await }),
+        )
+    }
+
+    async fn submit(&self, region: &str, category: &str, text: &str) -> ComplaintId {
+        let id = ComplaintId::new();
+        let e: ComplaintEvent = v1::ComplaintReceived {
+            complaint_id: id.to_string(),
+            tracking_no: TrackingNo::random().as_str().to_owned(),
+            channel: "web".into(),
+            kind: "complaint".into(),
+            body: text.into(),
+            category: category.into(),
+            location: Some(v1::Location {
+                region_code: region.into(),
+                ..Default::default()
+            }),
+            reporter: Some(v1::Reporter {
+                name: "Siti".into(),
+                privacy: "public".into(),
+                ..Default::default()
+            }),
+            received_at_ms: 1,
+            ..Default::default()
+        }
+        .into();
+        let new = NewEvent::new(e.type_name(), "test", e.encode());
+        self.log
+            .append(&id.stream(), ExpectedVersion::NoStream, vec![new])
+            .await
+            .expect("append");
+        id
+    }
+
+    async fn events(&self, id: &ComplaintId) -> Vec<(RecordedEvent, ComplaintEvent)> {
+        let all = self.log.read_stream(&id.stream(), 1).await.expect("read");
+        all.into_iter()
+            .map(|r| {
+                let e = ComplaintEvent::decode(&r.event_type, r.schema_version, &r.payload)
+                    .expect("decode");
+                (r, e)
+            })
+            .collect()
+    }
+
+    async fn routed(&self, id: &ComplaintId) -> Vec<v1::ComplaintRouted> {
+        let events = self.events(id).await;
+        events
+            .into_iter()
+            .filter_map(|(_, e)| match e {
+                ComplaintEvent::Routed(r) => Some(r),
+                _ => None,
+            })
+            .collect()
+    }
+
+    async fn escalations(&self, id: &ComplaintId) -> usize {
+        let events = self.events(id).await;
+        events
+            .iter()
+            .filter(|(_, e)| matches!(e, ComplaintEvent::Escalated(_)))
+            .count()
+    }
+}
+
+/// Polls `f` until it holds, for up to 10 s.
+async fn eventually<F: FnMut() -> bool>(what: &str, mut f: F) {
+    for _ in 0..500 {
+        if f() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+async fn stop(tx: watch::Sender<bool>, task: tokio::task::JoinHandle<Result<(), RouterError>>) {
+    tx.send(true).expect("router running");
+    task.await.expect("join").expect("router stopped cleanly");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missed_acknowledge_deadline_escalates_once_even_across_restarts() {
+    let f = Fixture::new();
+    publish_ruleset(&f.log, SMALL).await.expect("publish");
+    let sink = Recorder::default();
+    let (tx, task) = f.start(sink.clone());
+    let id = f.submit("33.18", "kesehatan", "antre lama").await;
+    eventually("the first assignment", || sink.all().len() == 1).await;
+    assert_eq!(sink.all()[0].0, "kab-pati-dinkes");
+
+    // Thursday 09:00 WIB is three working days later: the deadline has passed.
+    f.clock.set(datetime!(2026-11-26 02:00 UTC));
+    eventually("the escalation's assignment", || sink.all().len() == 2).await;
+    let (org, msg_id, a) = sink.all()[1].clone();
+    assert_eq!((org.as_str(), a.org.as_str()), ("kab-pati", "kab-pati"));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(f.escalations(&id).await, 1);
+    stop(tx, task).await;
+
+    // A new router over the same data, later still (before the follow-up deadline).
+    f.clock.set(datetime!(2026-11-27 02:00 UTC));
+    let again = Recorder::default();
+    let (tx, task) = f.start(again.clone());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop(tx, task).await;
+    assert_eq!(f.escalations(&id).await, 1, "escalated once");
+    assert!(
+        again.all().is_empty(),
+        "nothing republished past the checkpoint"
+    );
+    let escalated = f
+        .events(&id)
+        .await
+        .into_iter()
+        .find(|(_, e)| matches!(e, ComplaintEvent::Escalated(_)));
+    assert_eq!(
+        escalated.expect("escalation").0.event_id.to_string(),
+        msg_id
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_sink_is_retried_and_a_restart_republishes_with_the_same_id() {
+    let f = Fixture::new();
+    publish_ruleset(&f.log, SMALL).await.expect("publish");
+    let sink = Recorder::default();
+    sink.fail.store(2, Ordering::SeqCst);
+    let (tx, task) = f.start(sink.clone());
+    let id = f.submit("33.18", "", "jembatan putus").await;
+    eventually("the assignment after two failures", || {
+        sink.all().len() == 1
+    })
+    .await;
+    stop(tx, task).await;
+
+    // A sink that never acknowledges: the router is stopped between append and publish.
+    let second = f.submit("33.18", "", "jembatan putus").await;
+    let stuck = Recorder::default();
+    stuck.fail.store(usize::MAX, Ordering::SeqCst);
+    let (tx, task) = f.start(stuck.clone());
+    let appended = async {
+        loop {
+            if !f.routed(&second).await.is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), appended)
+        .await
+        .expect("routed");
+    stop(tx, task).await;
+    assert!(stuck.all().is_empty());
+
+    let after = Recorder::default();
+    let (tx, task) = f.start(after.clone());
+    eventually("the republished assignment", || after.all().len() == 1).await;
+    stop(tx, task).await;
+    let routed_id = f
+        .events(&second)
+        .await
+        .into_iter()
+        .find(|(_, e)| matches!(e, ComplaintEvent::Routed(_)))
+        .expect("routed")
+        .0
+        .event_id;
+    assert_eq!(after.all()[0].1, routed_id.to_string());
+    assert_eq!(f.routed(&second).await.len(), 1, "routed once");
+    assert_eq!(f.routed(&id).await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_rule_set_routes_only_later_complaints_and_replay_reproduces_decisions() {
+    let f = Fixture::new();
+    publish_ruleset(&f.log, SMALL).await.expect("publish");
+    assert!(
+        publish_ruleset(&f.log, SMALL)
+            .await
+            .expect("same again")
+            .is_none(),
+        "no duplicate"
+    );
+    let sink = Recorder::default();
+    let (tx, task) = f.start(sink.clone());
+    let early = f.submit("33.18", "kesehatan", "antre lama").await;
+    eventually("early routed", || sink.all().len() == 1).await;
+
+    let v2 = SMALL.replace("version = \"t-1\"", "version = \"t-2\"").replace(
+        "id = \"pati-kesehatan\"\nregion = \"33.18\"\ncategories = [\"kesehatan\"]\nto = \"kab-pati-dinkes\"",
+        "id = \"pati-kesehatan\"\nregion = \"33.18\"\ncategories = [\"kesehatan\"]\nto = \"kab-pati-rsud\"",
+    );
+    publish_ruleset(&f.log, &v2)
+        .await
+        .expect("publish v2")
+        .expect("appended");
+    let late = f.submit("33.18", "kesehatan", "antre lama").await;
+    eventually("late routed", || sink.all().len() == 2).await;
+    stop(tx, task).await;
+
+    let (e, l) = (f.routed(&early).await, f.routed(&late).await);
+    assert_eq!(
+        (e[0].org.as_str(), e[0].ruleset_version.as_str()),
+        ("kab-pati-dinkes", "t-1")
+    );
+    assert_eq!(
+        (l[0].org.as_str(), l[0].ruleset_version.as_str()),
+        ("kab-pati-rsud", "t-2")
+    );
+
+    // Rebuild: a router with no state replays the whole log and changes nothing.
+    let head = *f.log.head().borrow();
+    let fresh = Fixture {
+        views: sled::Config::new().temporary(true).open().expect("db"),
+        ..f
+    };
+    let replayed = Recorder::default();
+    let (tx, task) = fresh.start(replayed.clone());
+    eventually("republished both", || replayed.all().len() == 2).await;
+    stop(tx, task).await;
+    assert_eq!(*fresh.log.head().borrow(), head, "a replay appends nothing");
+    assert_eq!(
+        replayed.all(),
+        sink.all(),
+        "same assignments, same message ids"
+    );
+    // And the decision function, run again from the log, decides the same.
+    for id in [&early, &late] {
+        aduan_e2e_free_replay(&fresh.log, id).await;
+    }
+}
+
+/// Runs the decision again for the complaint's first routing with the rule
+/// set in force at its position, and compares with what was recorded.
+async fn aduan_e2e_free_replay(log: &SledLog, id: &ComplaintId) {
+    let rulesets = log
+        .read_stream(aduan_domain::RULESET_STREAM, 1)
+        .await
+        .expect("rulesets");
+    let stream = log.read_stream(&id.stream(), 1).await.expect("stream");
+    let received = &stream[0];
+    let source = rulesets
+        .iter()
+        .rev()
+        .find(|r| r.position < received.position)
+        .expect("a rule set");
+    let p =
+        <v1::RuleSetPublished as prost::Message>::decode(&*source.payload).expect("publication");
+    let rules = aduan_rules::RuleSet::load(&p.source).expect("rules");
+    let events: Vec<ComplaintEvent> = stream
+        .iter()
+        .map(|r| {
+            ComplaintEvent::decode(&r.event_type, r.schema_version, &r.payload).expect("decode")
+        })
+        .collect();
+    let ComplaintEvent::Received(r) = &events[0] else {
+        panic!("received first")
+    };
+    let state = aduan_domain::Complaint::fold(&events[..1]).expect("state");
+    let choice = aduan_router::next_owner(Some(&rules), &state, &aduan_router::routing::facts(r))
+        .expect("owner");
+    let ComplaintEvent::Routed(recorded) = &events[1] else {
+        panic!("routed second")
+    };
+    assert_eq!(
+        (
+            choice.org.as_str(),
+            choice.rule_id.as_str(),
+            choice.ruleset_version.as_str()
+        ),
+        (
+            recorded.org.as_str(),
+            recorded.rule_id.as_str(),
+            recorded.ruleset_version.as_str()
+        )
+    );
+}
