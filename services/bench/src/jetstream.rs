@@ -24,7 +24,9 @@ pub struct Server {
 impl Server {
     /// Starts `nats-server -js` on a free loopback port with its store in `dir`.
     pub fn start(dir: &Path) -> anyhow::Result<Self> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
         let child = Command::new("nats-server")
             .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
             .arg(dir)
@@ -85,10 +87,16 @@ pub async fn appends(
             let mut last = 0u64;
             for _ in 0..per_task {
                 let mut h = async_nats::HeaderMap::new();
-                h.insert("Nats-Expected-Last-Subject-Sequence", last.to_string().as_str());
+                h.insert(
+                    "Nats-Expected-Last-Subject-Sequence",
+                    last.to_string().as_str(),
+                );
                 h.insert("Nats-Msg-Id", uuid::Uuid::now_v7().to_string().as_str());
                 let t0 = Instant::now();
-                let ack = js.publish_with_headers(subject.clone(), h, body.clone()).await?.await?;
+                let ack = js
+                    .publish_with_headers(subject.clone(), h, body.clone())
+                    .await?
+                    .await?;
                 rec.record_since(t0);
                 last = ack.sequence;
             }

@@ -31,8 +31,12 @@ CREATE TABLE messages (
 pub async fn setup(url: &str, size: usize) -> anyhow::Result<Pool> {
     let (admin, conn) = tokio_postgres::connect(url, NoTls).await?;
     tokio::spawn(conn);
-    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {DB}")).await?;
-    admin.batch_execute(&format!("CREATE DATABASE {DB}")).await?;
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {DB}"))
+        .await?;
+    admin
+        .batch_execute(&format!("CREATE DATABASE {DB}"))
+        .await?;
     let mut cfg = Config::new();
     let pg: tokio_postgres::Config = url.parse()?;
     cfg.host = pg.get_hosts().first().and_then(|h| match h {
@@ -47,7 +51,8 @@ pub async fn setup(url: &str, size: usize) -> anyhow::Result<Pool> {
     let pool = cfg.create_pool(Some(Runtime::Tokio1), NoTls)?;
     let c = pool.get().await?;
     c.batch_execute(SCHEMA).await?;
-    c.batch_execute("ALTER DATABASE aduan_bench SET synchronous_commit = on").await?;
+    c.batch_execute("ALTER DATABASE aduan_bench SET synchronous_commit = on")
+        .await?;
     Ok(pool)
 }
 
@@ -55,7 +60,9 @@ pub async fn setup(url: &str, size: usize) -> anyhow::Result<Pool> {
 pub async fn teardown(url: &str) -> anyhow::Result<()> {
     let (admin, conn) = tokio_postgres::connect(url, NoTls).await?;
     tokio::spawn(conn);
-    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {DB} WITH (FORCE)")).await?;
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {DB} WITH (FORCE)"))
+        .await?;
     Ok(())
 }
 
@@ -95,5 +102,9 @@ pub async fn appends(
     for t in tasks {
         all.merge(&t.await??);
     }
-    Ok(all.stats("PostgreSQL (Message DB style)", concurrency, started.elapsed()))
+    Ok(all.stats(
+        "PostgreSQL (Message DB style)",
+        concurrency,
+        started.elapsed(),
+    ))
 }

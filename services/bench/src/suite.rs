@@ -46,7 +46,11 @@ pub async fn run(plan: &Plan, progress: &mut dyn FnMut(&str)) -> anyhow::Result<
         None => None,
     };
     for &c in &plan.concurrency {
-        let events = if c == 1 { (plan.events / 10).max(1000) } else { plan.events };
+        let events = if c == 1 {
+            (plan.events / 10).max(1000)
+        } else {
+            plan.events
+        };
         reset_peak_rss();
         let dir = scratch.path().join(format!("sled-{c}"));
         let s = log::sled_appends(&dir, c, events, plan.payload).await?;
@@ -70,7 +74,13 @@ pub async fn run(plan: &Plan, progress: &mut dyn FnMut(&str)) -> anyhow::Result<
 }
 
 fn row(s: &Stats) -> String {
-    format!("{} × {}: {:.0} events/s, p99 {} µs", s.system, s.concurrency, s.rate(), s.p99_us)
+    format!(
+        "{} × {}: {:.0} events/s, p99 {} µs",
+        s.system,
+        s.concurrency,
+        s.rate(),
+        s.p99_us
+    )
 }
 
 /// Resets this process's peak RSS so each aduan row reports its own peak (Linux).
@@ -82,7 +92,10 @@ fn reset_peak_rss() {
 pub fn ratios(rows: &[Stats]) -> String {
     let mut out = String::new();
     for r in rows.iter().filter(|r| r.system.starts_with("aduan")) {
-        for peer in rows.iter().filter(|p| p.concurrency == r.concurrency && !p.system.starts_with("aduan")) {
+        for peer in rows
+            .iter()
+            .filter(|p| p.concurrency == r.concurrency && !p.system.starts_with("aduan"))
+        {
             let _ = writeln!(
                 out,
                 "- {} appenders: aduan / {} = {:.2}×",
