@@ -17,6 +17,7 @@ use axum::{Json, Router};
 use bytes::Bytes;
 
 pub mod actions;
+pub mod audit;
 pub mod auth;
 pub mod body;
 pub mod error;
@@ -81,6 +82,10 @@ pub fn app<L: EventLog + Clone>(state: ApiState<L>) -> Router {
         .route("/v1/stats/ranking", get(query::ranking::<L>))
         .route("/readyz", get(ops::readyz::<L>))
         .route("/metrics", get(ops::metrics::<L>))
+        .route(
+            "/v1/audit/complaints/{complaint_id}/events",
+            get(audit::events::<L>),
+        )
         .layer(DefaultBodyLimit::max(body::MAX_BODY))
         .with_state(state)
 }

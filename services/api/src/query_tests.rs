@@ -167,3 +167,57 @@ impl ParseOrg for &str {
         aduan_domain::OrgCode::parse(self).expect("org")
     }
 }
+
+#[tokio::test]
+async fn audit_events_are_for_auditors_only_and_show_confidential_identity_marked() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = state(dir.path()).await;
+    let ack = s
+        .intake
+        .submit(v1::SubmitComplaint {
+            channel: "web".into(),
+            channel_ref: "audit-1".into(),
+            body: "Pungutan liar di kantor kecamatan".into(),
+            reporter: Some(v1::Reporter {
+                name: SECRETS[0].into(),
+                phone: SECRETS[1].into(),
+                email: SECRETS[2].into(),
+                privacy: "confidential".into(),
+            }),
+            ..Default::default()
+        })
+        .await
+        .expect("submit");
+    let tokens = Tokens::in_data_dir(dir.path());
+    let auditor = tokens
+        .issue(&Role::Auditor {
+            name: "inspektorat".into(),
+        })
+        .expect("issue");
+    let admin = tokens
+        .issue(&Role::Admin {
+            name: "budi".into(),
+        })
+        .expect("issue");
+    let opd = tokens
+        .issue(&Role::Opd {
+            org: "kab-pati-dinkes".parse_org(),
+            name: "ani".into(),
+        })
+        .expect("issue");
+    let path = format!("/v1/audit/complaints/{}/events", ack.complaint_id);
+    assert_eq!(get(&s, &path, None).await.0, 401);
+    assert_eq!(get(&s, &path, Some(&opd)).await.0, 403);
+    assert_eq!(get(&s, &path, Some(&admin)).await.0, 403);
+    let (code, body) = get(&s, &path, Some(&auditor)).await;
+    assert_eq!(code, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let first = &v["events"][0];
+    assert_eq!(first["event_type"], "ComplaintReceived");
+    assert_eq!(first["position"], 1);
+    assert_eq!(first["data"]["reporter"]["name"], SECRETS[0]);
+    assert_eq!(first["data"]["reporter"]["privacy"], "confidential");
+    assert!(first["hash"].as_str().is_some_and(|h| h.len() == 64));
+    let unknown = "/v1/audit/complaints/01a207c3-78a5-73c6-aae2-4188c3f31644/events";
+    assert_eq!(get(&s, unknown, Some(&auditor)).await.0, 404);
+}

@@ -44,7 +44,16 @@ struct Line {
 
 /// One envelope as a JSON line (without the newline).
 pub fn to_jsonl(e: &RecordedEvent) -> String {
-    let line = Line {
+    serde_json::to_string(&line(e)).unwrap_or_default()
+}
+
+/// One envelope, with its payload exact and decoded, as a JSON value.
+pub fn envelope_json(e: &RecordedEvent) -> Value {
+    serde_json::to_value(line(e)).unwrap_or(Value::Null)
+}
+
+fn line(e: &RecordedEvent) -> Line {
+    Line {
         position: e.position,
         event_id: e.event_id,
         stream_id: e.stream_id.clone(),
@@ -60,8 +69,7 @@ pub fn to_jsonl(e: &RecordedEvent) -> String {
         hash: hex(&e.hash),
         payload: B64.encode(&e.payload),
         data: payload_json(e),
-    };
-    serde_json::to_string(&line).unwrap_or_default()
+    }
 }
 
 fn bad(line: u64, reason: impl Into<String>) -> AuditError {

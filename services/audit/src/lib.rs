@@ -9,7 +9,7 @@ use aduan_log::RecordedEvent;
 pub mod export;
 pub mod history;
 
-pub use export::{from_cloudevent, from_jsonl, to_cloudevent, to_jsonl, Format};
+pub use export::{envelope_json, from_cloudevent, from_jsonl, to_cloudevent, to_jsonl, Format};
 pub use history::{rows, table, HistoryRow};
 
 /// Why an audit operation failed.

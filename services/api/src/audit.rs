@@ -1,0 +1,33 @@
+//! `GET /v1/audit/complaints/{complaint_id}/events`: every event of a
+//! complaint with its envelope, for the auditor role only. Auditors see a
+//! confidential reporter's identity (marked by its privacy); nobody else does.
+
+use aduan_domain::ComplaintId;
+use aduan_log::EventLog;
+use axum::extract::{Path, State};
+use axum::Json;
+
+use crate::auth::Caller;
+use crate::{ApiError, ApiState};
+
+/// The complaint's events, envelopes included.
+pub async fn events<L: EventLog + Clone>(
+    State(s): State<ApiState<L>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    caller.require_auditor()?;
+    let id = ComplaintId::parse(&id).map_err(|_| ApiError::not_found("complaint"))?;
+    let events = s
+        .log
+        .read_stream(&id.stream(), 1)
+        .await
+        .map_err(|e| ApiError::unavailable(&e))?;
+    if events.is_empty() {
+        return Err(ApiError::not_found("complaint"));
+    }
+    let list: Vec<_> = events.iter().map(aduan_audit::envelope_json).collect();
+    Ok(Json(
+        serde_json::json!({ "complaint_id": id.to_string(), "events": list }),
+    ))
+}
