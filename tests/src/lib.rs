@@ -114,6 +114,42 @@ pub fn aduan_bin() -> PathBuf {
     .clone()
 }
 
+/// Waits until every request-reply subject aduan serves has a responder: each
+/// is sent a malformed body, which every service refuses without writing.
+fn wait_for_responders(url: &str) {
+    let url = url.to_owned();
+    let probe = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async move {
+            let client = async_nats::connect(url)
+                .await
+                .expect("connect for readiness probe");
+            let deadline = Instant::now() + Duration::from_secs(30);
+            for subject in [
+                "aduan.intake.submit",
+                "aduan.query.status",
+                "aduan.opd.probe.cmd",
+            ] {
+                while client
+                    .request(subject, vec![0xff, 0xff].into())
+                    .await
+                    .is_err()
+                {
+                    assert!(
+                        Instant::now() < deadline,
+                        "no responder on {subject} within 30 s"
+                    );
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        });
+    });
+    probe.join().expect("readiness probe");
+}
+
 /// A running `aduan serve`, with its own data directory and HTTP port.
 pub struct Aduan {
     child: Child,
@@ -142,6 +178,9 @@ impl Aduan {
             .stderr(Stdio::inherit());
         let mut child = cmd.spawn().expect("spawn aduan serve");
         wait_for_port(http, &mut child, "aduan serve");
+        if let Some(url) = nats {
+            wait_for_responders(url);
+        }
         Self {
             child,
             http,

@@ -6,9 +6,11 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 
+pub mod intake;
 pub mod jetstream;
 pub mod log;
 pub mod postgres;
+pub mod replay;
 pub mod suite;
 
 /// One measured configuration.

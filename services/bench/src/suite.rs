@@ -3,7 +3,54 @@
 
 use std::fmt::Write as _;
 
-use crate::{jetstream, log, postgres, Stats};
+use std::sync::Arc;
+
+use crate::{intake as intake_bench, jetstream, log, postgres, replay as replay_bench, Stats};
+
+/// The sample rule set, for the projection rebuild.
+const SAMPLE_RULES: &str = include_str!("../../../deploy/rules/sample.toml");
+
+/// Intake over NATS at each requester level.
+pub async fn intake(
+    levels: &[usize],
+    submissions: u64,
+    progress: &mut dyn FnMut(&str),
+) -> anyhow::Result<Vec<Stats>> {
+    let scratch = tempfile::tempdir()?;
+    let server = jetstream::Server::start(&scratch.path().join("nats"))?;
+    let mut rows = Vec::new();
+    for &c in levels {
+        let n = if c == 1 {
+            (submissions / 10).max(500)
+        } else {
+            submissions
+        };
+        reset_peak_rss();
+        let s =
+            intake_bench::nats_submissions(&server, &scratch.path().join(format!("i{c}")), c, n)
+                .await?;
+        progress(&row(&s));
+        rows.push(s);
+    }
+    Ok(rows)
+}
+
+/// verify, export and rebuild over a fresh log of about `events` events.
+pub async fn replay(
+    events: u64,
+    progress: &mut dyn FnMut(&str),
+) -> anyhow::Result<Vec<replay_bench::Pass>> {
+    let scratch = tempfile::tempdir()?;
+    progress(&format!("writing {events} events…"));
+    let log = replay_bench::populate(scratch.path(), events / 2).await?;
+    let rules = Arc::new(aduan_rules::RuleSet::load(SAMPLE_RULES)?);
+    let passes = replay_bench::passes(&log, rules).await?;
+    for p in &passes {
+        progress(&format!("{}: {:.0} events/s", p.what, p.rate()));
+    }
+    log.close();
+    Ok(passes)
+}
 
 /// What to measure.
 #[derive(Debug, Clone)]

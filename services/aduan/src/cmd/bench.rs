@@ -7,9 +7,32 @@ use aduan_bench::suite::{self, Plan};
 use anyhow::Context;
 use clap::Args;
 
+/// What `aduan bench` can measure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Part {
+    /// Durable appends: aduan's log, JetStream, PostgreSQL.
+    Log,
+    /// Submissions over NATS request-reply.
+    Intake,
+    /// verify, export and projection rebuild on a large log.
+    Replay,
+}
+
 /// Flags of `aduan bench`.
 #[derive(Debug, Clone, Args)]
 pub struct BenchArgs {
+    /// Parts to run (default: all).
+    #[arg(value_enum)]
+    pub parts: Vec<Part>,
+    /// Concurrent requesters for the intake part, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,16,64")]
+    pub requesters: Vec<usize>,
+    /// Submissions per requester level (one requester does a tenth).
+    #[arg(long, default_value_t = 40_000)]
+    pub submissions: u64,
+    /// Events in the replay part's log (two per complaint).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub replay_events: u64,
     /// Concurrent appenders, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "1,16,256")]
     pub appenders: Vec<usize>,
@@ -34,29 +57,62 @@ pub struct BenchArgs {
     pub no_jetstream: bool,
 }
 
-/// Runs the benchmark and prints its table.
+/// Runs the benchmark and prints its tables.
 pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(!args.appenders.contains(&0), "--appenders must be positive");
-    let plan = Plan {
-        concurrency: args.appenders,
-        events: args.events,
-        payload: args.payload,
-        postgres: (!args.no_postgres).then_some(args.postgres),
-        jetstream: !args.no_jetstream,
-    };
+    anyhow::ensure!(
+        !args.requesters.contains(&0),
+        "--requesters must be positive"
+    );
+    let all = args.parts.is_empty();
+    let wants = |p: Part| all || args.parts.contains(&p);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("runtime")?;
-    let rows = rt.block_on(suite::run(&plan, &mut |line| eprintln!("{line}")))?;
     println!(
-        "Durable appends, {} B payloads, {} cores, {} GiB memory\n",
-        plan.payload,
+        "aduan bench, {}: {} cores, {} GiB memory\n",
+        env!("CARGO_PKG_VERSION"),
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         memory_gib()
     );
-    println!("{}", aduan_bench::table(&rows));
-    println!("{}", suite::ratios(&rows));
+    if wants(Part::Log) {
+        let plan = Plan {
+            concurrency: args.appenders.clone(),
+            events: args.events,
+            payload: args.payload,
+            postgres: (!args.no_postgres).then(|| args.postgres.clone()),
+            jetstream: !args.no_jetstream,
+        };
+        let rows = rt.block_on(suite::run(&plan, &mut |line| eprintln!("{line}")))?;
+        println!("Durable appends, {} B payloads\n", plan.payload);
+        println!("{}", aduan_bench::table(&rows));
+        println!("{}", suite::ratios(&rows));
+    }
+    if wants(Part::Intake) {
+        let rows = rt.block_on(suite::intake(
+            &args.requesters,
+            args.submissions,
+            &mut |l| eprintln!("{l}"),
+        ))?;
+        println!("Intake over NATS request-reply (protobuf, reply after the event is durable)\n");
+        println!("{}", aduan_bench::table(&rows));
+    }
+    if wants(Part::Replay) {
+        let passes = rt.block_on(suite::replay(args.replay_events, &mut |l| eprintln!("{l}")))?;
+        println!("Replay over a log of {} events\n", args.replay_events);
+        println!("| pass | events | seconds | events/s |\n| --- | ---: | ---: | ---: |");
+        for p in passes {
+            println!(
+                "| {} | {} | {:.2} | {:.0} |",
+                p.what,
+                p.events,
+                p.elapsed.as_secs_f64(),
+                p.rate()
+            );
+        }
+        println!();
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,0 +1,139 @@
+//! Replay rates on a large log: `verify` (every record's hash and the chain),
+//! `export` (envelopes as JSON lines), and a projection rebuild, over a log of
+//! complaints (ComplaintReceived + ComplaintRouted each) written for the purpose.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aduan_domain::{ComplaintEvent, ComplaintId, TrackingNo};
+use aduan_log::{EventLog, ExpectedVersion, NewEvent, SledLog, SledOptions};
+use aduan_proto::v1;
+use aduan_rules::RuleSet;
+
+/// One timed pass over the log.
+#[derive(Debug, Clone)]
+pub struct Pass {
+    /// What was done.
+    pub what: &'static str,
+    /// Events processed.
+    pub events: u64,
+    /// How long it took.
+    pub elapsed: Duration,
+}
+
+impl Pass {
+    /// Events per second.
+    pub fn rate(&self) -> f64 {
+        self.events as f64 / self.elapsed.as_secs_f64()
+    }
+}
+
+const ORGS: [&str; 4] = [
+    "kab-pati-dinkes",
+    "kab-pati-pupr",
+    "kab-blora-dinkes",
+    "kota-pekalongan-dlh",
+];
+
+fn events_of(n: u64, at_ms: i64) -> (ComplaintId, Vec<NewEvent>) {
+    let id = ComplaintId::new();
+    let received = ComplaintEvent::Received(v1::ComplaintReceived {
+        complaint_id: id.to_string(),
+        tracking_no: TrackingNo::random().as_str().to_owned(),
+        channel: if n % 3 == 0 { "sms" } else { "web" }.into(),
+        channel_ref: format!("replay-{n}"),
+        kind: "complaint".into(),
+        title: "Jalan rusak".into(),
+        body: "Jalan desa berlubang besar dan membahayakan pengendara motor, mohon segera diperbaiki sebelum musim hujan".into(),
+        category: "infrastruktur".into(),
+        location: Some(v1::Location { region_code: "33.18".into(), ..Default::default() }),
+        received_at_ms: at_ms,
+        ..Default::default()
+    });
+    let routed = ComplaintEvent::Routed(v1::ComplaintRouted {
+        org: ORGS[(n % 4) as usize].into(),
+        hop: 1,
+        rule_id: "bench".into(),
+        ruleset_version: "bench".into(),
+        reason: "rule".into(),
+        due_at_ms: at_ms + 60 * 86_400_000,
+        acknowledge_due_ms: at_ms + 3 * 86_400_000,
+        follow_up_due_ms: at_ms + 5 * 86_400_000,
+        category: "infrastruktur".into(),
+        at_ms,
+    });
+    let new = [received, routed]
+        .iter()
+        .map(|e| NewEvent::new(e.type_name(), "bench", e.encode()))
+        .collect();
+    (id, new)
+}
+
+/// Writes `complaints` complaints (two events each) into a fresh log in `dir`.
+pub async fn populate(dir: &std::path::Path, complaints: u64) -> anyhow::Result<SledLog> {
+    let log = SledLog::open(SledOptions::new(dir))?;
+    let tasks: Vec<_> = (0..64u64)
+        .map(|t| {
+            let log = log.clone();
+            tokio::spawn(async move {
+                let mut n = t;
+                while n < complaints {
+                    let (id, new) = events_of(n, 1_795_000_000_000 + n as i64 * 1000);
+                    log.append(&id.stream(), ExpectedVersion::NoStream, new)
+                        .await?;
+                    n += 64;
+                }
+                anyhow::Ok(())
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await??;
+    }
+    Ok(log)
+}
+
+/// Times verify, export and a projection rebuild over `log`.
+pub async fn passes(log: &SledLog, rules: Arc<RuleSet>) -> anyhow::Result<Vec<Pass>> {
+    let head = *log.head().borrow();
+    let mut out = Vec::new();
+
+    let t0 = Instant::now();
+    let report = aduan_log::verify(log, 1, None, &mut |_| {}).await?;
+    out.push(Pass {
+        what: "audit verify",
+        events: report.events,
+        elapsed: t0.elapsed(),
+    });
+
+    let t0 = Instant::now();
+    let (mut next, mut bytes) = (1u64, 0usize);
+    while next <= head {
+        let page = log.read_all(next, 4096).await?;
+        let Some(last) = page.last().map(|e| e.position) else {
+            break;
+        };
+        bytes += page
+            .iter()
+            .map(|e| aduan_audit::to_jsonl(e).len() + 1)
+            .sum::<usize>();
+        next = last + 1;
+    }
+    out.push(Pass {
+        what: "audit export (JSON lines)",
+        events: head,
+        elapsed: t0.elapsed(),
+    });
+    anyhow::ensure!(bytes > 0, "export wrote nothing");
+
+    let scratch = tempfile::tempdir()?;
+    let views = sled::open(scratch.path())?;
+    let t0 = Instant::now();
+    aduan_projections::rebuild(log, &views, rules, None, |_, _| {}).await?;
+    out.push(Pass {
+        what: "projections rebuild",
+        events: head,
+        elapsed: t0.elapsed(),
+    });
+    Ok(out)
+}
