@@ -19,6 +19,9 @@ pub mod validate;
 pub use index::{Entry, Index};
 pub use validate::{validate, Submission};
 
+/// How often the indexer moves the index's checkpoint.
+const INDEX_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Largest request intake accepts, in bytes, in either encoding.
 pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
 
@@ -107,16 +110,22 @@ impl<L: EventLog + Clone> Intake<L> {
     }
 
     /// Keeps the index's checkpoint moving with the log until `shutdown` fires.
+    ///
+    /// `submit` already writes each entry; this only makes them durable with a
+    /// checkpoint, so once a second is enough (a sled batch per commit would
+    /// contend with the log writer for sled's process-wide batch lock).
     pub async fn run_indexer(&self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
-        let mut head = self.log.head();
         loop {
             if let Err(e) = self.index.catch_up(&self.log).await {
                 tracing::warn!(error = %e, "intake index could not catch up");
             }
             tokio::select! {
-                r = head.changed() => if r.is_err() { break },
+                _ = tokio::time::sleep(INDEX_INTERVAL) => {},
                 _ = shutdown.changed() => break,
             }
+        }
+        if let Err(e) = self.index.catch_up(&self.log).await {
+            tracing::warn!(error = %e, "intake index could not catch up at shutdown");
         }
     }
 
