@@ -19,6 +19,7 @@ pub mod routing;
 mod service;
 mod sink;
 mod store;
+mod worker;
 
 pub use assignment::assignment;
 pub use deadlines::{next_due, overdue};
