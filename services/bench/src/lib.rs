@@ -9,6 +9,7 @@ use hdrhistogram::Histogram;
 pub mod intake;
 pub mod jetstream;
 pub mod log;
+pub mod pipeline;
 pub mod postgres;
 pub mod replay;
 pub mod suite;
@@ -63,6 +64,14 @@ impl Recorder {
     pub fn record_since(&mut self, start: Instant) {
         let us = start.elapsed().as_micros().clamp(1, 60_000_000) as u64;
         let _ = self.hist.record(us);
+    }
+    /// Samples recorded.
+    pub fn len(&self) -> u64 {
+        self.hist.len()
+    }
+    /// True when nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.hist.is_empty()
     }
     /// Adds another recorder's samples.
     pub fn merge(&mut self, other: &Recorder) {

@@ -35,6 +35,24 @@ pub async fn intake(
     Ok(rows)
 }
 
+/// The whole pipeline at each submission rate.
+pub async fn pipeline(
+    rates: &[u64],
+    secs: u64,
+    progress: &mut dyn FnMut(&str),
+) -> anyhow::Result<Vec<Stats>> {
+    let scratch = tempfile::tempdir()?;
+    let server = jetstream::Server::start(&scratch.path().join("nats"))?;
+    let mut rows = Vec::new();
+    for &rate in rates {
+        let dir = scratch.path().join(format!("p{rate}"));
+        let s = crate::pipeline::submit_to_assignment(&server, &dir, rate, secs).await?;
+        progress(&row(&s));
+        rows.push(s);
+    }
+    Ok(rows)
+}
+
 /// verify, export and rebuild over a fresh log of about `events` events.
 pub async fn replay(
     events: u64,

@@ -14,6 +14,8 @@ pub enum Part {
     Log,
     /// Submissions over NATS request-reply.
     Intake,
+    /// Submit over NATS → Assignment received from JetStream, at fixed rates.
+    Pipeline,
     /// verify, export and projection rebuild on a large log.
     Replay,
 }
@@ -30,6 +32,12 @@ pub struct BenchArgs {
     /// Submissions per requester level (one requester does a tenth).
     #[arg(long, default_value_t = 40_000)]
     pub submissions: u64,
+    /// Submission rates of the pipeline part, per second, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1000,5000")]
+    pub pipeline_rates: Vec<u64>,
+    /// Seconds each pipeline rate runs.
+    #[arg(long, default_value_t = 5)]
+    pub pipeline_secs: u64,
     /// Events in the replay part's log (two per complaint).
     #[arg(long, default_value_t = 1_000_000)]
     pub replay_events: u64,
@@ -96,6 +104,19 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
             &mut |l| eprintln!("{l}"),
         ))?;
         println!("Intake over NATS request-reply (protobuf, reply after the event is durable)\n");
+        println!("{}", aduan_bench::table(&rows));
+    }
+    if wants(Part::Pipeline) {
+        anyhow::ensure!(
+            !args.pipeline_rates.contains(&0),
+            "--pipeline-rates must be positive"
+        );
+        let rows = rt.block_on(suite::pipeline(
+            &args.pipeline_rates,
+            args.pipeline_secs,
+            &mut |l| eprintln!("{l}"),
+        ))?;
+        println!("Pipeline: submit over NATS → Assignment received on JetStream (ADUAN_OPD)\n");
         println!("{}", aduan_bench::table(&rows));
     }
     if wants(Part::Replay) {
