@@ -8,7 +8,7 @@ use std::sync::Arc;
 use aduan_api::ApiState;
 use aduan_bus::Subjects;
 use aduan_intake::Intake;
-use aduan_log::{LogError, SledLog, SledOptions};
+use aduan_log::SledLog;
 use aduan_rules::RuleSet;
 use anyhow::Context;
 use clap::Args;
@@ -63,16 +63,7 @@ pub(super) struct Stores {
 }
 
 pub(super) fn open_stores(data: &Path) -> anyhow::Result<Stores> {
-    std::fs::create_dir_all(data)
-        .with_context(|| format!("cannot create data directory {}", data.display()))?;
-    let log = SledLog::open(SledOptions::new(data.join("log"))).map_err(|e| match e {
-        LogError::Locked { path } => anyhow::anyhow!(
-            "data directory {} is in use by another aduan process; stop it or pass another --data",
-            path.display()
-        ),
-        e => anyhow::Error::new(e)
-            .context(format!("cannot open the event log in {}", data.display())),
-    })?;
+    let log = super::data::open_log(data)?;
     let views = sled::open(data.join("views"))
         .with_context(|| format!("cannot open read models in {}", data.display()))?;
     Ok(Stores { log, views })
@@ -114,6 +105,11 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let stores = open_stores(&args.common.data)?;
     runtime()?.block_on(async move {
         let stop = shutdown::on_signal();
+        // One connection serves every subject: NATS multiplexes it.
+        let nats = match &args.nats {
+            Some(url) => Some(connect(url).await?),
+            None => None,
+        };
         let intake = Intake::open(stores.log.clone(), stores.views.open_tree("intake")?).await?;
         let mut tasks = tokio::task::JoinSet::new();
         // The rule set is published before intake takes complaints, so every
@@ -122,10 +118,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             log: stores.log.clone(),
             views: &stores.views,
             rules: args.common.rules.as_deref(),
-            nats: match &args.nats {
-                Some(url) => Some(connect(url).await?),
-                None => None,
-            },
+            nats: nats.clone(),
             subjects: Subjects::new(&args.common.subject_prefix),
             stop: stop.clone(),
         };
@@ -136,8 +129,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             indexer.run_indexer(s).await;
             Ok(())
         });
-        if let Some(url) = &args.nats {
-            let client = connect(url).await?;
+        if let Some(client) = nats.clone() {
             let subjects = Subjects::new(&args.common.subject_prefix);
             let (i, s) = (intake.clone(), stop.clone());
             tasks.spawn(async move {
@@ -149,10 +141,6 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let clock: aduan_domain::SharedClock = Arc::new(aduan_domain::SystemClock);
         let commands =
             aduan_commands::Commands::new(stores.log.clone(), clock.clone(), rules.clone());
-        let nats = match &args.nats {
-            Some(url) => Some(connect(url).await?),
-            None => None,
-        };
         let projections = super::projections::spawn(
             &mut tasks,
             super::projections::Wiring {
@@ -160,13 +148,12 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 views: &stores.views,
                 rules: rules.clone(),
                 clock: clock.clone(),
-                nats,
+                nats: nats.clone(),
                 subjects: Subjects::new(&args.common.subject_prefix),
                 stop: stop.clone(),
             },
         )?;
-        if let Some(url) = &args.nats {
-            let client = connect(url).await?;
+        if let Some(client) = nats {
             let subjects = Subjects::new(&args.common.subject_prefix);
             let (c, s) = (commands.clone(), stop.clone());
             tasks.spawn(async move {
