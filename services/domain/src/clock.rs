@@ -28,6 +28,20 @@ impl Clock for SystemClock {
     }
 }
 
+/// The system clock shifted by a fixed offset: lets an operator (or an
+/// end-to-end test) see what the deadline scanner does some days from now.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OffsetClock {
+    /// Added to the system time.
+    pub offset: time::Duration,
+}
+
+impl Clock for OffsetClock {
+    fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc() + self.offset
+    }
+}
+
 /// A clock that moves only when told to; clones share the same time.
 #[derive(Debug, Clone)]
 pub struct ManualClock {

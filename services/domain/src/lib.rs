@@ -50,7 +50,7 @@ pub mod reporter_token;
 pub mod status;
 
 pub use calendar::Calendar;
-pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
+pub use clock::{Clock, ManualClock, OffsetClock, SharedClock, SystemClock};
 pub use command::{CloseReason, Command, EscalationReason, RejectReason, Rejection, RouteReason};
 pub use complaint::{Complaint, Deadlines};
 pub use event::{ComplaintEvent, DecodeError, RuleSetEvent, RULESET_STREAM, SCHEMA_VERSION};

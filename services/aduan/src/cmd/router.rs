@@ -37,6 +37,8 @@ pub(super) struct Wiring<'a> {
     pub nats: Option<async_nats::Client>,
     pub subjects: Subjects,
     pub stop: watch::Receiver<bool>,
+    /// The time deadlines are judged by.
+    pub clock: aduan_domain::SharedClock,
 }
 
 /// The TOML source of the configured rule set.
@@ -60,7 +62,7 @@ pub(super) async fn spawn(
     {
         tracing::info!(position = a.last_position, "rule set published");
     }
-    let config = RouterConfig::new(Arc::new(aduan_domain::SystemClock));
+    let config = RouterConfig::new(w.clock.clone());
     match w.nats {
         Some(client) => {
             let sink = JetStreamSink::new(client, w.subjects).await?;
@@ -111,6 +113,7 @@ pub fn router(args: RouterArgs) -> anyhow::Result<ExitCode> {
             nats,
             subjects: Subjects::new(&args.common.subject_prefix),
             stop,
+            clock: Arc::new(aduan_domain::SystemClock),
         };
         spawn(&mut tasks, wiring).await?;
         finish(tasks, &stores).await

@@ -44,6 +44,15 @@ pub struct ServeArgs {
     /// with an in-process bus and speaks HTTP only.
     #[arg(long, env = "ADUAN_NATS")]
     pub nats: Option<String>,
+    /// Shift the clock deadlines are judged by, in seconds (for drills and
+    /// end-to-end tests of escalation and auto-close; never in production).
+    #[arg(
+        long,
+        env = "ADUAN_CLOCK_OFFSET_SECS",
+        default_value_t = 0,
+        hide = true
+    )]
+    pub clock_offset_secs: i64,
 }
 
 /// Flags of `aduan intake`.
@@ -105,6 +114,8 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let stores = open_stores(&args.common.data)?;
     runtime()?.block_on(async move {
         let stop = shutdown::on_signal();
+        let offset = time::Duration::seconds(args.clock_offset_secs);
+        let clock: aduan_domain::SharedClock = Arc::new(aduan_domain::OffsetClock { offset });
         // One connection serves every subject: NATS multiplexes it.
         let nats = match &args.nats {
             Some(url) => Some(connect(url).await?),
@@ -121,6 +132,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             nats: nats.clone(),
             subjects: Subjects::new(&args.common.subject_prefix),
             stop: stop.clone(),
+            clock: clock.clone(),
         };
         super::router::spawn(&mut tasks, router).await?;
         let indexer = intake.clone();
@@ -138,7 +150,6 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
                     .map_err(anyhow::Error::msg)
             });
         }
-        let clock: aduan_domain::SharedClock = Arc::new(aduan_domain::SystemClock);
         let commands =
             aduan_commands::Commands::new(stores.log.clone(), clock.clone(), rules.clone());
         let projections = super::projections::spawn(
