@@ -82,6 +82,10 @@ fn bad(line: u64, reason: impl Into<String>) -> AuditError {
 /// Reads back a line written by [`to_jsonl`] (line number `n` for errors).
 pub fn from_jsonl(text: &str, n: u64) -> Result<RecordedEvent, AuditError> {
     let l: Line = serde_json::from_str(text).map_err(|e| bad(n, e.to_string()))?;
+    from_line_struct(l, n)
+}
+
+fn from_line_struct(l: Line, n: u64) -> Result<RecordedEvent, AuditError> {
     Ok(RecordedEvent {
         event_id: l.event_id,
         stream_id: l.stream_id,
@@ -130,6 +134,10 @@ pub fn to_cloudevent(e: &RecordedEvent) -> String {
 /// Reads back an object written by [`to_cloudevent`].
 pub fn from_cloudevent(text: &str, n: u64) -> Result<RecordedEvent, AuditError> {
     let v: Value = serde_json::from_str(text).map_err(|e| bad(n, e.to_string()))?;
+    from_cloudevent_value(&v, n)
+}
+
+fn from_cloudevent_value(v: &Value, n: u64) -> Result<RecordedEvent, AuditError> {
     let s = |k: &str| {
         v.get(k)
             .and_then(Value::as_str)
@@ -174,11 +182,15 @@ pub fn from_cloudevent(text: &str, n: u64) -> Result<RecordedEvent, AuditError> 
 }
 
 /// Reads a line in whichever format it was written.
+/// The format is the line's own: a top-level `specversion` key, not the text
+/// `"specversion"` anywhere (a stream id, actor or complaint text may hold it).
 pub fn from_line(text: &str, n: u64) -> Result<RecordedEvent, AuditError> {
-    if text.contains("\"specversion\"") {
-        from_cloudevent(text, n)
+    let v: Value = serde_json::from_str(text).map_err(|e| bad(n, e.to_string()))?;
+    if v.get("specversion").is_some() {
+        from_cloudevent_value(&v, n)
     } else {
-        from_jsonl(text, n)
+        let l: Line = serde_json::from_value(v).map_err(|e| bad(n, e.to_string()))?;
+        from_line_struct(l, n)
     }
 }
 

@@ -1,0 +1,534 @@
+//! Fuzz-style tests of the log's stored forms (issue 7): record decoding and
+//! segment parsing, on raw bytes and on valid records mutated by bit flips,
+//! truncation, extension, splicing and overwrites. Properties: nothing panics,
+//! every refusal is `LogError::Corrupt` naming the position asked for, valid
+//! records round-trip, a record with any change is refused, and a record whose
+//! hash was recomputed after a change (so the parser behind the hash check is
+//! reached) decodes only when it is the canonical encoding of what it decodes to.
+//!
+//! Cases per property default to a CI-sized number; `ADUAN_FUZZ_CASES=N` runs a
+//! sustained campaign (`cargo test --release -p aduan-log --test fuzz_record`).
+//! `fuzz/corpus/record/` and `fuzz/corpus/segment/` are replayed by
+//! `replay_corpus`; a file named `ok-*` must be accepted, `err-*` refused.
+
+use std::path::PathBuf;
+
+use aduan_log::record::{decode, encode, HASH_LEN};
+use aduan_log::SledOptions;
+use aduan_log::{verify, EventLog, ExpectedVersion, LogError, NewEvent, RecordedEvent, SledLog};
+use proptest::prelude::*;
+use proptest::sample::Index;
+use uuid::Uuid;
+
+/// The private segment module, compiled into this test so its parser can be
+/// fuzzed directly (it has no dependencies of its own).
+#[allow(dead_code)]
+#[path = "../src/segment.rs"]
+mod segment;
+
+/// Position under which every corpus record is stored.
+const CORPUS_POSITION: u64 = 7;
+
+fn cases(default: u32) -> u32 {
+    std::env::var("ADUAN_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn config(default: u32) -> ProptestConfig {
+    ProptestConfig {
+        cases: cases(default),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
+fn corpus(target: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fuzz/corpus")
+        .join(target)
+}
+
+fn arb_event() -> impl Strategy<Value = RecordedEvent> {
+    (
+        (
+            any::<u64>(),
+            any::<u64>(),
+            any::<i64>(),
+            any::<u128>(),
+            any::<u128>(),
+        ),
+        (
+            proptest::option::of(any::<u128>()),
+            any::<u32>(),
+            any::<[u8; 32]>(),
+        ),
+        (".{0,40}", ".{0,30}", ".{0,40}"),
+        proptest::collection::vec(any::<u8>(), 0..300),
+    )
+        .prop_map(
+            |((pos, ver, at, id, corr), (cause, sv, prev), (s, t, a), payload)| RecordedEvent {
+                event_id: Uuid::from_u128(id),
+                stream_id: s,
+                stream_version: ver,
+                position: pos,
+                recorded_at_ms: at,
+                event_type: t,
+                schema_version: sv,
+                actor: a,
+                correlation_id: Uuid::from_u128(corr),
+                causation_id: cause.map(Uuid::from_u128),
+                payload,
+                prev_hash: prev,
+                hash: [0; 32],
+            },
+        )
+}
+
+/// One change to a byte string.
+#[derive(Debug, Clone)]
+enum Mutation {
+    Flip(Index, u8),
+    Truncate(Index),
+    Extend(Vec<u8>),
+    Remove(Index, usize),
+    Overwrite(Index, Vec<u8>),
+    Insert(Index, Vec<u8>),
+    /// Replace from `at` on with the tail of another byte string from `from` on.
+    Splice(Index, Index),
+}
+
+fn arb_mutation() -> impl Strategy<Value = Mutation> {
+    let bytes = || proptest::collection::vec(any::<u8>(), 1..16);
+    prop_oneof![
+        4 => (any::<Index>(), 0u8..8).prop_map(|(i, b)| Mutation::Flip(i, b)),
+        2 => any::<Index>().prop_map(Mutation::Truncate),
+        1 => bytes().prop_map(Mutation::Extend),
+        1 => (any::<Index>(), 1usize..16).prop_map(|(i, n)| Mutation::Remove(i, n)),
+        2 => (any::<Index>(), bytes()).prop_map(|(i, b)| Mutation::Overwrite(i, b)),
+        1 => (any::<Index>(), bytes()).prop_map(|(i, b)| Mutation::Insert(i, b)),
+        2 => (any::<Index>(), any::<Index>()).prop_map(|(a, b)| Mutation::Splice(a, b)),
+    ]
+}
+
+/// Applies `m` to `bytes`; `other` is the donor of a splice.
+fn mutate(bytes: &mut Vec<u8>, m: &Mutation, other: &[u8]) {
+    let at = |i: &Index, len: usize| if len == 0 { 0 } else { i.index(len) };
+    match m {
+        Mutation::Flip(i, bit) if !bytes.is_empty() => {
+            let i = at(i, bytes.len());
+            bytes[i] ^= 1 << bit;
+        }
+        Mutation::Flip(..) => bytes.push(1),
+        Mutation::Truncate(i) => bytes.truncate(at(i, bytes.len())),
+        Mutation::Extend(b) => bytes.extend_from_slice(b),
+        Mutation::Remove(i, n) => {
+            let start = at(i, bytes.len());
+            let end = (start + n).min(bytes.len());
+            bytes.drain(start..end);
+        }
+        Mutation::Overwrite(i, b) => {
+            let start = at(i, bytes.len());
+            for (k, v) in b.iter().enumerate() {
+                match bytes.get_mut(start + k) {
+                    Some(slot) => *slot = *v,
+                    None => bytes.push(*v),
+                }
+            }
+        }
+        Mutation::Insert(i, b) => {
+            let start = at(i, bytes.len() + 1);
+            bytes.splice(start..start, b.iter().copied());
+        }
+        Mutation::Splice(a, b) => {
+            let cut = at(a, bytes.len());
+            bytes.truncate(cut);
+            bytes.extend_from_slice(&other[at(b, other.len())..]);
+        }
+    }
+}
+
+/// A decode result must be a `Corrupt` naming `position`, or a success.
+fn refused_properly(position: u64, r: &Result<RecordedEvent, LogError>) -> bool {
+    match r {
+        Ok(_) => true,
+        Err(LogError::Corrupt { position: p, .. }) => *p == position,
+        Err(_) => false,
+    }
+}
+
+/// Recomputes the record hash over a (mutated) body.
+fn reseal(body: &[u8]) -> Vec<u8> {
+    let mut out = blake3::hash(body).as_bytes().to_vec();
+    out.extend_from_slice(body);
+    out
+}
+
+proptest! {
+    #![proptest_config(config(2_000))]
+
+    #[test]
+    fn raw_bytes_never_panic(position in any::<u64>(), bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+        let r = decode(position, &bytes);
+        prop_assert!(refused_properly(position, &r), "{:?}", r);
+    }
+
+    #[test]
+    fn raw_bodies_behind_a_valid_hash_never_panic(position in any::<u64>(), body in proptest::collection::vec(any::<u8>(), 0..400)) {
+        // A matching hash gets random bytes past the first check into the parser.
+        let r = decode(position, &reseal(&body));
+        prop_assert!(refused_properly(position, &r), "{:?}", r);
+    }
+
+    #[test]
+    fn valid_records_round_trip(e in arb_event()) {
+        let (bytes, hash) = encode(&e);
+        prop_assert_eq!(*blake3::hash(&bytes[HASH_LEN..]).as_bytes(), hash);
+        let back = decode(e.position, &bytes).expect("a valid record decodes");
+        prop_assert_eq!(&back, &RecordedEvent { hash, ..e.clone() });
+        prop_assert_eq!(encode(&back).0, bytes);
+    }
+
+    #[test]
+    fn a_record_under_another_position_is_refused(e in arb_event(), other in any::<u64>()) {
+        prop_assume!(other != e.position);
+        let (bytes, _) = encode(&e);
+        let r = decode(other, &bytes);
+        prop_assert!(matches!(r, Err(LogError::Corrupt { position, .. }) if position == other), "{:?}", r);
+    }
+
+    #[test]
+    fn any_change_is_refused(
+        e in arb_event(),
+        donor in arb_event(),
+        ms in proptest::collection::vec(arb_mutation(), 1..4),
+    ) {
+        let (original, _) = encode(&e);
+        let (other, _) = encode(&RecordedEvent { position: e.position, ..donor });
+        let mut bytes = original.clone();
+        for m in &ms {
+            mutate(&mut bytes, m, &other);
+        }
+        let r = decode(e.position, &bytes);
+        if bytes == original {
+            prop_assert!(r.is_ok());
+        } else {
+            prop_assert!(
+                matches!(r, Err(LogError::Corrupt { position, .. }) if position == e.position),
+                "changed record accepted: {:?}", r
+            );
+        }
+    }
+
+    #[test]
+    fn resealed_changes_decode_only_canonically(
+        e in arb_event(),
+        donor in arb_event(),
+        ms in proptest::collection::vec(arb_mutation(), 1..4),
+    ) {
+        // Mutate the body and recompute its hash: the parser proper must refuse
+        // cleanly, or accept only bytes that are the encoding of what it returns.
+        let (original, _) = encode(&e);
+        let (other, _) = encode(&RecordedEvent { position: e.position, ..donor });
+        let mut body = original[HASH_LEN..].to_vec();
+        for m in &ms {
+            mutate(&mut body, m, &other[HASH_LEN..]);
+        }
+        let bytes = reseal(&body);
+        let r = decode(e.position, &bytes);
+        prop_assert!(refused_properly(e.position, &r), "{:?}", r);
+        if let Ok(back) = r {
+            prop_assert_eq!(encode(&back).0, bytes);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(config(2_000))]
+
+    #[test]
+    fn raw_segments_never_panic(seg in proptest::collection::vec(any::<u8>(), 0..200), i in 0usize..64) {
+        check_segment(&seg, i)?;
+    }
+
+    #[test]
+    fn built_segments_round_trip(records in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..40), 0..20)) {
+        let mut b = segment::Builder::new(1);
+        for r in &records {
+            b.push(r);
+        }
+        prop_assert_eq!(b.is_empty(), records.is_empty());
+        let seg = b.finish();
+        prop_assert_eq!(segment::count(&seg), records.len());
+        let back: Vec<&[u8]> = segment::records(&seg).collect();
+        let want: Vec<&[u8]> = records.iter().map(Vec::as_slice).collect();
+        prop_assert_eq!(back, want);
+    }
+
+    #[test]
+    fn mutated_segments_never_panic(
+        records in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..40), 1..12),
+        ms in proptest::collection::vec(arb_mutation(), 1..4),
+        i in 0usize..16,
+    ) {
+        let mut b = segment::Builder::new(1);
+        for r in &records {
+            b.push(r);
+        }
+        let original = b.finish();
+        let mut seg = original.clone();
+        for m in &ms {
+            mutate(&mut seg, m, &original);
+        }
+        check_segment(&seg, i)?;
+    }
+}
+
+/// Segment parsing never panics, and what it returns lies inside the segment.
+fn check_segment(seg: &[u8], i: usize) -> Result<(), TestCaseError> {
+    let n = segment::count(seg);
+    prop_assert!(4 + 4 * n <= seg.len().max(4) || n == 0);
+    let all: Vec<&[u8]> = segment::records(seg).collect();
+    prop_assert!(all.len() <= n);
+    for r in &all {
+        prop_assert!(r.len() <= seg.len());
+    }
+    let one = segment::record(seg, i);
+    if i >= n {
+        prop_assert!(one.is_none());
+    }
+    Ok(())
+}
+
+/// Stored damage, end to end: a segment overwritten in the sled database under
+/// a closed log. Opening, reading and verifying must refuse it with
+/// `Corrupt`/`Storage`, or succeed; never panic. Each case opens sled twice,
+/// so this runs a hundredth of the campaign's cases.
+#[test]
+fn damaged_stored_segments_are_refused_not_panicked() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let n = (cases(2_000) / 100).max(8);
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+        cases: n,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    });
+    let strategy = (
+        1usize..40,
+        any::<Index>(),
+        proptest::collection::vec(arb_mutation(), 1..4),
+    );
+    runner
+        .run(&strategy, |(events, which, ms)| {
+            rt.block_on(damaged_segment(events, which, ms))
+        })
+        .expect("no panic and only Corrupt/Storage refusals");
+}
+
+async fn damaged_segment(
+    events: usize,
+    which: Index,
+    ms: Vec<Mutation>,
+) -> Result<(), TestCaseError> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let opts = || {
+        let mut o = SledOptions::new(dir.path());
+        o.fsync = false;
+        o
+    };
+    {
+        let log = SledLog::open(opts()).expect("open");
+        for i in 0..events {
+            // Several commits, so there are several segments to damage.
+            let e = NewEvent::new("Fuzzed", "fuzz", vec![i as u8; 64]);
+            log.append(&format!("s{}", i % 3), ExpectedVersion::Any, vec![e])
+                .await
+                .expect("append");
+        }
+        log.close();
+    }
+    let changed = {
+        let db = sled::open(dir.path()).expect("raw sled");
+        let keys: Vec<sled::IVec> = db
+            .scan_prefix([b'g'])
+            .keys()
+            .map(|k| k.expect("key"))
+            .collect();
+        let key = &keys[which.index(keys.len())];
+        let original = db.get(key).expect("get").expect("segment").to_vec();
+        let mut seg = original.clone();
+        for m in &ms {
+            mutate(&mut seg, m, &original);
+        }
+        db.insert(key, seg.clone()).expect("insert");
+        db.flush().expect("flush");
+        seg != original
+    };
+
+    let log = match SledLog::open(opts()) {
+        Ok(log) => log,
+        Err(e) => {
+            prop_assert!(refusal(&e), "{:?}", e);
+            return Ok(());
+        }
+    };
+    let read = log.read_all(1, events + 10).await;
+    prop_assert!(read.as_ref().err().is_none_or(refusal), "{:?}", read);
+    let verified = verify(&log, 1, None, &mut |_| {}).await;
+    prop_assert!(
+        verified.as_ref().err().is_none_or(refusal),
+        "{:?}",
+        verified
+    );
+    if !changed {
+        prop_assert!(verified.is_ok());
+    }
+    log.close();
+    Ok(())
+}
+
+/// How stored damage may be reported.
+fn refusal(e: &LogError) -> bool {
+    matches!(e, LogError::Corrupt { .. } | LogError::Storage(_))
+}
+
+/// Replays `fuzz/corpus/record` (records stored at position 7) and
+/// `fuzz/corpus/segment` (segments whose records must each be accepted or refused cleanly).
+#[test]
+fn replay_corpus() {
+    let mut seen = 0;
+    for entry in std::fs::read_dir(corpus("record")).expect("fuzz/corpus/record") {
+        let path = entry.expect("entry").path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_owned();
+        let bytes = std::fs::read(&path).expect("read corpus file");
+        let r = decode(CORPUS_POSITION, &bytes);
+        assert!(refused_properly(CORPUS_POSITION, &r), "{name}: {r:?}");
+        if name.starts_with("ok-") {
+            let back = r.unwrap_or_else(|e| panic!("{name} must decode: {e}"));
+            assert_eq!(encode(&back).0, bytes, "{name} is not canonical");
+        } else {
+            assert!(r.is_err(), "{name} must be refused");
+        }
+        seen += 1;
+    }
+    for entry in std::fs::read_dir(corpus("segment")).expect("fuzz/corpus/segment") {
+        let path = entry.expect("entry").path();
+        let seg = std::fs::read(&path).expect("read corpus file");
+        check_segment(&seg, 0).expect("segment parses without panic");
+        let ok = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with("ok-"));
+        let records: Vec<&[u8]> = segment::records(&seg).collect();
+        let mut whole = !records.is_empty() && records.len() == segment::count(&seg);
+        for (i, rec) in records.into_iter().enumerate() {
+            let r = decode(CORPUS_POSITION + i as u64, rec);
+            assert!(
+                refused_properly(CORPUS_POSITION + i as u64, &r),
+                "{path:?}: {r:?}"
+            );
+            whole &= r.is_ok();
+        }
+        // An `ok-` segment yields every record its header describes, each valid.
+        assert_eq!(ok, whole, "{path:?}");
+        seen += 1;
+    }
+    assert!(seen > 0, "the corpus is empty");
+}
+
+/// Writes the seed corpus (`cargo test -p aduan-log --test fuzz_record -- --ignored`).
+#[test]
+#[ignore = "writes fuzz/corpus; run by hand to regenerate the seeds"]
+fn write_seed_corpus() {
+    let dir = corpus("record");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let full = RecordedEvent {
+        event_id: Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0001),
+        stream_id: "complaint-0190".into(),
+        stream_version: 3,
+        position: CORPUS_POSITION,
+        recorded_at_ms: 1_795_000_000_123,
+        event_type: "ComplaintRouted".into(),
+        schema_version: 1,
+        actor: "router".into(),
+        correlation_id: Uuid::from_u128(2),
+        causation_id: Some(Uuid::from_u128(3)),
+        payload: b"\x0a\x0fkab-pati-dinkes\x10\x01".to_vec(),
+        prev_hash: [0x5a; 32],
+        hash: [0; 32],
+    };
+    let minimal = RecordedEvent {
+        position: CORPUS_POSITION,
+        ..RecordedEvent::default()
+    };
+    let (full_bytes, _) = encode(&full);
+    let (min_bytes, _) = encode(&minimal);
+    let write = |name: &str, b: &[u8]| std::fs::write(dir.join(name), b).expect("write");
+    write("ok-full.bin", &full_bytes);
+    write("ok-minimal.bin", &min_bytes);
+    write("err-empty.bin", b"");
+    write("err-hash-only.bin", &full_bytes[..HASH_LEN]);
+    let mut flipped = full_bytes.clone();
+    flipped[HASH_LEN + 20] ^= 0x10;
+    write("err-flipped-body.bin", &flipped);
+    let mut flipped_hash = full_bytes.clone();
+    flipped_hash[0] ^= 1;
+    write("err-flipped-hash.bin", &flipped_hash);
+    write("err-truncated.bin", &full_bytes[..full_bytes.len() - 1]);
+    let mut trailing = full_bytes.clone();
+    trailing.push(0);
+    write("err-trailing-byte.bin", &trailing);
+    let (other_pos, _) = encode(&RecordedEvent {
+        position: 8,
+        ..full.clone()
+    });
+    write("err-other-position.bin", &other_pos);
+    // Behind a valid hash: the parser's own refusals.
+    let body = |b: &[u8]| reseal(b);
+    write("err-resealed-format.bin", &body(&[9]));
+    let mut bad_flag = full_bytes[HASH_LEN..].to_vec();
+    bad_flag[1 + 8 + 8 + 8 + 16 + 16] = 2;
+    write("err-resealed-causation-flag.bin", &body(&bad_flag));
+    let mut long_payload = full_bytes[HASH_LEN..].to_vec();
+    let n = long_payload.len();
+    long_payload[n - full.payload.len() - 4..n - full.payload.len()]
+        .copy_from_slice(&u32::MAX.to_be_bytes());
+    write("err-resealed-payload-length.bin", &body(&long_payload));
+    let mut bad_utf8 = full_bytes[HASH_LEN..].to_vec();
+    let at = 1 + 8 + 8 + 8 + 16 + 16 + 17 + 4 + 32 + 2;
+    bad_utf8[at] = 0xff;
+    write("err-resealed-not-utf8.bin", &body(&bad_utf8));
+    write(
+        "err-resealed-truncated.bin",
+        &body(&full_bytes[HASH_LEN..HASH_LEN + 40]),
+    );
+
+    let dir = corpus("segment");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let write = |name: &str, b: &[u8]| std::fs::write(dir.join(name), b).expect("write");
+    let mut b = segment::Builder::new(CORPUS_POSITION);
+    b.push(&full_bytes);
+    let mut next = full.clone();
+    next.position += 1;
+    b.push(&encode(&next).0);
+    let seg = b.finish();
+    write("ok-two-records.bin", &seg);
+    write("err-empty.bin", b"");
+    write("err-huge-count.bin", &[0xff, 0xff, 0xff, 0xff, 0, 0, 0, 1]);
+    write(
+        "err-ends-past-data.bin",
+        &[0, 0, 0, 1, 0, 0, 0x10, 0, 1, 2, 3],
+    );
+    write(
+        "err-decreasing-ends.bin",
+        &[0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 1, 1, 2, 3],
+    );
+    let mut cut = seg.clone();
+    cut.truncate(seg.len() - 5);
+    write("err-truncated.bin", &cut);
+}
