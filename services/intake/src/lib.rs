@@ -88,7 +88,14 @@ pub struct Intake<L> {
     log: L,
     index: Index,
     locks: Arc<KeyLocks>,
+    /// Keys whose index write failed after their event was appended (disk
+    /// full, say), with that event's position: dedupe still finds them here
+    /// until the indexer has stored them.
+    unindexed: Arc<Mutex<Unindexed>>,
 }
+
+/// Idempotency key → its entry and the position of its event.
+type Unindexed = HashMap<Vec<u8>, (Entry, u64)>;
 
 impl<L: EventLog + Clone> Intake<L> {
     /// Opens intake over `log`, with its index in `tree`, and brings the index up
@@ -101,6 +108,7 @@ impl<L: EventLog + Clone> Intake<L> {
             log,
             index,
             locks: Arc::default(),
+            unindexed: Arc::default(),
         })
     }
 
@@ -116,8 +124,9 @@ impl<L: EventLog + Clone> Intake<L> {
     /// contend with the log writer for sled's process-wide batch lock).
     pub async fn run_indexer(&self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
         loop {
-            if let Err(e) = self.index.catch_up(&self.log).await {
-                tracing::warn!(error = %e, "intake index could not catch up");
+            match self.index.catch_up(&self.log).await {
+                Ok(at) => self.forget_unindexed(at),
+                Err(e) => tracing::warn!(error = %e, "intake index could not catch up"),
             }
             tokio::select! {
                 _ = tokio::time::sleep(INDEX_INTERVAL) => {},
@@ -126,6 +135,13 @@ impl<L: EventLog + Clone> Intake<L> {
         }
         if let Err(e) = self.index.catch_up(&self.log).await {
             tracing::warn!(error = %e, "intake index could not catch up at shutdown");
+        }
+    }
+
+    /// Drops the in-memory keys the index has stored (it reached `at`).
+    fn forget_unindexed(&self, at: u64) {
+        if let Ok(mut u) = self.unindexed.lock() {
+            u.retain(|_, (_, position)| *position > at);
         }
     }
 
@@ -139,6 +155,10 @@ impl<L: EventLog + Clone> Intake<L> {
             None => None,
         };
         if let Some(k) = &key {
+            let pending = self.unindexed.lock().ok().and_then(|u| u.get(k).cloned());
+            if let Some((first, _)) = pending {
+                return Ok(ack(&first, String::new(), true, sub.identity_dropped));
+            }
             if let Some(first) = self.index.get(k)? {
                 return Ok(ack(&first, String::new(), true, sub.identity_dropped));
             }
@@ -157,7 +177,8 @@ impl<L: EventLog + Clone> Intake<L> {
                 event.encode(),
             )
         };
-        self.log
+        let appended = self
+            .log
             .append(
                 &entry.complaint_id.stream(),
                 ExpectedVersion::NoStream,
@@ -165,8 +186,12 @@ impl<L: EventLog + Clone> Intake<L> {
             )
             .await?;
         if let Err(e) = self.index.insert(key.as_deref(), &entry) {
-            // The event is durable; the indexer restores the entry from the log.
+            // The event is durable; the indexer restores the entry from the log,
+            // and until it has, dedupe finds the key in memory.
             tracing::warn!(error = %e, "intake index write deferred to the indexer");
+            if let (Some(k), Ok(mut u)) = (key, self.unindexed.lock()) {
+                u.insert(k, (entry.clone(), appended.last_position));
+            }
         }
         tracing::info!(complaint_id = %entry.complaint_id, channel = %sub.channel, "complaint received");
         Ok(ack(
