@@ -202,6 +202,11 @@ impl Aduan {
         status.code()
     }
 
+    /// Its exit code if it has stopped by itself.
+    pub fn exited(&mut self) -> Option<Option<i32>> {
+        self.child.try_wait().ok().flatten().map(|s| s.code())
+    }
+
     /// SIGKILL: no chance to flush or say goodbye.
     pub fn kill(mut self) {
         let _ = self.child.kill();
@@ -216,18 +221,17 @@ impl Drop for Aduan {
     }
 }
 
-/// A minimal HTTP/1.1 client over a TCP socket: `(status, body)`.
-pub async fn http(
+/// A minimal HTTP/1.1 client over a TCP socket: `(status, body)`, or `None`
+/// when nothing listens (the process has stopped).
+pub async fn try_http(
     addr: SocketAddr,
     method: &str,
     path: &str,
     headers: &[(&str, &str)],
     body: &[u8],
-) -> (u16, String) {
+) -> Option<(u16, String)> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(addr)
-        .await
-        .expect("connect to aduan");
+    let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
     let mut req = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
@@ -250,7 +254,35 @@ pub async fn http(
         .split_once("\r\n\r\n")
         .map(|(_, b)| b.to_owned())
         .unwrap_or_default();
-    (status, body)
+    Some((status, body))
+}
+
+/// [`try_http`] to a process that must be listening.
+pub async fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, String) {
+    try_http(addr, method, path, headers, body)
+        .await
+        .expect("connect to aduan")
+}
+
+/// POSTs JSON, or `None` when nothing listens.
+pub async fn try_post_json(
+    addr: SocketAddr,
+    path: &str,
+    json: &serde_json::Value,
+) -> Option<(u16, serde_json::Value)> {
+    let headers = [("Content-Type", "application/json")];
+    let (status, body) =
+        try_http(addr, "POST", path, &headers, json.to_string().as_bytes()).await?;
+    Some((
+        status,
+        serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
+    ))
 }
 
 /// POSTs JSON.

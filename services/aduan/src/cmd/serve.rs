@@ -1,5 +1,6 @@
 //! `aduan serve` (everything in one process) and `aduan intake` (intake alone).
 
+use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -113,7 +114,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let rules = Arc::new(load_rules(args.common.rules.as_deref())?);
     let stores = open_stores(&args.common.data)?;
     runtime()?.block_on(async move {
-        let stop = shutdown::on_signal();
+        let (trigger, stop) = shutdown::on_signal_or_failure();
         let offset = time::Duration::seconds(args.clock_offset_secs);
         let clock: aduan_domain::SharedClock = Arc::new(aduan_domain::OffsetClock { offset });
         // One connection serves every subject: NATS multiplexes it.
@@ -186,12 +187,38 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             .await
             .with_context(|| format!("cannot listen on {}", args.http))?;
         tracing::info!(addr = %args.http, "HTTP API listening");
-        axum::serve(listener, aduan_api::app(state))
-            .with_graceful_shutdown(shutdown::wait(stop.clone()))
-            .await
-            .context("HTTP server")?;
-        finish(tasks, &stores).await
+        let server = axum::serve(listener, aduan_api::app(state))
+            .with_graceful_shutdown(shutdown::wait(stop.clone()));
+        let server = tokio::spawn(server.into_future());
+        // A service that fails (its store refused a write, say) stops the whole
+        // process with exit 1, so a supervisor restarts it with the stores
+        // reopened, instead of serving on with a dead router or read model.
+        let failure = tokio::select! {
+            _ = shutdown::wait(stop.clone()) => None,
+            e = first_failure(&mut tasks) => Some(e),
+        };
+        if let Some(e) = &failure {
+            tracing::error!(error = %e, "a service failed; stopping aduan");
+            trigger.send_replace(true);
+        }
+        server.await?.context("HTTP server")?;
+        let code = finish(tasks, &stores).await?;
+        Ok(if failure.is_some() {
+            ExitCode::from(1)
+        } else {
+            code
+        })
     })
+}
+
+/// The first service that stops with an error (a clean early stop is not one).
+async fn first_failure(tasks: &mut tokio::task::JoinSet<anyhow::Result<()>>) -> anyhow::Error {
+    while let Some(r) = tasks.join_next().await {
+        if let Err(e) = r.map_err(anyhow::Error::from).and_then(|r| r) {
+            return e;
+        }
+    }
+    std::future::pending().await
 }
 
 /// Runs `aduan intake` until SIGTERM or Ctrl-C.

@@ -1,10 +1,20 @@
 //! One shutdown path: SIGTERM or Ctrl-C flips a watch that every loop selects on.
 
+use std::sync::Arc;
+
 use tokio::sync::watch;
 
 /// A receiver that turns `true` on SIGTERM or Ctrl-C.
 pub fn on_signal() -> watch::Receiver<bool> {
+    on_signal_or_failure().1
+}
+
+/// Like [`on_signal`], plus a sender the process can use to stop itself
+/// (when one of its services fails).
+pub fn on_signal_or_failure() -> (Arc<watch::Sender<bool>>, watch::Receiver<bool>) {
     let (tx, rx) = watch::channel(false);
+    let tx = Arc::new(tx);
+    let trigger = tx.clone();
     tokio::spawn(async move {
         let ctrl_c = tokio::signal::ctrl_c();
         #[cfg(unix)]
@@ -29,7 +39,7 @@ pub fn on_signal() -> watch::Receiver<bool> {
         tracing::info!("shutting down: finishing requests in flight");
         let _ = tx.send(true);
     });
-    rx
+    (trigger, rx)
 }
 
 /// Resolves when `rx` turns true (or its sender is gone).
