@@ -132,7 +132,9 @@ pub async fn run(plan: &Plan, progress: &mut dyn FnMut(&str)) -> anyhow::Result<
             rows.push(s);
         }
     }
-    if let (Some(url), Some(_)) = (&plan.postgres, &pg) {
+    if let (Some(url), Some(pool)) = (&plan.postgres, pg) {
+        // Close the pool first, so dropping the database ends no live connection.
+        pool.close();
         let _ = postgres::teardown(url).await;
     }
     Ok(rows)
