@@ -222,7 +222,7 @@ impl Drop for Aduan {
 }
 
 /// A minimal HTTP/1.1 client over a TCP socket: `(status, body)`, or `None`
-/// when nothing listens (the process has stopped).
+/// when no answer comes (nothing listens, or the process stopped mid-request).
 pub async fn try_http(
     addr: SocketAddr,
     method: &str,
@@ -240,16 +240,17 @@ pub async fn try_http(
         req.push_str(&format!("{k}: {v}\r\n"));
     }
     req.push_str("\r\n");
-    s.write_all(req.as_bytes()).await.expect("write request");
-    s.write_all(body).await.expect("write body");
+    // A server may answer early (413) or stop mid-request: read what came back either way.
+    if s.write_all(req.as_bytes()).await.is_ok() {
+        let _ = s.write_all(body).await;
+    }
     let mut raw = Vec::new();
     let _ = s.read_to_end(&mut raw).await;
     let text = String::from_utf8_lossy(&raw).to_string();
     let status = text
         .split_whitespace()
         .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
+        .and_then(|c| c.parse().ok())?;
     let body = text
         .split_once("\r\n\r\n")
         .map(|(_, b)| b.to_owned())
