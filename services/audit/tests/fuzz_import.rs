@@ -10,7 +10,7 @@
 //! `fuzz/corpus/audit_line/` is replayed by `replay_corpus`: `ok-*` must be
 //! read, `err-*` refused.
 
-use std::path::PathBuf;
+use aduan_fuzz::{config, corpus};
 
 use aduan_audit::{export, AuditError};
 use aduan_domain::ComplaintEvent;
@@ -18,25 +18,6 @@ use aduan_log::RecordedEvent;
 use proptest::prelude::*;
 use proptest::sample::{select, Index};
 use uuid::Uuid;
-
-fn cases(default: u32) -> u32 {
-    std::env::var("ADUAN_FUZZ_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn config(default: u32) -> ProptestConfig {
-    ProptestConfig {
-        cases: cases(default),
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
-
-fn corpus() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/audit_line")
-}
 
 /// Envelopes whose type is usually one the domain decodes, so the export's
 /// payload decoding (and its upcasting) is reached with valid and junk payloads.
@@ -236,7 +217,7 @@ proptest! {
 #[test]
 fn replay_corpus() {
     let mut seen = 0;
-    for entry in std::fs::read_dir(corpus()).expect("fuzz/corpus/audit_line") {
+    for entry in std::fs::read_dir(corpus("audit_line")).expect("fuzz/corpus/audit_line") {
         let path = entry.expect("entry").path();
         let name = path
             .file_name()
@@ -255,7 +236,7 @@ fn replay_corpus() {
 #[test]
 #[ignore = "writes fuzz/corpus; run by hand to regenerate the seeds"]
 fn write_seed_corpus() {
-    let dir = corpus();
+    let dir = corpus("audit_line");
     std::fs::create_dir_all(&dir).expect("mkdir");
     let write =
         |name: &str, s: &str| std::fs::write(dir.join(name), format!("{s}\n")).expect("write");

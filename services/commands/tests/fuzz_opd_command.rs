@@ -12,7 +12,7 @@
 //! `fuzz/corpus/opd_command/` is replayed by `replay_corpus`: `ok-*` must
 //! decode, `err-*` must not (`.json` JSON, `.bin` protobuf).
 
-use std::path::PathBuf;
+use aduan_fuzz::{cases, config, corpus};
 use std::sync::Arc;
 
 use aduan_bus::{Format, Request, Subjects};
@@ -38,25 +38,6 @@ const CODES: &[&str] = &[
     "not_assigned",
     "unauthorized",
 ];
-
-fn cases(default: u32) -> u32 {
-    std::env::var("ADUAN_FUZZ_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn config(default: u32) -> ProptestConfig {
-    ProptestConfig {
-        cases: cases(default),
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
-
-fn corpus() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/opd_command")
-}
 
 fn text(known: &'static [&'static str], junk: &'static str) -> impl Strategy<Value = String> {
     prop_oneof![3 => select(known).prop_map(str::to_owned), 1 => junk, 1 => ".{0,8}"]
@@ -343,7 +324,7 @@ fn handle_answers_every_request() {
 #[test]
 fn replay_corpus() {
     let mut seen = 0;
-    for entry in std::fs::read_dir(corpus()).expect("fuzz/corpus/opd_command") {
+    for entry in std::fs::read_dir(corpus("opd_command")).expect("fuzz/corpus/opd_command") {
         let path = entry.expect("entry").path();
         let name = path
             .file_name()
@@ -367,7 +348,7 @@ fn replay_corpus() {
 #[test]
 #[ignore = "writes fuzz/corpus; run by hand to regenerate the seeds"]
 fn write_seed_corpus() {
-    let dir = corpus();
+    let dir = corpus("opd_command");
     std::fs::create_dir_all(&dir).expect("mkdir");
     let write = |name: &str, b: &[u8]| std::fs::write(dir.join(name), b).expect("write");
     let id = "0190a4b2-7c1d-7e3f-8a5b-1c2d3e4f5a6b".to_owned();

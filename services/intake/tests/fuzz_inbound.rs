@@ -12,7 +12,7 @@
 //! validate, `err-*` must be refused by one of the two (`.json` files are JSON,
 //! `.bin` protobuf).
 
-use std::path::PathBuf;
+use aduan_fuzz::{cases, config, corpus};
 
 use aduan_bus::{Format, Request};
 use aduan_intake::{validate, Intake, IntakeError, MAX_REQUEST_BYTES};
@@ -21,25 +21,6 @@ use aduan_proto::v1;
 use bytes::Bytes;
 use proptest::prelude::*;
 use proptest::sample::{select, Index};
-
-fn cases(default: u32) -> u32 {
-    std::env::var("ADUAN_FUZZ_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn config(default: u32) -> ProptestConfig {
-    ProptestConfig {
-        cases: cases(default),
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
-
-fn corpus() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/submit")
-}
 
 /// A string that is often a value intake knows, sometimes junk.
 fn field(known: &'static [&'static str], junk: &'static str) -> impl Strategy<Value = String> {
@@ -447,7 +428,7 @@ fn handle_answers_every_request() {
 #[test]
 fn replay_corpus() {
     let mut seen = 0;
-    for entry in std::fs::read_dir(corpus()).expect("fuzz/corpus/submit") {
+    for entry in std::fs::read_dir(corpus("submit")).expect("fuzz/corpus/submit") {
         let path = entry.expect("entry").path();
         let name = path
             .file_name()
@@ -471,7 +452,7 @@ fn replay_corpus() {
 #[test]
 #[ignore = "writes fuzz/corpus; run by hand to regenerate the seeds"]
 fn write_seed_corpus() {
-    let dir = corpus();
+    let dir = corpus("submit");
     std::fs::create_dir_all(&dir).expect("mkdir");
     let write = |name: &str, b: &[u8]| std::fs::write(dir.join(name), b).expect("write");
     let good = v1::SubmitComplaint {

@@ -11,7 +11,7 @@
 //! `fuzz/corpus/record/` and `fuzz/corpus/segment/` are replayed by
 //! `replay_corpus`; a file named `ok-*` must be accepted, `err-*` refused.
 
-use std::path::PathBuf;
+use aduan_fuzz::{cases, config, corpus};
 
 use aduan_log::record::{decode, encode, HASH_LEN};
 use aduan_log::SledOptions;
@@ -28,27 +28,6 @@ mod segment;
 
 /// Position under which every corpus record is stored.
 const CORPUS_POSITION: u64 = 7;
-
-fn cases(default: u32) -> u32 {
-    std::env::var("ADUAN_FUZZ_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn config(default: u32) -> ProptestConfig {
-    ProptestConfig {
-        cases: cases(default),
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
-
-fn corpus(target: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fuzz/corpus")
-        .join(target)
-}
 
 fn arb_event() -> impl Strategy<Value = RecordedEvent> {
     (
@@ -349,7 +328,19 @@ async fn damaged_segment(
         log.close();
     }
     let changed = {
-        let db = sled::open(dir.path()).expect("raw sled");
+        // sled's background threads can hold the directory's lock a moment after
+        // the log closes (SledLog::open retries likewise, PITFALLS.md).
+        let started = std::time::Instant::now();
+        let db = loop {
+            match sled::open(dir.path()) {
+                Ok(db) => break db,
+                Err(e) if started.elapsed() < std::time::Duration::from_secs(5) => {
+                    let _ = e;
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(e) => panic!("raw sled: {e}"),
+            }
+        };
         let keys: Vec<sled::IVec> = db
             .scan_prefix([b'g'])
             .keys()

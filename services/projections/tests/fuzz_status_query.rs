@@ -10,7 +10,7 @@
 //! `fuzz/corpus/status_query/` is replayed by `replay_corpus`: `ok-*` must
 //! decode as a query, `err-*` must be answered `invalid_argument`.
 
-use std::path::PathBuf;
+use aduan_fuzz::{config, corpus};
 use std::sync::Arc;
 
 use aduan_bus::{Format, Request};
@@ -24,25 +24,6 @@ use proptest::sample::{select, Index};
 use time::macros::datetime;
 
 const RULES: &str = include_str!("../../../deploy/rules/sample.toml");
-
-fn cases(default: u32) -> u32 {
-    std::env::var("ADUAN_FUZZ_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn config(default: u32) -> ProptestConfig {
-    ProptestConfig {
-        cases: cases(default),
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
-
-fn corpus() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/status_query")
-}
 
 struct World {
     projections: Projections,
@@ -156,7 +137,7 @@ fn world_once() -> &'static World {
 #[test]
 fn replay_corpus() {
     let mut seen = 0;
-    for entry in std::fs::read_dir(corpus()).expect("fuzz/corpus/status_query") {
+    for entry in std::fs::read_dir(corpus("status_query")).expect("fuzz/corpus/status_query") {
         let path = entry.expect("entry").path();
         let name = path
             .file_name()
@@ -185,7 +166,7 @@ fn replay_corpus() {
 #[test]
 #[ignore = "writes fuzz/corpus; run by hand to regenerate the seeds"]
 fn write_seed_corpus() {
-    let dir = corpus();
+    let dir = corpus("status_query");
     std::fs::create_dir_all(&dir).expect("mkdir");
     let write = |name: &str, b: &[u8]| std::fs::write(dir.join(name), b).expect("write");
     let q = v1::StatusQuery {

@@ -10,7 +10,7 @@
 //! (`cargo test --release -p aduan-rules --test fuzz_rules`). `fuzz/corpus/rules/`
 //! is replayed by `replay_corpus`: `ok-*.toml` must load, `err-*.toml` must be refused.
 
-use std::path::PathBuf;
+use aduan_fuzz::{config, corpus};
 
 use aduan_domain::ids::{Channel, OrgCode, RegionCode};
 use aduan_rules::{Facts, Kind, LoadError, RuleSet};
@@ -18,25 +18,6 @@ use proptest::prelude::*;
 use proptest::sample::{select, Index};
 
 const SAMPLE: &str = include_str!("../../../deploy/rules/sample.toml");
-
-fn cases(default: u32) -> u32 {
-    std::env::var("ADUAN_FUZZ_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn config(default: u32) -> ProptestConfig {
-    ProptestConfig {
-        cases: cases(default),
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
-
-fn corpus() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/rules")
-}
 
 /// Loads `src` and checks the properties; returns the rule set when accepted.
 fn check(src: &str) -> Result<Option<RuleSet>, TestCaseError> {
@@ -492,7 +473,7 @@ proptest! {
 #[test]
 fn replay_corpus() {
     let mut seen = 0;
-    for entry in std::fs::read_dir(corpus()).expect("fuzz/corpus/rules") {
+    for entry in std::fs::read_dir(corpus("rules")).expect("fuzz/corpus/rules") {
         let path = entry.expect("entry").path();
         let name = path
             .file_name()
@@ -511,7 +492,7 @@ fn replay_corpus() {
 #[test]
 #[ignore = "writes fuzz/corpus; run by hand to regenerate the seeds"]
 fn write_seed_corpus() {
-    let dir = corpus();
+    let dir = corpus("rules");
     std::fs::create_dir_all(&dir).expect("mkdir");
     let write = |name: &str, s: &str| std::fs::write(dir.join(name), s).expect("write");
     let rule = |to: &str| GenRule {
