@@ -5,6 +5,8 @@
 
 use std::path::PathBuf;
 
+use proptest::prelude::*;
+use proptest::sample::{select, Index};
 use proptest::test_runner::Config;
 
 /// `ADUAN_FUZZ_CASES` when set, else `default` (sized for CI).
@@ -29,4 +31,86 @@ pub fn corpus(target: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("corpus")
         .join(target)
+}
+
+/// One change to a byte string, for mutating valid inputs.
+#[derive(Debug, Clone)]
+pub enum Mutation {
+    /// Flip one bit (append a byte to an empty string).
+    Flip(Index, u8),
+    /// Cut the string at a point.
+    Truncate(Index),
+    /// Append bytes.
+    Extend(Vec<u8>),
+    /// Remove up to n bytes from a point.
+    Remove(Index, usize),
+    /// Write bytes over the string from a point, growing it if needed.
+    Overwrite(Index, Vec<u8>),
+    /// Insert bytes at a point.
+    Insert(Index, Vec<u8>),
+    /// Replace from `at` on with the tail of another byte string from `from` on.
+    Splice(Index, Index),
+}
+
+/// Mutations with random inserted bytes.
+pub fn mutation() -> impl Strategy<Value = Mutation> {
+    mutation_with(&[])
+}
+
+/// Mutations whose inserted bytes are random or, as often, one of `tokens`
+/// (bytes that matter to the decoder under test).
+pub fn mutation_with(tokens: &'static [&'static [u8]]) -> impl Strategy<Value = Mutation> {
+    let random = proptest::collection::vec(any::<u8>(), 1..16);
+    let bytes = move || -> BoxedStrategy<Vec<u8>> {
+        if tokens.is_empty() {
+            random.clone().boxed()
+        } else {
+            prop_oneof![random.clone(), select(tokens).prop_map(<[u8]>::to_vec)].boxed()
+        }
+    };
+    prop_oneof![
+        4 => (any::<Index>(), 0u8..8).prop_map(|(i, b)| Mutation::Flip(i, b)),
+        2 => any::<Index>().prop_map(Mutation::Truncate),
+        1 => bytes().prop_map(Mutation::Extend),
+        1 => (any::<Index>(), 1usize..16).prop_map(|(i, n)| Mutation::Remove(i, n)),
+        2 => (any::<Index>(), bytes()).prop_map(|(i, b)| Mutation::Overwrite(i, b)),
+        2 => (any::<Index>(), bytes()).prop_map(|(i, b)| Mutation::Insert(i, b)),
+        2 => (any::<Index>(), any::<Index>()).prop_map(|(a, b)| Mutation::Splice(a, b)),
+    ]
+}
+
+/// Applies `m` to `bytes`; `other` is the donor of a splice.
+pub fn mutate(bytes: &mut Vec<u8>, m: &Mutation, other: &[u8]) {
+    let at = |i: &Index, len: usize| if len == 0 { 0 } else { i.index(len) };
+    match m {
+        Mutation::Flip(i, bit) if !bytes.is_empty() => {
+            let i = at(i, bytes.len());
+            bytes[i] ^= 1 << bit;
+        }
+        Mutation::Flip(..) => bytes.push(0x0a),
+        Mutation::Truncate(i) => bytes.truncate(at(i, bytes.len())),
+        Mutation::Extend(b) => bytes.extend_from_slice(b),
+        Mutation::Remove(i, n) => {
+            let start = at(i, bytes.len());
+            let end = (start + n).min(bytes.len());
+            bytes.drain(start..end);
+        }
+        Mutation::Overwrite(i, b) => {
+            let start = at(i, bytes.len());
+            for (k, v) in b.iter().enumerate() {
+                match bytes.get_mut(start + k) {
+                    Some(slot) => *slot = *v,
+                    None => bytes.push(*v),
+                }
+            }
+        }
+        Mutation::Insert(i, b) => {
+            let start = at(i, bytes.len() + 1);
+            bytes.splice(start..start, b.iter().copied());
+        }
+        Mutation::Splice(a, b) => {
+            bytes.truncate(at(a, bytes.len()));
+            bytes.extend_from_slice(&other[at(b, other.len())..]);
+        }
+    }
 }

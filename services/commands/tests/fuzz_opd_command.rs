@@ -12,7 +12,7 @@
 //! `fuzz/corpus/opd_command/` is replayed by `replay_corpus`: `ok-*` must
 //! decode, `err-*` must not (`.json` JSON, `.bin` protobuf).
 
-use aduan_fuzz::{cases, config, corpus};
+use aduan_fuzz::{cases, config, corpus, mutate, mutation};
 use std::sync::Arc;
 
 use aduan_bus::{Format, Request, Subjects};
@@ -24,7 +24,7 @@ use aduan_proto::v1::opd_command::{self, Action};
 use aduan_rules::RuleSet;
 use bytes::Bytes;
 use proptest::prelude::*;
-use proptest::sample::{select, Index};
+use proptest::sample::select;
 use time::macros::datetime;
 
 const RULES: &str = include_str!("../../../deploy/rules/sample.toml");
@@ -96,55 +96,6 @@ fn arb_command(ids: Vec<String>) -> impl Strategy<Value = v1::OpdCommand> {
         })
 }
 
-#[derive(Debug, Clone)]
-enum Mutation {
-    Flip(Index, u8),
-    Truncate(Index),
-    Overwrite(Index, Vec<u8>),
-    Insert(Index, Vec<u8>),
-    Splice(Index, Index),
-}
-
-fn arb_mutation() -> impl Strategy<Value = Mutation> {
-    let bytes = || proptest::collection::vec(any::<u8>(), 1..8);
-    prop_oneof![
-        4 => (any::<Index>(), 0u8..8).prop_map(|(i, b)| Mutation::Flip(i, b)),
-        2 => any::<Index>().prop_map(Mutation::Truncate),
-        2 => (any::<Index>(), bytes()).prop_map(|(i, b)| Mutation::Overwrite(i, b)),
-        1 => (any::<Index>(), bytes()).prop_map(|(i, b)| Mutation::Insert(i, b)),
-        2 => (any::<Index>(), any::<Index>()).prop_map(|(a, b)| Mutation::Splice(a, b)),
-    ]
-}
-
-fn mutate(bytes: &mut Vec<u8>, m: &Mutation, other: &[u8]) {
-    let at = |i: &Index, len: usize| if len == 0 { 0 } else { i.index(len) };
-    match m {
-        Mutation::Flip(i, bit) if !bytes.is_empty() => {
-            let i = at(i, bytes.len());
-            bytes[i] ^= 1 << bit;
-        }
-        Mutation::Flip(..) => bytes.push(0x1a),
-        Mutation::Truncate(i) => bytes.truncate(at(i, bytes.len())),
-        Mutation::Overwrite(i, b) => {
-            let start = at(i, bytes.len());
-            for (k, v) in b.iter().enumerate() {
-                match bytes.get_mut(start + k) {
-                    Some(slot) => *slot = *v,
-                    None => bytes.push(*v),
-                }
-            }
-        }
-        Mutation::Insert(i, b) => {
-            let start = at(i, bytes.len() + 1);
-            bytes.splice(start..start, b.iter().copied());
-        }
-        Mutation::Splice(a, b) => {
-            bytes.truncate(at(a, bytes.len()));
-            bytes.extend_from_slice(&other[at(b, other.len())..]);
-        }
-    }
-}
-
 fn decodes(format: Format, payload: &[u8]) -> Result<bool, TestCaseError> {
     match format.decode::<v1::OpdCommand>(payload) {
         Ok(_) => Ok(true),
@@ -192,7 +143,7 @@ proptest! {
     fn mutated_commands_never_panic(
         cmd in arb_command(fixed_ids()),
         json in any::<bool>(),
-        ms in proptest::collection::vec(arb_mutation(), 1..4),
+        ms in proptest::collection::vec(mutation(), 1..4),
     ) {
         let format = if json { Format::Json } else { Format::Proto };
         let original = format.encode(&cmd).to_vec();
@@ -279,7 +230,7 @@ fn handle_answers_every_request() {
             "kab-pati-dinkes.x",
         ]),
         any::<bool>(),
-        proptest::option::weighted(0.3, proptest::collection::vec(arb_mutation(), 1..3)),
+        proptest::option::weighted(0.3, proptest::collection::vec(mutation(), 1..3)),
     );
     runner
         .run(&strategy, |(cmd, org, json, ms)| {

@@ -12,7 +12,7 @@
 //! validate, `err-*` must be refused by one of the two (`.json` files are JSON,
 //! `.bin` protobuf).
 
-use aduan_fuzz::{cases, config, corpus};
+use aduan_fuzz::{cases, config, corpus, mutate, mutation_with};
 
 use aduan_bus::{Format, Request};
 use aduan_intake::{validate, Intake, IntakeError, MAX_REQUEST_BYTES};
@@ -20,7 +20,23 @@ use aduan_log::{SledLog, SledOptions};
 use aduan_proto::v1;
 use bytes::Bytes;
 use proptest::prelude::*;
-use proptest::sample::{select, Index};
+use proptest::sample::select;
+
+/// Bytes that matter to the two decoders, mixed into mutations.
+const TOKENS: &[&[u8]] = &[
+    b"\"",
+    b"\\u0000",
+    b"{",
+    b"}",
+    b"[",
+    b"null",
+    b",",
+    b"\xff",
+    b"\x0a\x80",
+    b"\x12\xff\xff\xff\xff\x0f",
+    b"1e999",
+    b"\\ud800",
+];
 
 /// A string that is often a value intake knows, sometimes junk.
 fn field(known: &'static [&'static str], junk: &'static str) -> impl Strategy<Value = String> {
@@ -136,83 +152,6 @@ fn arb_submit() -> impl Strategy<Value = v1::SubmitComplaint> {
         )
 }
 
-/// A change to a byte string: flip, truncate, remove, overwrite, insert, splice.
-#[derive(Debug, Clone)]
-enum Mutation {
-    Flip(Index, u8),
-    Truncate(Index),
-    Remove(Index, usize),
-    Overwrite(Index, Vec<u8>),
-    Insert(Index, Vec<u8>),
-    Splice(Index, Index),
-}
-
-fn arb_mutation() -> impl Strategy<Value = Mutation> {
-    let bytes = || {
-        prop_oneof![
-            proptest::collection::vec(any::<u8>(), 1..8),
-            // Tokens that matter to the two decoders.
-            select(vec![
-                &b"\""[..],
-                b"\\u0000",
-                b"{",
-                b"}",
-                b"[",
-                b"null",
-                b",",
-                b"\xff",
-                b"\x0a\x80",
-                b"\x12\xff\xff\xff\xff\x0f",
-                b"1e999",
-                b"\\ud800"
-            ])
-            .prop_map(<[u8]>::to_vec),
-        ]
-    };
-    prop_oneof![
-        4 => (any::<Index>(), 0u8..8).prop_map(|(i, b)| Mutation::Flip(i, b)),
-        2 => any::<Index>().prop_map(Mutation::Truncate),
-        1 => (any::<Index>(), 1usize..8).prop_map(|(i, n)| Mutation::Remove(i, n)),
-        2 => (any::<Index>(), bytes()).prop_map(|(i, b)| Mutation::Overwrite(i, b)),
-        2 => (any::<Index>(), bytes()).prop_map(|(i, b)| Mutation::Insert(i, b)),
-        2 => (any::<Index>(), any::<Index>()).prop_map(|(a, b)| Mutation::Splice(a, b)),
-    ]
-}
-
-fn mutate(bytes: &mut Vec<u8>, m: &Mutation, other: &[u8]) {
-    let at = |i: &Index, len: usize| if len == 0 { 0 } else { i.index(len) };
-    match m {
-        Mutation::Flip(i, bit) if !bytes.is_empty() => {
-            let i = at(i, bytes.len());
-            bytes[i] ^= 1 << bit;
-        }
-        Mutation::Flip(..) => bytes.push(0x0a),
-        Mutation::Truncate(i) => bytes.truncate(at(i, bytes.len())),
-        Mutation::Remove(i, n) => {
-            let start = at(i, bytes.len());
-            let end = (start + n).min(bytes.len());
-            bytes.drain(start..end);
-        }
-        Mutation::Overwrite(i, b) => {
-            let start = at(i, bytes.len());
-            for (k, v) in b.iter().enumerate() {
-                match bytes.get_mut(start + k) {
-                    Some(slot) => *slot = *v,
-                    None => bytes.push(*v),
-                }
-            }
-        }
-        Mutation::Insert(i, b) => {
-            let start = at(i, bytes.len() + 1);
-            bytes.splice(start..start, b.iter().copied());
-        }
-        Mutation::Splice(a, b) => {
-            bytes.truncate(at(a, bytes.len()));
-            bytes.extend_from_slice(&other[at(b, other.len())..]);
-        }
-    }
-}
-
 /// Decodes and validates; a refusal must be one of the crate's errors with a
 /// contract code. Returns whether the request was accepted.
 fn check(format: Format, payload: &[u8]) -> Result<bool, TestCaseError> {
@@ -325,7 +264,7 @@ proptest! {
     fn mutated_protobuf_never_panics(
         m in arb_submit(),
         donor in arb_submit(),
-        ms in proptest::collection::vec(arb_mutation(), 1..4),
+        ms in proptest::collection::vec(mutation_with(TOKENS), 1..4),
     ) {
         let other = Format::Proto.encode(&donor);
         let mut bytes = Format::Proto.encode(&m).to_vec();
@@ -339,7 +278,7 @@ proptest! {
     fn mutated_json_never_panics(
         m in arb_submit(),
         donor in arb_submit(),
-        ms in proptest::collection::vec(arb_mutation(), 1..4),
+        ms in proptest::collection::vec(mutation_with(TOKENS), 1..4),
     ) {
         let other = Format::Json.encode(&donor);
         let mut bytes = Format::Json.encode(&m).to_vec();
@@ -379,7 +318,7 @@ fn handle_answers_every_request() {
     let strategy = (
         arb_submit(),
         any::<bool>(),
-        proptest::option::weighted(0.5, proptest::collection::vec(arb_mutation(), 1..3)),
+        proptest::option::weighted(0.5, proptest::collection::vec(mutation_with(TOKENS), 1..3)),
         proptest::bool::weighted(0.02),
     );
     runner

@@ -11,7 +11,7 @@
 //! `fuzz/corpus/record/` and `fuzz/corpus/segment/` are replayed by
 //! `replay_corpus`; a file named `ok-*` must be accepted, `err-*` refused.
 
-use aduan_fuzz::{cases, config, corpus};
+use aduan_fuzz::{cases, config, corpus, mutate, mutation, Mutation};
 
 use aduan_log::record::{decode, encode, HASH_LEN};
 use aduan_log::SledOptions;
@@ -63,69 +63,6 @@ fn arb_event() -> impl Strategy<Value = RecordedEvent> {
                 hash: [0; 32],
             },
         )
-}
-
-/// One change to a byte string.
-#[derive(Debug, Clone)]
-enum Mutation {
-    Flip(Index, u8),
-    Truncate(Index),
-    Extend(Vec<u8>),
-    Remove(Index, usize),
-    Overwrite(Index, Vec<u8>),
-    Insert(Index, Vec<u8>),
-    /// Replace from `at` on with the tail of another byte string from `from` on.
-    Splice(Index, Index),
-}
-
-fn arb_mutation() -> impl Strategy<Value = Mutation> {
-    let bytes = || proptest::collection::vec(any::<u8>(), 1..16);
-    prop_oneof![
-        4 => (any::<Index>(), 0u8..8).prop_map(|(i, b)| Mutation::Flip(i, b)),
-        2 => any::<Index>().prop_map(Mutation::Truncate),
-        1 => bytes().prop_map(Mutation::Extend),
-        1 => (any::<Index>(), 1usize..16).prop_map(|(i, n)| Mutation::Remove(i, n)),
-        2 => (any::<Index>(), bytes()).prop_map(|(i, b)| Mutation::Overwrite(i, b)),
-        1 => (any::<Index>(), bytes()).prop_map(|(i, b)| Mutation::Insert(i, b)),
-        2 => (any::<Index>(), any::<Index>()).prop_map(|(a, b)| Mutation::Splice(a, b)),
-    ]
-}
-
-/// Applies `m` to `bytes`; `other` is the donor of a splice.
-fn mutate(bytes: &mut Vec<u8>, m: &Mutation, other: &[u8]) {
-    let at = |i: &Index, len: usize| if len == 0 { 0 } else { i.index(len) };
-    match m {
-        Mutation::Flip(i, bit) if !bytes.is_empty() => {
-            let i = at(i, bytes.len());
-            bytes[i] ^= 1 << bit;
-        }
-        Mutation::Flip(..) => bytes.push(1),
-        Mutation::Truncate(i) => bytes.truncate(at(i, bytes.len())),
-        Mutation::Extend(b) => bytes.extend_from_slice(b),
-        Mutation::Remove(i, n) => {
-            let start = at(i, bytes.len());
-            let end = (start + n).min(bytes.len());
-            bytes.drain(start..end);
-        }
-        Mutation::Overwrite(i, b) => {
-            let start = at(i, bytes.len());
-            for (k, v) in b.iter().enumerate() {
-                match bytes.get_mut(start + k) {
-                    Some(slot) => *slot = *v,
-                    None => bytes.push(*v),
-                }
-            }
-        }
-        Mutation::Insert(i, b) => {
-            let start = at(i, bytes.len() + 1);
-            bytes.splice(start..start, b.iter().copied());
-        }
-        Mutation::Splice(a, b) => {
-            let cut = at(a, bytes.len());
-            bytes.truncate(cut);
-            bytes.extend_from_slice(&other[at(b, other.len())..]);
-        }
-    }
 }
 
 /// A decode result must be a `Corrupt` naming `position`, or a success.
@@ -181,7 +118,7 @@ proptest! {
     fn any_change_is_refused(
         e in arb_event(),
         donor in arb_event(),
-        ms in proptest::collection::vec(arb_mutation(), 1..4),
+        ms in proptest::collection::vec(mutation(), 1..4),
     ) {
         let (original, _) = encode(&e);
         let (other, _) = encode(&RecordedEvent { position: e.position, ..donor });
@@ -204,7 +141,7 @@ proptest! {
     fn resealed_changes_decode_only_canonically(
         e in arb_event(),
         donor in arb_event(),
-        ms in proptest::collection::vec(arb_mutation(), 1..4),
+        ms in proptest::collection::vec(mutation(), 1..4),
     ) {
         // Mutate the body and recompute its hash: the parser proper must refuse
         // cleanly, or accept only bytes that are the encoding of what it returns.
@@ -248,7 +185,7 @@ proptest! {
     #[test]
     fn mutated_segments_never_panic(
         records in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..40), 1..12),
-        ms in proptest::collection::vec(arb_mutation(), 1..4),
+        ms in proptest::collection::vec(mutation(), 1..4),
         i in 0usize..16,
     ) {
         let mut b = segment::Builder::new(1);
@@ -296,7 +233,7 @@ fn damaged_stored_segments_are_refused_not_panicked() {
     let strategy = (
         1usize..40,
         any::<Index>(),
-        proptest::collection::vec(arb_mutation(), 1..4),
+        proptest::collection::vec(mutation(), 1..4),
     );
     runner
         .run(&strategy, |(events, which, ms)| {
