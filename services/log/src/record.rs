@@ -116,6 +116,26 @@ pub fn decode(position: u64, bytes: &[u8]) -> Result<RecordedEvent, LogError> {
     })
 }
 
+/// The stream id and version a record claims, read from its header without
+/// checking its hash (for rebuilding the stream index; reads still check it).
+/// `None` when the header is unreadable.
+pub fn peek_stream(bytes: &[u8]) -> Option<(&str, u64)> {
+    // hash ‖ format ‖ position ‖ version ‖ recorded_at ‖ event id ‖ correlation id ‖ causation flag
+    const FLAG: usize = HASH_LEN + 1 + 8 + 8 + 8 + 16 + 16;
+    let version = bytes.get(HASH_LEN + 9..HASH_LEN + 17)?;
+    let version = u64::from_be_bytes(version.try_into().ok()?);
+    let causation = match bytes.get(FLAG)? {
+        0 => 0,
+        1 => 16,
+        _ => return None,
+    };
+    // ‖ schema version ‖ previous hash ‖ stream id length ‖ stream id
+    let at = FLAG + 1 + causation + 4 + HASH_LEN;
+    let len = u16::from_be_bytes(bytes.get(at..at + 2)?.try_into().ok()?) as usize;
+    let stream = std::str::from_utf8(bytes.get(at + 2..at + 2 + len)?).ok()?;
+    Some((stream, version))
+}
+
 struct Reader<'a> {
     buf: &'a [u8],
     position: u64,
@@ -218,8 +238,15 @@ mod tests {
         }
 
         #[test]
+        fn peek_reads_what_decode_reads(e in arb_event()) {
+            let (bytes, _) = encode(&e);
+            prop_assert_eq!(peek_stream(&bytes), Some((e.stream_id.as_str(), e.stream_version)));
+        }
+
+        #[test]
         fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
             let _ = decode(7, &bytes);
+            let _ = peek_stream(&bytes);
         }
     }
 

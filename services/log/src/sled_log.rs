@@ -1,15 +1,12 @@
 //! The embedded backend: one sled tree, one writer thread, group commit.
 //!
-//! Keys: `g ‖ first position` → a segment of records (see `segment`);
-//! `s ‖ stream ‖ 0xFF ‖ version` → position (0xFF never occurs in UTF-8, so no
-//! stream id is a prefix of another's keys).
-//! Both kinds of key for a whole group of appends go into one `sled::Batch`,
-//! which sled applies atomically; one `flush()` plus `fdatasync` then covers the
-//! group. Appenders wait on a oneshot that the writer answers only after that.
+//! Keys: `g ‖ first position` → a segment of records (see `segment`). The
+//! segments of a whole group of appends go into one `sled::Batch`, which sled
+//! applies atomically; one `flush()` plus `fdatasync` then covers the group.
+//! Which positions belong to which stream is kept in memory (see `streams`). Appenders wait on a oneshot that the writer answers only after that.
 //! sled 0.34's `flush_async` hangs when called from many tasks, hence one
 //! writer thread rather than a flush per appender (shared/PITFALLS.md).
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc, Mutex};
@@ -21,10 +18,12 @@ use tokio::sync::{oneshot, watch};
 use crate::record::{self, GENESIS, HASH_LEN};
 use crate::segment;
 
+mod streams;
 mod writer;
 
 use crate::RecordedEvent;
 use crate::{check_new_event, Appended, EventLog, ExpectedVersion, LogError, NewEvent};
+use streams::{SharedStreams, Streams};
 use writer::{Request, Writer};
 
 /// How to open a [`SledLog`].
@@ -83,14 +82,21 @@ struct Inner {
     // A std Mutex: held only to clone or take the sender, never across an await.
     tx: Mutex<Option<mpsc::Sender<Request>>>,
     head: watch::Receiver<u64>,
+    streams: SharedStreams,
     writer: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl SledLog {
+    /// File in the data directory holding the stream index as of the last close;
+    /// deleting it only makes the next open rebuild the index from the log.
+    pub const STREAM_INDEX_FILE: &'static str = streams::SNAPSHOT;
+
     /// Opens (or creates) the log in `opts.path`.
     pub fn open(opts: SledOptions) -> Result<Self, LogError> {
         let db = open_db(&opts.path, opts.lock_timeout)?;
         let (head, last_hash) = read_tail(&db)?;
+        drop_stored_stream_index(&db)?;
+        let streams = SharedStreams::new(Streams::open(&db, &opts.path, head)?);
         let file = if opts.fsync {
             Some(File::open(opts.path.join("db")).map_err(|e| storage(&e))?)
         } else {
@@ -101,9 +107,10 @@ impl SledLog {
         let writer = Writer {
             db: db.clone(),
             file,
+            dir: opts.path.clone(),
             head,
             last_hash,
-            versions: HashMap::new(),
+            streams: streams.clone(),
             head_tx,
             clock: opts.clock.clone(),
             poisoned: None,
@@ -119,6 +126,7 @@ impl SledLog {
                 path: opts.path,
                 tx: Mutex::new(Some(tx)),
                 head: head_rx,
+                streams,
                 writer: Mutex::new(Some(handle)),
             }),
         })
@@ -245,12 +253,9 @@ impl EventLog for SledLog {
         from_version: u64,
     ) -> Result<Vec<RecordedEvent>, LogError> {
         let head = self.durable_head();
-        let start = stream_key(stream, from_version.max(1));
-        let end = stream_key(stream, u64::MAX);
-        let mut out = Vec::new();
-        for item in self.inner.db.range(start..=end) {
-            let (key, value) = item.map_err(|e| storage(&e))?;
-            let position = be_u64(&value);
+        let positions = self.inner.streams.read().positions(stream, from_version);
+        let mut out = Vec::with_capacity(positions.len());
+        for (position, version) in positions.into_iter().zip(from_version.max(1)..) {
             if position > head {
                 break;
             }
@@ -258,9 +263,9 @@ impl EventLog for SledLog {
                 .read_position(position)?
                 .ok_or_else(|| LogError::Corrupt {
                     position,
-                    reason: "indexed by its stream but missing".into(),
+                    reason: format!("{stream} version {version} is missing"),
                 })?;
-            if e.stream_id != stream || e.stream_version != be_u64(&key[key.len() - 8..]) {
+            if e.stream_id != stream || e.stream_version != version {
                 return Err(LogError::Corrupt {
                     position,
                     reason: "record does not match its stream index entry".into(),
@@ -359,6 +364,25 @@ fn read_tail(db: &sled::Db) -> Result<(u64, [u8; HASH_LEN]), LogError> {
     Ok((position, record::decode(position, rec)?.hash))
 }
 
+/// Logs written before the stream index moved into memory kept it under
+/// `s ‖ stream ‖ 0xFF ‖ version` keys; nothing reads them any more.
+fn drop_stored_stream_index(db: &sled::Db) -> Result<(), LogError> {
+    let mut dropped = 0u64;
+    for key in db.scan_prefix([b's']).keys() {
+        db.remove(key.map_err(|e| storage(&e))?)
+            .map_err(|e| storage(&e))?;
+        dropped += 1;
+    }
+    if dropped > 0 {
+        db.flush().map_err(|e| storage(&e))?;
+        tracing::info!(
+            dropped,
+            "removed the stored stream index of an older version"
+        );
+    }
+    Ok(())
+}
+
 fn segment_key(first: u64) -> [u8; 9] {
     let mut k = [b'g'; 9];
     k[1..].copy_from_slice(&first.to_be_bytes());
@@ -387,20 +411,6 @@ fn missing(position: u64) -> LogError {
         position,
         reason: "record is missing".into(),
     }
-}
-
-fn stream_prefix(stream: &str) -> Vec<u8> {
-    let mut k = Vec::with_capacity(stream.len() + 10);
-    k.push(b's');
-    k.extend_from_slice(stream.as_bytes());
-    k.push(0xFF);
-    k
-}
-
-fn stream_key(stream: &str, version: u64) -> Vec<u8> {
-    let mut k = stream_prefix(stream);
-    k.extend_from_slice(&version.to_be_bytes());
-    k
 }
 
 fn be_u64(b: &[u8]) -> u64 {

@@ -2,11 +2,13 @@
 
 use std::collections::HashMap;
 use std::fs::File;
+use std::path::PathBuf;
 use std::sync::{mpsc, Arc};
 
 use tokio::sync::{oneshot, watch};
 
-use super::{be_u64, put_segment, storage, stream_key, stream_prefix};
+use super::streams::SharedStreams;
+use super::{put_segment, storage};
 use crate::record::{self, HASH_LEN};
 use crate::segment;
 use crate::{Appended, ExpectedVersion, LogError, NewEvent, RecordedEvent};
@@ -34,10 +36,12 @@ pub(super) enum Request {
 pub(super) struct Writer {
     pub(super) db: sled::Db,
     pub(super) file: Option<File>,
+    /// The log's directory, where the stream index snapshot is written at close.
+    pub(super) dir: PathBuf,
     pub(super) head: u64,
     pub(super) last_hash: [u8; HASH_LEN],
-    /// Known stream versions; a miss is read from the index.
-    pub(super) versions: HashMap<String, u64>,
+    /// Updated only after a commit is durable, so readers never see more.
+    pub(super) streams: SharedStreams,
     pub(super) head_tx: watch::Sender<u64>,
     pub(super) clock: Arc<dyn Fn() -> i64 + Send + Sync>,
     /// Set when a failed commit could not be undone: sled and this writer may
@@ -56,6 +60,7 @@ struct AppendRequest {
 /// An append accepted into the group being committed.
 struct Accepted {
     reply: oneshot::Sender<Result<Appended, LogError>>,
+    stream: String,
     appended: Appended,
 }
 
@@ -93,6 +98,7 @@ impl Writer {
             self.commit(group);
             next = rx.recv().ok();
         }
+        self.streams.read().save(&self.dir, &self.db, self.head);
     }
 
     fn commit(&mut self, group: Vec<AppendRequest>) {
@@ -108,21 +114,15 @@ impl Writer {
         let (start_head, start_hash) = (self.head, self.last_hash);
         let mut batch = sled::Batch::default();
         let mut keys: Vec<Vec<u8>> = Vec::new();
+        // Versions the group itself has reached.
         let mut pending: HashMap<String, u64> = HashMap::new();
         let mut accepted = Vec::with_capacity(group.len());
         let mut seg = segment::Builder::new(self.head + 1);
         let now = (self.clock)();
         for req in group {
             let current = match pending.get(&req.stream) {
-                Some(v) => Ok(*v),
-                None => self.version_of(&req.stream),
-            };
-            let current = match current {
-                Ok(v) => v,
-                Err(e) => {
-                    let _ = req.reply.send(Err(e));
-                    continue;
-                }
+                Some(v) => *v,
+                None => self.streams.read().version(&req.stream),
             };
             if !req.expected.admits(current) {
                 let _ = req.reply.send(Err(LogError::Conflict {
@@ -159,11 +159,8 @@ impl Writer {
                     let full = std::mem::replace(&mut seg, segment::Builder::new(self.head + 1));
                     keys.push(put_segment(&mut batch, full));
                 }
-                let skey = stream_key(&req.stream, version);
-                batch.insert(skey.as_slice(), &self.head.to_be_bytes()[..]);
-                keys.push(skey);
             }
-            pending.insert(req.stream, version);
+            pending.insert(req.stream.clone(), version);
             let appended = Appended {
                 first_position,
                 last_position: self.head,
@@ -171,6 +168,7 @@ impl Writer {
             };
             accepted.push(Accepted {
                 reply: req.reply,
+                stream: req.stream,
                 appended,
             });
         }
@@ -182,10 +180,19 @@ impl Writer {
         }
         match self.persist(batch) {
             Ok(()) => {
-                self.versions.extend(pending);
-                if self.versions.len() > 1_000_000 {
-                    self.versions.clear();
+                let mut streams = self.streams.write();
+                for a in &accepted {
+                    let Appended {
+                        first_position,
+                        last_position,
+                        stream_version,
+                    } = a.appended;
+                    let first_version = stream_version + first_position - last_position;
+                    for (i, position) in (first_position..=last_position).enumerate() {
+                        streams.insert(&a.stream, first_version + i as u64, position);
+                    }
                 }
+                drop(streams);
                 self.head_tx.send_replace(self.head);
                 for a in accepted {
                     let _ = a.reply.send(Ok(a.appended));
@@ -252,7 +259,7 @@ impl Writer {
             }
             let current = match versions.get(&e.stream_id) {
                 Some(v) => *v,
-                None => self.version_of(&e.stream_id)?,
+                None => self.streams.read().version(&e.stream_id),
             };
             if e.stream_version != current + 1 {
                 return Err(bad("import skips or repeats a stream version"));
@@ -266,8 +273,6 @@ impl Writer {
                 let full = std::mem::replace(&mut seg, segment::Builder::new(e.position + 1));
                 put_segment(&mut batch, full);
             }
-            let skey = stream_key(&e.stream_id, e.stream_version);
-            batch.insert(skey.as_slice(), &e.position.to_be_bytes()[..]);
             versions.insert(e.stream_id.clone(), e.stream_version);
             stream_version = e.stream_version;
             head = e.position;
@@ -280,28 +285,16 @@ impl Writer {
         self.persist(batch)?;
         self.head = head;
         self.last_hash = hash;
-        self.versions.extend(versions);
+        let mut streams = self.streams.write();
+        for e in &events {
+            streams.insert(&e.stream_id, e.stream_version, e.position);
+        }
+        drop(streams);
         self.head_tx.send_replace(head);
         Ok(Appended {
             first_position,
             last_position,
             stream_version,
         })
-    }
-
-    fn version_of(&mut self, stream: &str) -> Result<u64, LogError> {
-        if let Some(v) = self.versions.get(stream) {
-            return Ok(*v);
-        }
-        let last = self.db.scan_prefix(stream_prefix(stream)).next_back();
-        let v = match last {
-            None => 0,
-            Some(item) => {
-                let (key, _) = item.map_err(|e| storage(&e))?;
-                be_u64(&key[key.len() - 8..])
-            }
-        };
-        self.versions.insert(stream.to_owned(), v);
-        Ok(v)
     }
 }
