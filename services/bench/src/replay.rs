@@ -1,5 +1,5 @@
 //! Replay rates on a large log: `verify` (every record's hash and the chain),
-//! `export` (envelopes as JSON lines), and a projection rebuild, over a log of
+//! `export` (envelopes as JSON lines), a projection rebuild and reopening, over a log of
 //! complaints (ComplaintReceived + ComplaintRouted each) written for the purpose.
 
 use std::sync::Arc;
@@ -135,5 +135,31 @@ pub async fn passes(log: &SledLog, rules: Arc<RuleSet>) -> anyhow::Result<Vec<Pa
         events: head,
         elapsed: t0.elapsed(),
     });
+    Ok(out)
+}
+
+/// Times opening the closed log in `dir` twice: with the stream index snapshot
+/// its close wrote, and without it (as after a crash), when the index is
+/// rebuilt by scanning every record.
+pub fn reopen(dir: &std::path::Path) -> anyhow::Result<Vec<Pass>> {
+    let mut out = Vec::new();
+    for (what, snapshot) in [
+        ("open: stream index from snapshot", true),
+        ("open: stream index rebuilt by a scan", false),
+    ] {
+        if !snapshot {
+            std::fs::remove_file(dir.join(SledLog::STREAM_INDEX_FILE))?;
+        }
+        let t0 = Instant::now();
+        let log = SledLog::open(SledOptions::new(dir))?;
+        let elapsed = t0.elapsed();
+        let events = *log.head().borrow();
+        log.close();
+        out.push(Pass {
+            what,
+            events,
+            elapsed,
+        });
+    }
     Ok(out)
 }

@@ -53,7 +53,7 @@ pub async fn pipeline(
     Ok(rows)
 }
 
-/// verify, export and rebuild over a fresh log of about `events` events.
+/// verify, export, rebuild and reopening over a fresh log of about `events` events.
 pub async fn replay(
     events: u64,
     progress: &mut dyn FnMut(&str),
@@ -62,11 +62,13 @@ pub async fn replay(
     progress(&format!("writing {events} events…"));
     let log = replay_bench::populate(scratch.path(), events / 2).await?;
     let rules = Arc::new(aduan_rules::RuleSet::load(SAMPLE_RULES)?);
-    let passes = replay_bench::passes(&log, rules).await?;
+    let mut passes = replay_bench::passes(&log, rules).await?;
+    log.close();
+    drop(log);
+    passes.extend(replay_bench::reopen(scratch.path())?);
     for p in &passes {
         progress(&format!("{}: {:.0} events/s", p.what, p.rate()));
     }
-    log.close();
     Ok(passes)
 }
 

@@ -5,7 +5,8 @@
 //! (`aduan bench log`, 2026-11-23). The log itself is what makes it durable:
 //! every record names its stream and version, so the index is rebuilt at open
 //! from a snapshot written at close plus a scan of the records after it.
-//! Memory: about 100 bytes per stream and 8 per event.
+//! Memory: about 220 bytes for a stream of two events with a 46-byte id
+//! (1,000,000 such streams, measured), 8 more per further event.
 
 use std::collections::HashMap;
 use std::fs::{self, File};
