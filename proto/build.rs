@@ -2,6 +2,9 @@
 
 use std::path::PathBuf;
 
+/// A oneof in JSON is its chosen field, read strictly (see src/oneof.rs).
+const ONEOF_ATTRIBUTE: &str = "#[serde(flatten, deserialize_with = \"crate::oneof::deserialize\")]";
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = PathBuf::from("aduan/v1");
     let mut files = Vec::new();
@@ -28,7 +31,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ".aduan.v1.StatusReply.result",
         ".aduan.v1.OpdCommand.action",
     ] {
-        config.field_attribute(oneof, "#[serde(flatten)]");
+        config.field_attribute(oneof, ONEOF_ATTRIBUTE);
     }
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
     config.out_dir(&out_dir).compile_fds(fds)?;
@@ -36,6 +39,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // `flatten` is not allowed; variants sit one level deeper (8 spaces).
     let generated = out_dir.join("aduan.v1.rs");
     let code = std::fs::read_to_string(&generated)?;
-    std::fs::write(&generated, code.replace("        #[serde(flatten)]\n", ""))?;
+    let variant_attribute = format!("        {ONEOF_ATTRIBUTE}\n");
+    std::fs::write(&generated, code.replace(&variant_attribute, ""))?;
     Ok(())
 }

@@ -7,6 +7,8 @@ pub mod v1 {
     include!(concat!(env!("OUT_DIR"), "/aduan.v1.rs"));
 }
 
+pub mod oneof;
+
 pub use prost::Message;
 
 #[cfg(test)]
@@ -49,5 +51,36 @@ mod tests {
             }
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    fn opd_command(json: &str) -> Result<v1::OpdCommand, String> {
+        serde_json::from_str(json).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_malformed_action_is_reported_not_read_as_no_action() {
+        let err = opd_command(r#"{"complaint_id":"x","acknowledge":true}"#).expect_err("refused");
+        assert!(
+            err.starts_with("acknowledge: invalid type: boolean"),
+            "{err}"
+        );
+        let err =
+            opd_command(r#"{"follow_up":{"message":"m","public":"yes"}}"#).expect_err("refused");
+        assert!(err.starts_with("follow_up: invalid type: string"), "{err}");
+    }
+
+    #[test]
+    fn two_actions_at_once_are_refused() {
+        let err =
+            opd_command(r#"{"complaint_id":"x","acknowledge":{},"resolve":{"resolution":"y"}}"#)
+                .expect_err("refused");
+        assert!(err.contains("not both acknowledge and resolve"), "{err}");
+    }
+
+    #[test]
+    fn no_action_and_unknown_fields_are_still_read() {
+        let c = opd_command(r#"{"complaint_id":"x","note":"unknown field"}"#).expect("parse");
+        assert_eq!(c.complaint_id, "x");
+        assert!(c.action.is_none());
     }
 }

@@ -224,6 +224,25 @@ async fn opd_commands_over_nats_in_protobuf_and_json() {
         panic!("expected a refusal: {reply:?}")
     };
     assert_eq!(e.code, "invalid_argument");
+    // JSON naming two actions, or an action that is not an object: invalid_argument, not "action missing".
+    let complaint_id = &ack.complaint_id;
+    for (body, says) in [
+        (
+            serde_json::json!({"complaint_id": complaint_id, "actor": "ani", "acknowledge": {}, "resolve": {"resolution": "y"}}),
+            "not both acknowledge and resolve",
+        ),
+        (
+            serde_json::json!({"complaint_id": complaint_id, "actor": "ani", "acknowledge": true}),
+            "acknowledge: invalid type",
+        ),
+    ] {
+        let subject = format!("aduan.opd.{owner}.cmd");
+        let bytes = request(&nc, &subject, body.to_string().into_bytes(), true).await;
+        let reply: serde_json::Value = serde_json::from_slice(&bytes).expect("JSON reply");
+        assert_eq!(reply["error"]["code"], "invalid_argument", "{reply}");
+        let message = reply["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(says), "{reply}");
+    }
 
     assert_eq!(aduan.terminate(), Some(0));
     let id = ack.complaint_id.clone();

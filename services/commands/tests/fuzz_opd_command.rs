@@ -336,17 +336,17 @@ fn write_seed_corpus() {
         "ok-no-action.json",
         br#"{"complaint_id":"x","actor":"ani"}"#,
     );
+    // serde's own `flatten` of the oneof used to read these three as "no action".
     write(
-        "ok-swallowed-two-actions.json",
+        "err-two-actions.json",
         br#"{"complaint_id":"x","acknowledge":{},"resolve":{"resolution":"y"}}"#,
     );
-    // serde's `flatten` on the oneof turns a malformed action into no action (refused later as "action is missing").
     write(
-        "ok-swallowed-action-not-object.json",
+        "err-action-not-object.json",
         br#"{"complaint_id":"x","acknowledge":true}"#,
     );
     write(
-        "ok-swallowed-public-string.json",
+        "err-public-string.json",
         br#"{"follow_up":{"message":"m","public":"yes"}}"#,
     );
     write("err-truncated.json", br#"{"complaint_id":"x","#);
