@@ -39,16 +39,22 @@ pub struct SledOptions {
     pub lock_timeout: Duration,
     /// The source of `recorded_at`, in Unix milliseconds; injectable for tests.
     pub clock: Arc<dyn Fn() -> i64 + Send + Sync>,
+    /// Write the stream index snapshot in the background after this many
+    /// appended events, so that opening after a crash scans at most about
+    /// this many records (besides the snapshot written at close).
+    pub index_snapshot_every: u64,
 }
 
 impl SledOptions {
-    /// Defaults: fsync on, 3 s lock timeout, system clock.
+    /// Defaults: fsync on, 3 s lock timeout, system clock, an index snapshot
+    /// every 1,000,000 events.
     pub fn new(path: impl Into<PathBuf>) -> Self {
         Self {
             path: path.into(),
             fsync: true,
             lock_timeout: Duration::from_secs(3),
             clock: Arc::new(system_millis),
+            index_snapshot_every: 1_000_000,
         }
     }
 }
@@ -59,6 +65,7 @@ impl std::fmt::Debug for SledOptions {
             .field("path", &self.path)
             .field("fsync", &self.fsync)
             .field("lock_timeout", &self.lock_timeout)
+            .field("index_snapshot_every", &self.index_snapshot_every)
             .finish_non_exhaustive()
     }
 }
@@ -96,7 +103,7 @@ impl SledLog {
         let db = open_db(&opts.path, opts.lock_timeout)?;
         let (head, last_hash) = read_tail(&db)?;
         drop_stored_stream_index(&db)?;
-        let streams = SharedStreams::new(Streams::open(&db, &opts.path, head)?);
+        let streams = SharedStreams::new(Streams::open(&db, &opts.path, head, &last_hash)?);
         let file = if opts.fsync {
             Some(File::open(opts.path.join("db")).map_err(|e| storage(&e))?)
         } else {
@@ -111,6 +118,7 @@ impl SledLog {
             head,
             last_hash,
             streams: streams.clone(),
+            snapshots: writer::Snapshots::new(head, opts.index_snapshot_every),
             head_tx,
             clock: opts.clock.clone(),
             poisoned: None,

@@ -4,7 +4,7 @@
 //! The child is this test binary itself, re-run with `ADUAN_CRASH_CHILD` set so
 //! that only `crash_child` runs; it prints each acknowledged position on stdout.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -53,6 +53,13 @@ fn acknowledged_appends_survive_sigkill() {
             !seen.is_empty() || round > 0,
             "child acknowledged nothing before the kill"
         );
+        if seen.len() > 1000 {
+            let snapshot = path.join(SledLog::STREAM_INDEX_FILE);
+            assert!(
+                snapshot.exists(),
+                "round {round}: no stream index snapshot written while appending"
+            );
+        }
         acked.extend(seen);
 
         let rt = tokio::runtime::Runtime::new().expect("runtime");
@@ -68,8 +75,18 @@ fn acknowledged_appends_survive_sigkill() {
                 .await
                 .expect("verify after crash");
             assert_eq!(report.events, head, "positions are contiguous");
+            let mut per_stream: HashMap<String, usize> = HashMap::new();
+            for e in log.read_all(1, head as usize).await.expect("read all") {
+                *per_stream.entry(e.stream_id).or_default() += 1;
+            }
             for stream in ["t0", "t1", "t2", "t3", "t4", "t5"] {
                 let events = log.read_stream(stream, 1).await.expect("read stream");
+                let in_log = per_stream.get(stream).copied().unwrap_or(0);
+                assert_eq!(
+                    events.len(),
+                    in_log,
+                    "round {round}: the stream index of {stream} after the kill"
+                );
                 for (i, e) in events.iter().enumerate() {
                     assert_eq!(
                         e.stream_version,
@@ -104,7 +121,11 @@ fn crash_child() {
         .build()
         .expect("runtime");
     rt.block_on(async move {
-        let log = SledLog::open(SledOptions::new(path)).expect("child opens log");
+        // Stream index snapshots are written while appending, so kills also
+        // land during one and reopening starts from one.
+        let mut opts = SledOptions::new(path);
+        opts.index_snapshot_every = 500;
+        let log = SledLog::open(opts).expect("child opens log");
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<u64>();
         for t in 0..6 {
             let log = log.clone();

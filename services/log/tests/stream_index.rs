@@ -44,6 +44,8 @@ fn step() -> impl Strategy<Value = Step> {
 fn open(dir: &Path) -> SledLog {
     let mut opts = SledOptions::new(dir);
     opts.fsync = false;
+    // Snapshots in the background too, racing the one written at close.
+    opts.index_snapshot_every = 3;
     SledLog::open(opts).expect("open")
 }
 

@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 use std::fs::{self, File};
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Instant;
@@ -103,8 +103,13 @@ impl Streams {
     }
 
     /// Loads the snapshot in `dir` if it belongs to this log, then indexes every
-    /// record after it up to `head`.
-    pub(super) fn open(db: &sled::Db, dir: &Path, head: u64) -> Result<Self, LogError> {
+    /// record after it up to `head`, whose hash is `head_hash`.
+    pub(super) fn open(
+        db: &sled::Db,
+        dir: &Path,
+        head: u64,
+        head_hash: &[u8; HASH_LEN],
+    ) -> Result<Self, LogError> {
         let started = Instant::now();
         let (mut streams, from) = load(&snapshot_path(dir), db, head).unwrap_or_default();
         let mut scanned = 0;
@@ -123,43 +128,47 @@ impl Streams {
             "stream index ready"
         );
         if scanned > SNAPSHOT_AFTER_SCAN {
-            streams.save(dir, db, head);
+            report(write_snapshot(dir, &streams.encode(head, head_hash)));
         }
         Ok(streams)
     }
 
-    /// Writes the snapshot for a log whose head is `head`. A failure only costs
-    /// the next open a longer scan, so it is logged, not returned.
-    pub(super) fn save(&self, dir: &Path, db: &sled::Db, head: u64) {
-        let result = stored_hash(db, head).and_then(|hash| self.write_snapshot(dir, head, &hash));
-        if let Err(e) = result {
-            tracing::warn!(error = %e, "stream index snapshot not written; the next open scans the log");
-        }
-    }
-
-    fn write_snapshot(&self, dir: &Path, head: u64, hash: &[u8]) -> Result<(), LogError> {
-        let mut body = Vec::with_capacity(64 + self.positions.len() * 64);
-        body.extend_from_slice(MAGIC);
-        body.extend_from_slice(&head.to_be_bytes());
-        body.extend_from_slice(hash);
-        body.extend_from_slice(&(self.positions.len() as u64).to_be_bytes());
+    /// The snapshot of the index of a log whose head is `head`, with hash `head_hash`.
+    pub(super) fn encode(&self, head: u64, head_hash: &[u8; HASH_LEN]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(96 + self.positions.len() * 64);
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&head.to_be_bytes());
+        out.extend_from_slice(head_hash);
+        out.extend_from_slice(&(self.positions.len() as u64).to_be_bytes());
         for (stream, positions) in &self.positions {
-            body.extend_from_slice(&(stream.len() as u16).to_be_bytes());
-            body.extend_from_slice(stream.as_bytes());
-            body.extend_from_slice(&(positions.len() as u32).to_be_bytes());
+            out.extend_from_slice(&(stream.len() as u16).to_be_bytes());
+            out.extend_from_slice(stream.as_bytes());
+            out.extend_from_slice(&(positions.len() as u32).to_be_bytes());
             for p in positions {
-                body.extend_from_slice(&p.to_be_bytes());
+                out.extend_from_slice(&p.to_be_bytes());
             }
         }
-        let sum = blake3::hash(&body);
-        let tmp = dir.join(format!("{SNAPSHOT}.tmp"));
-        let io = |e: std::io::Error| storage(&e);
-        let mut out = BufWriter::new(File::create(&tmp).map_err(io)?);
-        out.write_all(&body).map_err(io)?;
-        out.write_all(sum.as_bytes()).map_err(io)?;
-        let file = out.into_inner().map_err(|e| storage(&e))?;
-        file.sync_all().map_err(io)?;
-        fs::rename(&tmp, snapshot_path(dir)).map_err(io)
+        let sum = blake3::hash(&out);
+        out.extend_from_slice(sum.as_bytes());
+        out
+    }
+}
+
+/// Replaces the snapshot in `dir` with `snapshot` (from [`Streams::encode`]).
+pub(super) fn write_snapshot(dir: &Path, snapshot: &[u8]) -> Result<(), LogError> {
+    let tmp = dir.join(format!("{SNAPSHOT}.tmp"));
+    let io = |e: std::io::Error| storage(&e);
+    let mut file = File::create(&tmp).map_err(io)?;
+    file.write_all(snapshot).map_err(io)?;
+    file.sync_all().map_err(io)?;
+    fs::rename(&tmp, snapshot_path(dir)).map_err(io)
+}
+
+/// A snapshot that could not be written only costs the next open a longer
+/// scan, so the failure is logged, not returned.
+pub(super) fn report(written: Result<(), LogError>) {
+    if let Err(e) = written {
+        tracing::warn!(error = %e, "stream index snapshot not written; the next open scans the log");
     }
 }
 

@@ -7,7 +7,7 @@ use std::sync::{mpsc, Arc};
 
 use tokio::sync::{oneshot, watch};
 
-use super::streams::SharedStreams;
+use super::streams::{self, SharedStreams};
 use super::{put_segment, storage};
 use crate::record::{self, HASH_LEN};
 use crate::segment;
@@ -42,11 +42,32 @@ pub(super) struct Writer {
     pub(super) last_hash: [u8; HASH_LEN],
     /// Updated only after a commit is durable, so readers never see more.
     pub(super) streams: SharedStreams,
+    pub(super) snapshots: Snapshots,
     pub(super) head_tx: watch::Sender<u64>,
     pub(super) clock: Arc<dyn Fn() -> i64 + Send + Sync>,
     /// Set when a failed commit could not be undone: sled and this writer may
     /// disagree, so every later append is refused until the log is reopened.
     pub(super) poisoned: Option<String>,
+}
+
+/// When the stream index snapshot was last written while the log is open.
+pub(super) struct Snapshots {
+    /// The head it covered.
+    at: u64,
+    /// Events between two snapshots.
+    every: u64,
+    /// The thread writing the latest one.
+    writing: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Snapshots {
+    pub(super) fn new(head: u64, every: u64) -> Self {
+        Self {
+            at: head,
+            every: every.max(1),
+            writing: None,
+        }
+    }
 }
 
 /// One append waiting in a group.
@@ -98,7 +119,32 @@ impl Writer {
             self.commit(group);
             next = rx.recv().ok();
         }
-        self.streams.read().save(&self.dir, &self.db, self.head);
+        if let Some(writing) = self.snapshots.writing.take() {
+            let _ = writing.join();
+        }
+        let snapshot = self.streams.read().encode(self.head, &self.last_hash);
+        streams::report(streams::write_snapshot(&self.dir, &snapshot));
+    }
+
+    /// Every `snapshots.every` events, writes the stream index snapshot on a
+    /// thread of its own (skipped while the previous one is still being written).
+    fn snapshot_now_and_then(&mut self) {
+        let s = &mut self.snapshots;
+        if self.head < s.at + s.every || s.writing.as_ref().is_some_and(|w| !w.is_finished()) {
+            return;
+        }
+        let snapshot = self.streams.read().encode(self.head, &self.last_hash);
+        let dir = self.dir.clone();
+        let spawned = std::thread::Builder::new()
+            .name("aduan-log-index".into())
+            .spawn(move || streams::report(streams::write_snapshot(&dir, &snapshot)));
+        match spawned {
+            Ok(writing) => {
+                s.at = self.head;
+                s.writing = Some(writing);
+            }
+            Err(e) => tracing::warn!(error = %e, "no thread for the stream index snapshot"),
+        }
     }
 
     fn commit(&mut self, group: Vec<AppendRequest>) {
@@ -197,6 +243,7 @@ impl Writer {
                 for a in accepted {
                     let _ = a.reply.send(Ok(a.appended));
                 }
+                self.snapshot_now_and_then();
             }
             Err(e) => {
                 tracing::error!(error = %e, "commit failed; undoing it");
@@ -291,6 +338,7 @@ impl Writer {
         }
         drop(streams);
         self.head_tx.send_replace(head);
+        self.snapshot_now_and_then();
         Ok(Appended {
             first_position,
             last_position,
