@@ -36,7 +36,7 @@ pub(super) enum Request {
 pub(super) struct Writer {
     pub(super) db: sled::Db,
     pub(super) file: Option<File>,
-    /// The log's directory, where the stream index snapshot is written at close.
+    /// The log's directory, where the stream index snapshot is written.
     pub(super) dir: PathBuf,
     pub(super) head: u64,
     pub(super) last_hash: [u8; HASH_LEN],
@@ -82,6 +82,7 @@ struct AppendRequest {
 struct Accepted {
     reply: oneshot::Sender<Result<Appended, LogError>>,
     stream: String,
+    first_version: u64,
     appended: Appended,
 }
 
@@ -119,6 +120,12 @@ impl Writer {
             self.commit(group);
             next = rx.recv().ok();
         }
+        self.snapshot_at_close();
+    }
+
+    /// Writes the stream index snapshot for the final head, after any still
+    /// being written in the background (which would otherwise replace it).
+    fn snapshot_at_close(&mut self) {
         if let Some(writing) = self.snapshots.writing.take() {
             let _ = writing.join();
         }
@@ -215,6 +222,7 @@ impl Writer {
             accepted.push(Accepted {
                 reply: req.reply,
                 stream: req.stream,
+                first_version: current + 1,
                 appended,
             });
         }
@@ -228,14 +236,9 @@ impl Writer {
             Ok(()) => {
                 let mut streams = self.streams.write();
                 for a in &accepted {
-                    let Appended {
-                        first_position,
-                        last_position,
-                        stream_version,
-                    } = a.appended;
-                    let first_version = stream_version + first_position - last_position;
-                    for (i, position) in (first_position..=last_position).enumerate() {
-                        streams.insert(&a.stream, first_version + i as u64, position);
+                    let positions = a.appended.first_position..=a.appended.last_position;
+                    for (version, position) in (a.first_version..).zip(positions) {
+                        streams.insert(&a.stream, version, position);
                     }
                 }
                 drop(streams);
