@@ -3,7 +3,8 @@
 //! Keys: `g ‖ first position` → a segment of records (see `segment`). The
 //! segments of a whole group of appends go into one `sled::Batch`, which sled
 //! applies atomically; one `flush()` plus `fdatasync` then covers the group.
-//! Which positions belong to which stream is kept in memory (see `streams`). Appenders wait on a oneshot that the writer answers only after that.
+//! Appenders wait on a oneshot that the writer answers only after that.
+//! Which positions belong to which stream is kept in memory (see `streams`).
 //! sled 0.34's `flush_async` hangs when called from many tasks, hence one
 //! writer thread rather than a flush per appender (shared/PITFALLS.md).
 
@@ -40,8 +41,8 @@ pub struct SledOptions {
     /// The source of `recorded_at`, in Unix milliseconds; injectable for tests.
     pub clock: Arc<dyn Fn() -> i64 + Send + Sync>,
     /// Write the stream index snapshot in the background after this many
-    /// appended events, so that opening after a crash scans at most about
-    /// this many records (besides the snapshot written at close).
+    /// appended events (it is also written at close), so that opening after
+    /// a crash scans at most about this many records.
     pub index_snapshot_every: u64,
 }
 
@@ -94,8 +95,8 @@ struct Inner {
 }
 
 impl SledLog {
-    /// File in the data directory holding the stream index as of the last close;
-    /// deleting it only makes the next open rebuild the index from the log.
+    /// File in the data directory holding the stream index as of its last
+    /// snapshot; deleting it only makes the next open rebuild the index from the log.
     pub const STREAM_INDEX_FILE: &'static str = streams::SNAPSHOT;
 
     /// Opens (or creates) the log in `opts.path`.

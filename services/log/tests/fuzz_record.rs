@@ -11,6 +11,8 @@
 //! `fuzz/corpus/record/` and `fuzz/corpus/segment/` are replayed by
 //! `replay_corpus`; a file named `ok-*` must be accepted, `err-*` refused.
 
+mod common;
+
 use aduan_fuzz::{cases, config, corpus, mutate, mutation, Mutation};
 
 use aduan_log::record::{decode, encode, HASH_LEN};
@@ -265,19 +267,7 @@ async fn damaged_segment(
         log.close();
     }
     let changed = {
-        // sled's background threads can hold the directory's lock a moment after
-        // the log closes (SledLog::open retries likewise, PITFALLS.md).
-        let started = std::time::Instant::now();
-        let db = loop {
-            match sled::open(dir.path()) {
-                Ok(db) => break db,
-                Err(e) if started.elapsed() < std::time::Duration::from_secs(5) => {
-                    let _ = e;
-                    std::thread::sleep(std::time::Duration::from_millis(20));
-                }
-                Err(e) => panic!("raw sled: {e}"),
-            }
-        };
+        let db = common::raw_sled(dir.path());
         let keys: Vec<sled::IVec> = db
             .scan_prefix([b'g'])
             .keys()

@@ -3,6 +3,8 @@
 //! must always leave every stream reading back exactly what was appended to
 //! it, and expected versions checked against the true current version.
 
+mod common;
+
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -163,4 +165,29 @@ async fn a_snapshot_from_another_log_is_ignored() {
     let log = open(b.path());
     assert!(log.read_stream("only-in-a", 1).await.expect("a").is_empty());
     assert_eq!(log.read_stream("only-in-b", 1).await.expect("b").len(), 5);
+}
+
+#[tokio::test]
+async fn the_stored_index_of_an_older_version_is_removed_at_open() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = open(dir.path());
+    let e = NewEvent::new("Model", "test", vec![1]);
+    log.append("a", ExpectedVersion::NoStream, vec![e])
+        .await
+        .expect("append");
+    log.close();
+    drop(log);
+    // The key the first version wrote for ("a", 1) → position 1.
+    let old_key = [&b"sa\xff"[..], &1u64.to_be_bytes()].concat();
+    {
+        let db = common::raw_sled(dir.path());
+        db.insert(&old_key, &1u64.to_be_bytes()).expect("insert");
+        db.flush().expect("flush");
+    }
+    let log = open(dir.path());
+    assert_eq!(log.read_stream("a", 1).await.expect("a").len(), 1);
+    log.close();
+    drop(log);
+    let db = common::raw_sled(dir.path());
+    assert!(db.get(&old_key).expect("get").is_none());
 }
