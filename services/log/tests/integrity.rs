@@ -175,3 +175,40 @@ async fn an_import_reproduces_positions_and_hashes_and_refuses_a_broken_chain() 
         .expect("append");
     assert_eq!((appended.first_position, appended.stream_version), (41, 9));
 }
+
+/// sled writes a value (or a node of values) too big for its log buffer to a
+/// blob file of its own, which it never fsyncs: an acknowledgement would then
+/// rest on a file that a power loss can leave empty. The log is configured so
+/// that its segments never go there.
+#[tokio::test]
+async fn no_data_is_stored_outside_the_fsynced_database_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = SledLog::open(SledOptions::new(dir.path())).expect("open");
+    // 60 commits of about one full segment each: enough for sled to split
+    // and consolidate the nodes that hold them many times over.
+    for i in 0..60u32 {
+        let events = (0..100)
+            .map(|_| NewEvent::new("Big", "test", vec![i as u8; 600]))
+            .collect();
+        log.append(&format!("s{i}"), ExpectedVersion::NoStream, events)
+            .await
+            .expect("append");
+    }
+    log.close();
+    let blobs = std::fs::read_dir(dir.path().join("blobs"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert_eq!(blobs, 0, "sled wrote {blobs} blob files");
+}
+
+#[tokio::test]
+async fn a_log_created_with_sleds_default_buffers_still_opens() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // What the first version of aduan created: sled's 512 KiB default.
+    drop(sled::open(dir.path()).expect("raw sled"));
+    let log = populated(dir.path(), 5).await;
+    log.close();
+    drop(log);
+    let log = SledLog::open(SledOptions::new(dir.path())).expect("reopen");
+    assert_eq!(*log.head().borrow(), 5);
+}

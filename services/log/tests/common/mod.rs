@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 pub fn raw_sled(dir: &Path) -> sled::Db {
     let started = Instant::now();
     loop {
-        match sled::open(dir) {
+        // The buffer size the log creates its database with (sled refuses another).
+        let config = sled::Config::new().path(dir).segment_size(16 << 20);
+        match config.open() {
             Ok(db) => return db,
             Err(_) if started.elapsed() < Duration::from_secs(5) => {
                 std::thread::sleep(Duration::from_millis(20));
