@@ -106,6 +106,10 @@ impl SledLog {
         drop_stored_stream_index(&db)?;
         let streams = SharedStreams::new(Streams::open(&db, &opts.path, head, &last_hash)?);
         let file = if opts.fsync {
+            // The directory too, once: fdatasync of a new file does not make
+            // its name durable, and the first acknowledgement relies on both.
+            let dir = File::open(&opts.path).and_then(|d| d.sync_all());
+            dir.map_err(|e| storage(&e))?;
             Some(File::open(opts.path.join("db")).map_err(|e| storage(&e))?)
         } else {
             None
