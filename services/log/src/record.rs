@@ -61,10 +61,10 @@ pub fn decode(position: u64, bytes: &[u8]) -> Result<RecordedEvent, LogError> {
     if bytes.len() < HASH_LEN + 1 {
         return Err(corrupt("record is truncated"));
     }
-    let (stored_hash, body) = bytes.split_at(HASH_LEN);
-    if blake3::hash(body).as_bytes() != stored_hash {
+    if !is_intact(bytes) {
         return Err(corrupt("record hash does not match its contents"));
     }
+    let (stored_hash, body) = bytes.split_at(HASH_LEN);
     let mut r = Reader {
         buf: body,
         position,
@@ -114,6 +114,13 @@ pub fn decode(position: u64, bytes: &[u8]) -> Result<RecordedEvent, LogError> {
         prev_hash,
         hash,
     })
+}
+
+/// True when the record's bytes match the hash it starts with.
+pub fn is_intact(bytes: &[u8]) -> bool {
+    bytes
+        .split_at_checked(HASH_LEN)
+        .is_some_and(|(hash, body)| blake3::hash(body).as_bytes() == hash)
 }
 
 /// The stream id and version a record claims, read from its header without

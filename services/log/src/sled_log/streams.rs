@@ -94,8 +94,14 @@ impl Streams {
             if position <= after {
                 continue;
             }
-            // An unreadable header is left to `verify` and to the reads that hit it.
-            if let Some((stream, version)) = record::peek_stream(rec) {
+            // An unreadable header is left to `verify` and to the reads that
+            // hit it. A version that does not follow its stream's last is
+            // believed only from an intact record: a damaged one could claim
+            // any version, and the gap before it would be allocated.
+            let Some((stream, version)) = record::peek_stream(rec) else {
+                continue;
+            };
+            if version == self.version(stream) + 1 || record::is_intact(rec) {
                 self.insert(stream, version, position);
                 n += 1;
             }
@@ -249,6 +255,31 @@ mod tests {
         assert_eq!(s.positions("a", 0), vec![10, 12]);
         assert_eq!(s.positions("a", 2), vec![12]);
         assert!(s.positions("a", 3).is_empty());
+    }
+
+    fn record(stream: &str, version: u64, position: u64) -> Vec<u8> {
+        let e = crate::RecordedEvent {
+            stream_id: stream.into(),
+            stream_version: version,
+            position,
+            ..Default::default()
+        };
+        record::encode(&e).0
+    }
+
+    #[test]
+    fn a_damaged_record_claiming_a_far_version_is_not_indexed() {
+        let mut seg = segment::Builder::new(1);
+        seg.push(&record("a", 1, 1));
+        let mut damaged = record("a", 2, 2);
+        // The version's most significant byte (after hash, format and position).
+        damaged[HASH_LEN + 9] = 0x7f;
+        seg.push(&damaged);
+        seg.push(&record("b", 1, 3));
+        let mut s = Streams::default();
+        assert_eq!(s.index_segment(1, &seg.finish(), 0), 2);
+        assert_eq!(s.positions("a", 1), vec![1]);
+        assert_eq!(s.positions("b", 1), vec![3]);
     }
 
     #[test]
