@@ -19,6 +19,13 @@ pub const GENESIS: [u8; HASH_LEN] = [0; HASH_LEN];
 /// Encodes `e` (whose `hash` field is ignored) and returns the record bytes and its hash.
 pub fn encode(e: &RecordedEvent) -> (Vec<u8>, [u8; HASH_LEN]) {
     let mut out = Vec::with_capacity(HASH_LEN + 160 + e.payload.len() + e.stream_id.len());
+    let hash = encode_into(&mut out, e);
+    (out, hash)
+}
+
+/// Appends the record of `e` to `out` (no copy of its own) and returns its hash.
+pub fn encode_into(out: &mut Vec<u8>, e: &RecordedEvent) -> [u8; HASH_LEN] {
+    let start = out.len();
     out.extend_from_slice(&[0; HASH_LEN]);
     out.push(FORMAT);
     out.extend_from_slice(&e.position.to_be_bytes());
@@ -35,14 +42,14 @@ pub fn encode(e: &RecordedEvent) -> (Vec<u8>, [u8; HASH_LEN]) {
     }
     out.extend_from_slice(&e.schema_version.to_be_bytes());
     out.extend_from_slice(&e.prev_hash);
-    put_str(&mut out, e.stream_id.as_bytes());
-    put_str(&mut out, e.event_type.as_bytes());
-    put_str(&mut out, e.actor.as_bytes());
+    put_str(out, e.stream_id.as_bytes());
+    put_str(out, e.event_type.as_bytes());
+    put_str(out, e.actor.as_bytes());
     out.extend_from_slice(&(e.payload.len() as u32).to_be_bytes());
     out.extend_from_slice(&e.payload);
-    let hash = *blake3::hash(&out[HASH_LEN..]).as_bytes();
-    out[..HASH_LEN].copy_from_slice(&hash);
-    (out, hash)
+    let hash = *blake3::hash(&out[start + HASH_LEN..]).as_bytes();
+    out[start..start + HASH_LEN].copy_from_slice(&hash);
+    hash
 }
 
 fn put_str(out: &mut Vec<u8>, s: &[u8]) {

@@ -39,8 +39,13 @@ impl Builder {
     }
     /// Adds the next record.
     pub fn push(&mut self, record: &[u8]) {
-        self.data.extend_from_slice(record);
+        self.push_with(|data| data.extend_from_slice(record));
+    }
+    /// Adds the next record, written by `write` at the end of the segment's data.
+    pub fn push_with<T>(&mut self, write: impl FnOnce(&mut Vec<u8>) -> T) -> T {
+        let written = write(&mut self.data);
         self.ends.push(self.data.len() as u32);
+        written
     }
     /// The stored bytes.
     pub fn finish(self) -> Vec<u8> {

@@ -205,9 +205,7 @@ impl Writer {
                     prev_hash: self.last_hash,
                     hash: [0; HASH_LEN],
                 };
-                let (bytes, hash) = record::encode(&rec);
-                self.last_hash = hash;
-                seg.push(&bytes);
+                self.last_hash = seg.push_with(|data| record::encode_into(data, &rec));
                 if seg.is_full() {
                     let full = std::mem::replace(&mut seg, segment::Builder::new(self.head + 1));
                     keys.push(put_segment(&mut batch, full));
