@@ -212,3 +212,45 @@ async fn a_log_created_with_sleds_default_buffers_still_opens() {
     let log = SledLog::open(SledOptions::new(dir.path())).expect("reopen");
     assert_eq!(*log.head().borrow(), 5);
 }
+
+/// A backend whose pages are shorter than asked for, as a remote one may be.
+#[derive(Clone)]
+struct ShortPages(SledLog);
+
+impl EventLog for ShortPages {
+    async fn append(
+        &self,
+        stream: &str,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<aduan_log::Appended, LogError> {
+        self.0.append(stream, expected, events).await
+    }
+    async fn read_stream(
+        &self,
+        stream: &str,
+        from_version: u64,
+    ) -> Result<Vec<aduan_log::RecordedEvent>, LogError> {
+        self.0.read_stream(stream, from_version).await
+    }
+    async fn read_all(
+        &self,
+        from: u64,
+        max: usize,
+    ) -> Result<Vec<aduan_log::RecordedEvent>, LogError> {
+        self.0.read_all(from, max.min(7)).await
+    }
+    fn head(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.0.head()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_reads_on_after_a_short_page() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = ShortPages(populated(dir.path(), 50).await);
+    let report = verify(&log, 1, None, &mut |_| {}).await.expect("verify");
+    assert_eq!((report.events, report.last_position), (50, 50));
+    log.0.tamper(33, None).expect("delete");
+    assert_eq!(corrupt_at(verify(&log, 1, None, &mut |_| {}).await), 33);
+}
