@@ -33,6 +33,52 @@ pub fn corpus(target: &str) -> PathBuf {
         .join(target)
 }
 
+/// One file of a corpus.
+#[derive(Debug, Clone)]
+pub struct CorpusFile {
+    /// Its file name.
+    pub name: String,
+    /// Its contents.
+    pub bytes: Vec<u8>,
+}
+
+impl CorpusFile {
+    /// True for `ok-*` files, which must be accepted (`err-*` must be refused).
+    pub fn must_pass(&self) -> bool {
+        self.name.starts_with("ok-")
+    }
+    /// True for `.json` files (the others are protobuf or raw bytes).
+    pub fn is_json(&self) -> bool {
+        self.name.ends_with(".json")
+    }
+    /// The contents as text (invalid UTF-8 replaced).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.bytes).into_owned()
+    }
+}
+
+/// Every file of `fuzz/corpus/<target>`, by name. Panics when the corpus is
+/// missing or empty: replaying nothing would prove nothing.
+pub fn corpus_files(target: &str) -> Vec<CorpusFile> {
+    let dir = corpus(target);
+    let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    let mut files: Vec<CorpusFile> = entries
+        .map(|entry| {
+            let path = entry.expect("corpus entry").path();
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default()
+                .to_owned();
+            let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+            CorpusFile { name, bytes }
+        })
+        .collect();
+    assert!(!files.is_empty(), "the corpus {} is empty", dir.display());
+    files.sort_by(|a, b| a.name.cmp(&b.name));
+    files
+}
+
 /// One change to a byte string, for mutating valid inputs.
 #[derive(Debug, Clone)]
 pub enum Mutation {

@@ -10,7 +10,7 @@
 //! `fuzz/corpus/audit_line/` is replayed by `replay_corpus`: `ok-*` must be
 //! read, `err-*` refused.
 
-use aduan_fuzz::{config, corpus};
+use aduan_fuzz::{config, corpus, corpus_files};
 
 use aduan_audit::{export, AuditError};
 use aduan_domain::ComplaintEvent;
@@ -216,20 +216,12 @@ proptest! {
 /// Replays `fuzz/corpus/audit_line`.
 #[test]
 fn replay_corpus() {
-    let mut seen = 0;
-    for entry in std::fs::read_dir(corpus("audit_line")).expect("fuzz/corpus/audit_line") {
-        let path = entry.expect("entry").path();
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default()
-            .to_owned();
-        let text = String::from_utf8_lossy(&std::fs::read(&path).expect("read")).into_owned();
-        let read = check(text.trim_end_matches('\n'), 1).unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(name.starts_with("ok-"), read.is_some(), "{name}");
-        seen += 1;
+    for f in corpus_files("audit_line") {
+        let text = f.text();
+        let read =
+            check(text.trim_end_matches('\n'), 1).unwrap_or_else(|e| panic!("{}: {e}", f.name));
+        assert_eq!(f.must_pass(), read.is_some(), "{}", f.name);
     }
-    assert!(seen > 0, "the corpus is empty");
 }
 
 /// Writes the seed corpus (`cargo test -p aduan-audit --test fuzz_import -- --ignored`).

@@ -12,7 +12,7 @@
 //! `fuzz/corpus/opd_command/` is replayed by `replay_corpus`: `ok-*` must
 //! decode, `err-*` must not (`.json` JSON, `.bin` protobuf).
 
-use aduan_fuzz::{cases, config, corpus, mutate, mutation};
+use aduan_fuzz::{cases, config, corpus, corpus_files, mutate, mutation};
 use std::sync::Arc;
 
 use aduan_bus::{Format, Request, Subjects};
@@ -274,25 +274,15 @@ fn handle_answers_every_request() {
 /// Replays `fuzz/corpus/opd_command`.
 #[test]
 fn replay_corpus() {
-    let mut seen = 0;
-    for entry in std::fs::read_dir(corpus("opd_command")).expect("fuzz/corpus/opd_command") {
-        let path = entry.expect("entry").path();
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default()
-            .to_owned();
-        let format = if name.ends_with(".json") {
+    for f in corpus_files("opd_command") {
+        let format = if f.is_json() {
             Format::Json
         } else {
             Format::Proto
         };
-        let bytes = std::fs::read(&path).expect("read");
-        let ok = decodes(format, &bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(name.starts_with("ok-"), ok, "{name}");
-        seen += 1;
+        let ok = decodes(format, &f.bytes).unwrap_or_else(|e| panic!("{}: {e}", f.name));
+        assert_eq!(f.must_pass(), ok, "{}", f.name);
     }
-    assert!(seen > 0, "the corpus is empty");
 }
 
 /// Writes the seed corpus (`cargo test -p aduan-commands --test fuzz_opd_command -- --ignored`).

@@ -13,7 +13,7 @@
 
 mod common;
 
-use aduan_fuzz::{cases, config, corpus, mutate, mutation, Mutation};
+use aduan_fuzz::{cases, config, corpus, corpus_files, mutate, mutation, Mutation};
 
 use aduan_log::record::{decode, encode, HASH_LEN};
 use aduan_log::SledOptions;
@@ -315,48 +315,33 @@ fn refusal(e: &LogError) -> bool {
 /// `fuzz/corpus/segment` (segments whose records must each be accepted or refused cleanly).
 #[test]
 fn replay_corpus() {
-    let mut seen = 0;
-    for entry in std::fs::read_dir(corpus("record")).expect("fuzz/corpus/record") {
-        let path = entry.expect("entry").path();
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default()
-            .to_owned();
-        let bytes = std::fs::read(&path).expect("read corpus file");
-        let r = decode(CORPUS_POSITION, &bytes);
-        assert!(refused_properly(CORPUS_POSITION, &r), "{name}: {r:?}");
-        if name.starts_with("ok-") {
-            let back = r.unwrap_or_else(|e| panic!("{name} must decode: {e}"));
-            assert_eq!(encode(&back).0, bytes, "{name} is not canonical");
+    for f in corpus_files("record") {
+        let r = decode(CORPUS_POSITION, &f.bytes);
+        assert!(refused_properly(CORPUS_POSITION, &r), "{}: {r:?}", f.name);
+        if f.must_pass() {
+            let back = r.unwrap_or_else(|e| panic!("{} must decode: {e}", f.name));
+            assert_eq!(encode(&back).0, f.bytes, "{} is not canonical", f.name);
         } else {
-            assert!(r.is_err(), "{name} must be refused");
+            assert!(r.is_err(), "{} must be refused", f.name);
         }
-        seen += 1;
     }
-    for entry in std::fs::read_dir(corpus("segment")).expect("fuzz/corpus/segment") {
-        let path = entry.expect("entry").path();
-        let seg = std::fs::read(&path).expect("read corpus file");
-        check_segment(&seg, 0).expect("segment parses without panic");
-        let ok = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n.starts_with("ok-"));
-        let records: Vec<&[u8]> = segment::records(&seg).collect();
-        let mut whole = !records.is_empty() && records.len() == segment::count(&seg);
+    for f in corpus_files("segment") {
+        let seg = &f.bytes;
+        check_segment(seg, 0).expect("segment parses without panic");
+        let records: Vec<&[u8]> = segment::records(seg).collect();
+        let mut whole = !records.is_empty() && records.len() == segment::count(seg);
         for (i, rec) in records.into_iter().enumerate() {
             let r = decode(CORPUS_POSITION + i as u64, rec);
             assert!(
                 refused_properly(CORPUS_POSITION + i as u64, &r),
-                "{path:?}: {r:?}"
+                "{}: {r:?}",
+                f.name
             );
             whole &= r.is_ok();
         }
         // An `ok-` segment yields every record its header describes, each valid.
-        assert_eq!(ok, whole, "{path:?}");
-        seen += 1;
+        assert_eq!(f.must_pass(), whole, "{}", f.name);
     }
-    assert!(seen > 0, "the corpus is empty");
 }
 
 /// Writes the seed corpus (`cargo test -p aduan-log --test fuzz_record -- --ignored`).
