@@ -183,25 +183,14 @@ fn snapshot_path(dir: &Path) -> PathBuf {
     dir.join(SNAPSHOT)
 }
 
-/// The stored hash of the record at `position` (zeros for position 0).
-fn stored_hash(db: &sled::Db, position: u64) -> Result<[u8; HASH_LEN], LogError> {
-    let mut hash = [0; HASH_LEN];
+/// The stored hash of the record at `position` (zeros for position 0), if it is there.
+fn stored_hash(db: &sled::Db, position: u64) -> Option<[u8; HASH_LEN]> {
     if position == 0 {
-        return Ok(hash);
+        return Some([0; HASH_LEN]);
     }
-    let rec = segment_at(db, position)?.and_then(|(first, seg)| {
-        segment::record(&seg, (position - first) as usize).map(<[u8]>::to_vec)
-    });
-    match rec.as_deref().and_then(|r| r.get(..HASH_LEN)) {
-        Some(h) => {
-            hash.copy_from_slice(h);
-            Ok(hash)
-        }
-        None => Err(LogError::Corrupt {
-            position,
-            reason: "record is missing".into(),
-        }),
-    }
+    let (first, seg) = segment_at(db, position).ok()??;
+    let rec = segment::record(&seg, (position - first) as usize)?;
+    rec.get(..HASH_LEN)?.try_into().ok()
 }
 
 /// The snapshot and the position it covers, if it is intact and was taken of
@@ -216,7 +205,7 @@ fn load(path: &Path, db: &sled::Db, head: u64) -> Option<(Streams, u64)> {
     let mut r = body.strip_prefix(MAGIC)?;
     let covered = be_u64(take(&mut r, 8)?);
     let hash = take(&mut r, HASH_LEN)?;
-    if covered > head || stored_hash(db, covered).ok()?[..] != *hash {
+    if covered > head || stored_hash(db, covered)?[..] != *hash {
         tracing::warn!(path = %path.display(), covered, head, "stream index snapshot is of another log; scanning the log");
         return None;
     }
