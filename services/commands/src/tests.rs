@@ -176,10 +176,15 @@ async fn another_org_is_not_assigned_and_appends_nothing() {
         .await
         .expect_err("refused");
     assert!(
-        matches!(err, CommandError::Rejected(Rejection::NotAssigned { .. })),
+        matches!(err, CommandError::Rejected(Rejection::NotAssigned)),
         "{err:?}"
     );
     assert_eq!(err.code(), "not_assigned");
+    let reply = err.to_proto();
+    assert!(
+        !reply.message.contains(DINKES) && !reply.field.contains(DINKES),
+        "the owner is named to another org: {reply:?}"
+    );
     assert_eq!(w.events(&id).await.len(), 2);
 }
 

@@ -162,6 +162,25 @@ async fn the_owner_acts_with_its_token() {
 }
 
 #[tokio::test]
+async fn the_recorded_actor_is_the_tokens_name_not_the_bodys() {
+    let w = world().await;
+    let g = w.given_routed("a").await;
+    let t = w.opd_token(DINKES);
+    let body = json!({"actor": "someone-else", "acknowledge": {}});
+    let (status, v) = w.post(&action_path(DINKES, &g.id), Some(&t), body).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let id = ComplaintId::parse(&g.id).expect("id");
+    let events = w
+        .state
+        .log
+        .read_stream(&id.stream(), 1)
+        .await
+        .expect("read");
+    let last = events.last().expect("an event");
+    assert_eq!(last.actor, format!("opd:{DINKES}:ani"));
+}
+
+#[tokio::test]
 async fn without_a_known_token_it_is_401_and_appends_nothing() {
     let w = world().await;
     let g = w.given_routed("a").await;
