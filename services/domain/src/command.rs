@@ -3,8 +3,6 @@
 //! named in the imperative; whether one is granted is decided in
 //! `Complaint::decide`, never here.
 
-use std::fmt;
-
 use crate::complaint::Deadlines;
 use crate::ids::{ComplaintId, OrgCode};
 use crate::reporter_token::ReporterToken;
