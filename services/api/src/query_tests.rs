@@ -251,3 +251,81 @@ async fn out_of_range_dates_are_400_naming_the_field() {
         }
     }
 }
+
+/// A body that never ends: the client started a request and stalls.
+fn stalled_submission() -> Request<Body> {
+    let stream = futures::stream::pending::<Result<bytes::Bytes, std::io::Error>>();
+    Request::post("/v1/complaints")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from_stream(stream))
+        .expect("request")
+}
+
+/// A request past the deadline is 503 `unavailable`, and nothing is appended.
+#[tokio::test]
+async fn a_request_past_its_deadline_is_503_and_appends_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = state(dir.path()).await;
+    let head = *aduan_log::EventLog::head(&s.log).borrow();
+    let limits = crate::limits::Limits {
+        timeout: std::time::Duration::from_millis(200),
+        max_in_flight: 8,
+    };
+    let resp = crate::app_with(s.clone(), limits)
+        .oneshot(stalled_submission())
+        .await
+        .expect("response");
+    assert_eq!(resp.status().as_u16(), 503);
+    let body = resp.into_body().collect().await.expect("body").to_bytes();
+    let v: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    assert_eq!(v["error"]["code"], "unavailable", "{v}");
+    assert_eq!(*aduan_log::EventLog::head(&s.log).borrow(), head);
+}
+
+/// Past the bound on requests in flight, a request is shed at once with 503
+/// and `Retry-After`, while the ones in flight go on.
+#[tokio::test]
+async fn requests_past_the_in_flight_bound_are_shed_with_retry_after() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = state(dir.path()).await;
+    let limits = crate::limits::Limits {
+        timeout: std::time::Duration::from_secs(30),
+        max_in_flight: 2,
+    };
+    let app = crate::app_with(s.clone(), limits);
+    let held: Vec<_> = (0..2)
+        .map(|_| tokio::spawn(app.clone().oneshot(stalled_submission())))
+        .collect();
+    // Let both take their slot.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let resp = app
+        .clone()
+        .oneshot(
+            Request::get("/healthz")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("response");
+    assert_eq!(resp.status().as_u16(), 503);
+    assert_eq!(
+        resp.headers()
+            .get(header::RETRY_AFTER)
+            .map(|v| v.as_bytes()),
+        Some(&b"1"[..])
+    );
+    for h in held {
+        h.abort();
+    }
+    // With the slots free again, the same request is served.
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let resp = app
+        .oneshot(
+            Request::get("/healthz")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("response");
+    assert_eq!(resp.status().as_u16(), 200);
+}
