@@ -9,7 +9,8 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use aduan_log::{verify, EventLog, ExpectedVersion, NewEvent, SledLog, SledOptions};
+use aduan_log::{verify, EventLog, ExpectedVersion, NewEvent};
+use aduan_log_sled::{SledLog, SledOptions};
 
 const CHILD_ENV: &str = "ADUAN_CRASH_CHILD";
 
