@@ -6,7 +6,7 @@ use std::sync::Arc;
 use aduan_commands::Commands;
 use aduan_domain::SystemClock;
 use aduan_intake::Intake;
-use aduan_log::{SledLog, SledOptions};
+use aduan_log_sled::{SledLog, SledOptions};
 use aduan_projections::Projections;
 use aduan_proto::v1;
 use aduan_rules::RuleSet;

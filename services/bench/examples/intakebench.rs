@@ -10,7 +10,9 @@ fn main() -> anyhow::Result<()> {
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
         let dir = tempfile::tempdir()?;
-        let log = aduan_log::SledLog::open(aduan_log::SledOptions::new(dir.path().join("log")))?;
+        let log = aduan_log_sled::SledLog::open(aduan_log_sled::SledOptions::new(
+            dir.path().join("log"),
+        ))?;
         let views = sled::open(dir.path().join("views"))?;
         let intake = aduan_intake::Intake::open(log.clone(), views.open_tree("intake")?).await?;
         let per = 20_000 / c;

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use aduan_domain::{reporter_token, ManualClock, Rejection, Status};
-use aduan_log::SledLog;
-use aduan_log::SledOptions;
+use aduan_log_sled::SledLog;
+use aduan_log_sled::SledOptions;
 use time::macros::datetime;
 use v1::opd_command::Action;
 

@@ -3,7 +3,8 @@
 
 use aduan_domain::ComplaintEvent;
 use aduan_intake::{Intake, IntakeError};
-use aduan_log::{EventLog, SledLog, SledOptions};
+use aduan_log::EventLog;
+use aduan_log_sled::{SledLog, SledOptions};
 use aduan_proto::v1;
 
 struct World {
