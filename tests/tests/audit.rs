@@ -115,9 +115,14 @@ async fn export_then_import_reproduces_the_log() {
         .expect("head hash printed")
         .trim()
         .to_owned();
-    let (_, history_before) = aduan(
+    let (code, history_before) = aduan(
         &["audit", "history", &ids[3].to_string(), "--json"],
         src.path(),
+    );
+    assert_eq!(code, 0, "{history_before}");
+    assert!(
+        history_before.contains("ComplaintReceived"),
+        "{history_before}"
     );
 
     for format in ["jsonl", "cloudevents"] {
@@ -143,10 +148,11 @@ async fn export_then_import_reproduces_the_log() {
         let (code, after) = aduan(&["audit", "verify", "--expect-head", &head], dst.path());
         assert_eq!(code, 0, "{after}");
         assert!(after.contains(&head), "{after}");
-        let (_, history_after) = aduan(
+        let (code, history_after) = aduan(
             &["audit", "history", &ids[3].to_string(), "--json"],
             dst.path(),
         );
+        assert_eq!(code, 0, "{history_after}");
         assert_eq!(history_after, history_before);
         // Importing again into a non-empty log is refused.
         let (code, out) = aduan(
@@ -155,4 +161,64 @@ async fn export_then_import_reproduces_the_log() {
         );
         assert_eq!(code, 1, "{out}");
     }
+}
+
+/// `verify`'s arguments: a malformed anchor or a range outside the log is a
+/// usage error (exit 2) naming the head; a range inside prints its last hash
+/// labelled as such; and a log cut short after an anchor was taken verifies
+/// as a chain but fails `--expect-head` (exit 1).
+#[tokio::test]
+async fn verify_ranges_anchors_and_a_log_cut_short() {
+    let src = tempfile::tempdir().expect("dir");
+    seed(src.path(), 12).await;
+    let (code, out) = aduan(&["audit", "verify", "--expect-head", "xyz"], src.path());
+    assert_eq!(code, 2, "{out}");
+    for range in [
+        &["--from", "50"][..],
+        &["--from", "10", "--to", "5"],
+        &["--to", "13"],
+        &["--from", "0"],
+    ] {
+        let mut args = vec!["audit", "verify"];
+        args.extend_from_slice(range);
+        let (code, out) = aduan(&args, src.path());
+        assert_eq!(code, 2, "{range:?}: {out}");
+        assert!(out.contains("head is position 12"), "{range:?}: {out}");
+    }
+    let (code, out) = aduan(&["audit", "verify", "--from", "3", "--to", "5"], src.path());
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("positions 3..5, hash of the range's last event"),
+        "{out}"
+    );
+    let (code, out) = aduan(&["audit", "verify"], src.path());
+    assert_eq!(code, 0, "{out}");
+    let head = out
+        .split("head hash ")
+        .nth(1)
+        .expect("head hash")
+        .trim()
+        .to_owned();
+
+    // Export, drop the last two events, import elsewhere: an intact but shorter chain.
+    let file = src.path().join("export.jsonl");
+    let (code, out) = aduan(
+        &["audit", "export", "--out", file.to_str().expect("utf8")],
+        src.path(),
+    );
+    assert_eq!(code, 0, "{out}");
+    let text = std::fs::read_to_string(&file).expect("export");
+    let kept: Vec<&str> = text.lines().take(10).collect();
+    std::fs::write(&file, kept.join("\n") + "\n").expect("cut");
+    let cut = tempfile::tempdir().expect("dir");
+    let (code, out) = aduan(
+        &["audit", "import", file.to_str().expect("utf8")],
+        cut.path(),
+    );
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = aduan(&["audit", "verify"], cut.path());
+    assert_eq!(code, 0, "a shorter chain is intact: {out}");
+    let (code, out) = aduan(&["audit", "verify", "--expect-head", &head], cut.path());
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("not in the chain"), "{out}");
 }

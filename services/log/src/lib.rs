@@ -25,7 +25,7 @@ mod verify;
 pub use error::LogError;
 pub use import::ImportCheck;
 pub use subscription::Subscription;
-pub use verify::{verify, VerifyProgress, VerifyReport};
+pub use verify::{position_of_hash, verify, VerifyProgress, VerifyReport};
 
 /// A stream's version before its first event.
 pub const NO_VERSION: u64 = 0;

@@ -87,6 +87,31 @@ pub async fn verify<L: EventLog>(
     Ok(report)
 }
 
+/// The position of the record whose hash is `anchor` (None: no record has it).
+///
+/// A head hash written down earlier ("anchored" outside the system) must
+/// still be in the chain: if history before it was rewritten and re-hashed,
+/// or the log was cut short before it, `verify` alone passes but this finds
+/// nothing.
+pub async fn position_of_hash<L: EventLog>(
+    log: &L,
+    anchor: &[u8; 32],
+) -> Result<Option<u64>, LogError> {
+    let head = *log.head().borrow();
+    let mut next = 1;
+    while next <= head {
+        let page = log.read_all(next, 4096).await?;
+        let Some(last) = page.last().map(|e| e.position) else {
+            return Err(missing(next));
+        };
+        if let Some(e) = page.iter().find(|e| &e.hash == anchor) {
+            return Ok(Some(e.position));
+        }
+        next = last + 1;
+    }
+    Ok(None)
+}
+
 fn missing(position: u64) -> LogError {
     LogError::Corrupt {
         position,

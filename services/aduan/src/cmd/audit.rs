@@ -46,9 +46,9 @@ pub enum AuditCmd {
         /// Last position to check (default: the head).
         #[arg(long)]
         to: Option<u64>,
-        /// A head hash anchored earlier: fail unless the chain still contains it.
-        #[arg(long)]
-        expect_head: Option<String>,
+        /// A head hash anchored earlier (64 hex digits): fail unless the chain still contains it.
+        #[arg(long, value_parser = parse_anchor)]
+        expect_head: Option<[u8; 32]>,
     },
     /// Write every envelope with its decoded payload, one JSON object a line.
     Export {
@@ -158,21 +158,29 @@ fn bar(len: u64) -> ProgressBar {
     bar
 }
 
+/// `--expect-head`: 64 hex digits, refused by clap (exit 2) otherwise.
+fn parse_anchor(s: &str) -> Result<[u8; 32], String> {
+    aduan_audit::parse_hash(s).ok_or_else(|| "a head hash is 64 hex digits".to_owned())
+}
+
 async fn verify(
     log: &SledLog,
     from: u64,
     to: Option<u64>,
-    expect: Option<String>,
+    expect: Option<[u8; 32]>,
 ) -> anyhow::Result<ExitCode> {
-    let expect = match expect {
-        Some(h) => Some(aduan_audit::parse_hash(&h).context("--expect-head takes 64 hex digits")?),
-        None => None,
-    };
     let head = *log.head().borrow();
-    let progress = bar(to.unwrap_or(head).min(head).saturating_sub(from.max(1) - 1));
-    let start = from.max(1);
+    let last = to.unwrap_or(head);
+    if from == 0 || (head > 0 && from > head) || to.is_some_and(|t| t < from || t > head) {
+        return Err(super::Usage(format!(
+            "--from {from}{} is outside the log, whose head is position {head}",
+            to.map(|t| format!(" --to {t}")).unwrap_or_default()
+        ))
+        .into());
+    }
+    let progress = bar(last.saturating_sub(from - 1));
     let result =
-        aduan_log::verify(log, from, to, &mut |p| progress.set_position(p + 1 - start)).await;
+        aduan_log::verify(log, from, to, &mut |p| progress.set_position(p + 1 - from)).await;
     progress.finish_and_clear();
     let report = match result {
         Ok(r) => r,
@@ -183,23 +191,22 @@ async fn verify(
         Err(e) => return Err(e.into()),
     };
     if let Some(anchor) = expect {
-        if !contains_hash(
-            log,
-            report.first_position.max(1),
-            report.last_position,
-            anchor,
-        )
-        .await?
-        {
+        if aduan_log::position_of_hash(log, &anchor).await?.is_none() {
             println!(
-                "FAILED: the anchored head {} is not in the chain: history before it changed",
+                "FAILED: the anchored head {} is not in the chain: history before it changed or was cut",
                 aduan_audit::hex(&anchor)
             );
             return Ok(ExitCode::from(1));
         }
     }
+    // The hash printed is the head's, or named as the range's last.
+    let which = if report.last_position == head {
+        "head hash"
+    } else {
+        "hash of the range's last event (not the head)"
+    };
     println!(
-        "ok: {} events in {} streams, positions {}..{}, head hash {}",
+        "ok: {} events in {} streams, positions {}..{}, {which} {}",
         report.events,
         report.streams,
         report.first_position,
@@ -207,26 +214,6 @@ async fn verify(
         aduan_audit::hex(&report.head_hash)
     );
     Ok(ExitCode::SUCCESS)
-}
-
-async fn contains_hash(
-    log: &SledLog,
-    from: u64,
-    to: u64,
-    anchor: [u8; 32],
-) -> anyhow::Result<bool> {
-    let mut next = from;
-    while next <= to {
-        let page = log.read_all(next, 4096).await?;
-        let Some(last) = page.last().map(|e| e.position) else {
-            break;
-        };
-        if page.iter().any(|e| e.hash == anchor) {
-            return Ok(true);
-        }
-        next = last + 1;
-    }
-    Ok(false)
 }
 
 async fn export(
