@@ -25,8 +25,8 @@ const ORGS: [&str; 4] = [
     "kab-pati",
 ];
 
-struct Sim {
-    log: SledLog,
+pub(crate) struct Sim {
+    pub(crate) log: SledLog,
     rng: StdRng,
     now: OffsetDateTime,
     complaints: Vec<(Complaint, aduan_domain::ReporterToken)>,
@@ -34,7 +34,7 @@ struct Sim {
 
 impl Sim {
     /// A log that starts with the sample rule set published.
-    async fn new(dir: &Path, seed: u64) -> Self {
+    pub(crate) async fn new(dir: &Path, seed: u64) -> Self {
         let mut opts = SledOptions::new(dir.join("log"));
         opts.fsync = false;
         let sim = Self {
