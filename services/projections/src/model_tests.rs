@@ -15,7 +15,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use time::{Duration, OffsetDateTime};
 
-use crate::tests::{publication, received, SAMPLE};
+use crate::rules_tests::publication;
+use crate::tests::{received, SAMPLE};
 use crate::{page, Projections};
 
 const ORGS: [&str; 4] = [

@@ -3,14 +3,41 @@
 //! each showing what the rules in force at the time say; and read models
 //! with no publication at all.
 
-use aduan_domain::{ComplaintEvent, OrgCode, TrackingNo};
+use aduan_domain::{ComplaintEvent, OrgCode, RuleSetEvent, TrackingNo, RULESET_STREAM};
 use aduan_kv::Db;
-use aduan_log::{EventLog, ExpectedVersion, NewEvent, SledLog, SledOptions};
+use aduan_log::{EventLog, ExpectedVersion, NewEvent, RecordedEvent, SledLog, SledOptions};
 use aduan_proto::v1;
 
 use crate::model_tests::Sim;
-use crate::tests::{received, SAMPLE};
+use crate::tests::{received, Events, SAMPLE};
 use crate::{Projections, Window};
+
+impl Events {
+    /// A rule set published at `at`.
+    pub fn publish(&mut self, source: &str, at: i64) {
+        let e = RuleSetEvent::Published(publication(source));
+        let position = self.base + self.list.len() as u64 + 1;
+        self.list.push(RecordedEvent {
+            stream_id: RULESET_STREAM.into(),
+            position,
+            recorded_at_ms: at,
+            event_type: e.type_name().into(),
+            schema_version: 1,
+            payload: e.encode(),
+            ..RecordedEvent::default()
+        });
+    }
+}
+
+/// What `aduan rules publish` records for `source`.
+pub(crate) fn publication(source: &str) -> v1::RuleSetPublished {
+    let rules = aduan_rules::RuleSet::load(source).expect("rules load");
+    v1::RuleSetPublished {
+        version: rules.version().to_owned(),
+        source: source.to_owned(),
+        source_hash: String::new(),
+    }
+}
 
 const DINKES: &str = "kab-pati-dinkes";
 const OLD_NAME: &str = "Dinas Kesehatan Kabupaten Pati";

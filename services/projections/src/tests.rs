@@ -2,7 +2,7 @@
 //! roll-up and window, the ranking, and privacy. The model-based tests (random
 //! lifecycles, crashes, rebuilds) are in `model_tests`.
 
-use aduan_domain::{ComplaintEvent, OrgCode, RuleSetEvent, TrackingNo, RULESET_STREAM};
+use aduan_domain::{ComplaintEvent, OrgCode, TrackingNo};
 use aduan_kv::Db;
 use aduan_log::RecordedEvent;
 use aduan_proto::v1;
@@ -40,31 +40,6 @@ impl Events {
             payload: e.encode(),
             ..RecordedEvent::default()
         });
-    }
-
-    /// A rule set published at `at`.
-    pub fn publish(&mut self, source: &str, at: i64) {
-        let e = RuleSetEvent::Published(publication(source));
-        let position = self.base + self.list.len() as u64 + 1;
-        self.list.push(RecordedEvent {
-            stream_id: RULESET_STREAM.into(),
-            position,
-            recorded_at_ms: at,
-            event_type: e.type_name().into(),
-            schema_version: 1,
-            payload: e.encode(),
-            ..RecordedEvent::default()
-        });
-    }
-}
-
-/// What `aduan rules publish` records for `source`.
-pub(crate) fn publication(source: &str) -> v1::RuleSetPublished {
-    let rules = aduan_rules::RuleSet::load(source).expect("rules load");
-    v1::RuleSetPublished {
-        version: rules.version().to_owned(),
-        source: source.to_owned(),
-        source_hash: String::new(),
     }
 }
 
