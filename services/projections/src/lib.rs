@@ -291,3 +291,6 @@ mod model_tests;
 
 #[cfg(test)]
 mod rules_tests;
+
+#[cfg(test)]
+mod edge_tests;
