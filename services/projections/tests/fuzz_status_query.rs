@@ -120,7 +120,7 @@ proptest! {
     }
 }
 
-/// One world for every case of a run: opening sled per case would dominate.
+/// One world for every case of a run.
 fn world_once() -> &'static World {
     static WORLD: std::sync::OnceLock<World> = std::sync::OnceLock::new();
     WORLD.get_or_init(world)
