@@ -34,15 +34,12 @@ use aduan_log::{EventLog, RecordedEvent};
 use aduan_log_sled::{SledLog, SledOptions};
 use aduan_projections::Projections;
 use aduan_proto::v1;
-use aduan_rules::RuleSet;
 use futures::StreamExt;
 use prost::Message;
 use serde_json::{json, Value};
 
 /// One scenario at a time: each one loads both cores.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-const SAMPLE_RULES: &str = include_str!("../../deploy/rules/sample.toml");
 
 fn submission(reference: &str) -> v1::SubmitComplaint {
     v1::SubmitComplaint {
@@ -822,10 +819,10 @@ async fn unwritable_data_fails_clearly_and_a_full_disk_recovers() {
 }
 
 /// The read models' checkpoint in `data/views` (nothing may hold it open).
-fn checkpoint(views: &Path, rules: &Arc<RuleSet>) -> u64 {
+fn checkpoint(views: &Path) -> u64 {
     for _ in 0..50 {
-        if let Ok(db) = sled::open(views) {
-            return Projections::open(&db, rules.clone())
+        if let Ok(db) = aduan_kv_sled::open(views) {
+            return Projections::open(&db)
                 .expect("open read models")
                 .checkpoint();
         }
@@ -876,7 +873,6 @@ async fn projections_killed_mid_batch_equal_a_rebuild() {
     // Start the read models from nothing; kill them at growing delays.
     let views = data.join("views");
     std::fs::remove_dir_all(&views).expect("drop views");
-    let rules = Arc::new(RuleSet::load(SAMPLE_RULES).expect("sample rules"));
     let mut mid = 0;
     let mut kills = 0;
     let mut delay = Duration::from_millis(150);
@@ -894,7 +890,7 @@ async fn projections_killed_mid_batch_equal_a_rebuild() {
         let _ = child.kill();
         let _ = child.wait();
         kills += 1;
-        let at = checkpoint(&views, &rules);
+        let at = checkpoint(&views);
         eprintln!("scenario 4: kill {kills} after {delay:?}: checkpoint {at} of {head}");
         if at > 0 && at < head {
             mid += 1;
@@ -917,7 +913,7 @@ async fn projections_killed_mid_batch_equal_a_rebuild() {
     );
     // Run until caught up, then stop cleanly.
     for _ in 0..10 {
-        if checkpoint(&views, &rules) >= head {
+        if checkpoint(&views) >= head {
             break;
         }
         let child = spawn();
@@ -928,20 +924,17 @@ async fn projections_killed_mid_batch_equal_a_rebuild() {
         let out = child.wait_with_output().expect("wait");
         assert_eq!(out.status.code(), Some(0));
     }
-    assert_eq!(checkpoint(&views, &rules), head, "caught up");
+    assert_eq!(checkpoint(&views), head, "caught up");
 
     // Compare with a rebuild into a separate database.
     let live = {
-        let db = sled::open(&views).expect("views");
-        Projections::open(&db, rules.clone())
-            .expect("open")
-            .dump()
-            .expect("dump")
+        let db = aduan_kv_sled::open(&views).expect("views");
+        Projections::open(&db).expect("open").dump().expect("dump")
     };
     let log = SledLog::open(SledOptions::new(data.join("log"))).expect("log");
     let fresh_dir = tempfile::tempdir().expect("rebuild dir");
-    let fresh_db = sled::open(fresh_dir.path()).expect("rebuild db");
-    let rebuilt = Projections::rebuild(&fresh_db, &log, rules, None, |_, _| {})
+    let fresh_db = aduan_kv_sled::open(fresh_dir.path()).expect("rebuild db");
+    let rebuilt = Projections::rebuild(&fresh_db, &log, None, |_, _| {})
         .await
         .expect("rebuild")
         .dump()

@@ -1,6 +1,8 @@
 //! Time travel: the recap recorded at several moments of a workload (with an
 //! injectable clock) is reproduced exactly by `aduan audit replay --until`
-//! each moment, and the live read models are untouched by it.
+//! each moment, and the live read models are untouched by it. The rule set
+//! is in the log, published first, as `aduan serve` does: the replay takes it
+//! from there.
 
 use std::path::Path;
 use std::process::Command;
@@ -8,14 +10,13 @@ use std::sync::Arc;
 
 use aduan_domain::{
     clock::Clock, command::Command as Cmd, Complaint, ComplaintEvent, ComplaintId, Deadlines,
-    ManualClock, OrgCode, RouteReason, TrackingNo,
+    ManualClock, OrgCode, RouteReason, RuleSetEvent, TrackingNo, RULESET_STREAM,
 };
 use aduan_e2e::aduan_bin;
 use aduan_log::{EventLog, ExpectedVersion, NewEvent};
 use aduan_log_sled::{SledLog, SledOptions};
 use aduan_projections::{Projections, Window};
 use aduan_proto::v1;
-use aduan_rules::RuleSet;
 use time::macros::datetime;
 
 const SAMPLE: &str = include_str!("../../deploy/rules/sample.toml");
@@ -28,6 +29,19 @@ async fn append(log: &SledLog, id: &ComplaintId, version: u64, events: Vec<Compl
     log.append(&id.stream(), ExpectedVersion::Exact(version), new)
         .await
         .expect("append");
+}
+
+/// Publishes the sample rule set, as `aduan serve` does on its first start.
+async fn publish_sample(log: &SledLog) {
+    let e = RuleSetEvent::Published(v1::RuleSetPublished {
+        version: "sample-2026-11".into(),
+        source: SAMPLE.into(),
+        source_hash: String::new(),
+    });
+    let new = NewEvent::new(e.type_name(), "test", e.encode());
+    log.append(RULESET_STREAM, ExpectedVersion::NoStream, vec![new])
+        .await
+        .expect("publish");
 }
 
 /// One complaint received now, and routed to `org` when given.
@@ -109,9 +123,9 @@ async fn replay_until_reproduces_the_recap_recorded_then() {
     let c = clock.clone();
     opts.clock = Arc::new(move || c.now_ms());
     let log = SledLog::open(opts).expect("log");
-    let rules = Arc::new(RuleSet::load(SAMPLE).expect("sample rules"));
-    let views = sled::open(dir.path().join("views")).expect("views");
-    let live = Projections::open(&views, rules).expect("projections");
+    publish_sample(&log).await;
+    let views = aduan_kv_sled::open(&dir.path().join("views")).expect("views");
+    let live = Projections::open(&views).expect("projections");
 
     let pati = OrgCode::parse("kab-pati").expect("org");
     let jateng = OrgCode::parse("prov-jateng").expect("org");
@@ -158,10 +172,9 @@ async fn replay_until_reproduces_the_recap_recorded_then() {
         "the workload must change the recap over time"
     );
     // The live read models were not touched by the replays.
-    let views = sled::open(dir.path().join("views")).expect("views");
-    let rules = Arc::new(RuleSet::load(SAMPLE).expect("rules"));
+    let views = aduan_kv_sled::open(&dir.path().join("views")).expect("views");
     assert_eq!(
-        Projections::open(&views, rules)
+        Projections::open(&views)
             .expect("open")
             .dump()
             .expect("dump"),

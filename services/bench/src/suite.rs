@@ -3,12 +3,7 @@
 
 use std::fmt::Write as _;
 
-use std::sync::Arc;
-
 use crate::{intake as intake_bench, jetstream, log, postgres, replay as replay_bench, Stats};
-
-/// The sample rule set, for the projection rebuild.
-const SAMPLE_RULES: &str = include_str!("../../../deploy/rules/sample.toml");
 
 /// Intake over NATS at each requester level.
 pub async fn intake(
@@ -61,8 +56,7 @@ pub async fn replay(
     let scratch = tempfile::tempdir()?;
     progress(&format!("writing {events} events…"));
     let log = replay_bench::populate(scratch.path(), events / 2).await?;
-    let rules = Arc::new(aduan_rules::RuleSet::load(SAMPLE_RULES)?);
-    let mut passes = replay_bench::passes(&log, rules).await?;
+    let mut passes = replay_bench::passes(&log).await?;
     log.close();
     drop(log);
     passes.extend(replay_bench::reopen(scratch.path())?);

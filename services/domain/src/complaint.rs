@@ -6,6 +6,7 @@
 use std::collections::BTreeSet;
 
 use aduan_proto::v1;
+use serde::{Deserialize, Serialize};
 
 use crate::event::ComplaintEvent;
 use crate::ids::{ComplaintId, OrgCode, TrackingNo};
@@ -14,7 +15,7 @@ use crate::status::{DeadlineKind, Privacy, Status};
 mod decide;
 
 /// The deadlines of the current assignment, in Unix milliseconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Deadlines {
     /// The owner must acknowledge by then.
     pub acknowledge_ms: i64,
@@ -35,8 +36,10 @@ impl Deadlines {
     }
 }
 
-/// A complaint as of the last event applied.
-#[derive(Debug, Clone, PartialEq)]
+/// A complaint as of the last event applied. It serialises (JSON, say) so a
+/// reader that keeps state per complaint can store it and go on folding
+/// without reading the stream again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Complaint {
     /// Its id.
     pub id: ComplaintId,

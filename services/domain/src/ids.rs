@@ -76,7 +76,9 @@ const TRACKING_ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTVWXYZ";
 const TRACKING_LEN: usize = 10;
 
 /// A short, case-insensitive tracking number for citizens, e.g. `K7QMX-3PA9F`.
+/// Serialised in its canonical form; deserialising checks it like `parse`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct TrackingNo(String);
 
 impl TrackingNo {
@@ -115,6 +117,19 @@ impl TrackingNo {
     /// The canonical form without hyphen (the storage key).
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+impl TryFrom<String> for TrackingNo {
+    type Error = InvalidId;
+    fn try_from(s: String) -> Result<Self, InvalidId> {
+        Self::parse(&s)
+    }
+}
+
+impl From<TrackingNo> for String {
+    fn from(t: TrackingNo) -> String {
+        t.0
     }
 }
 
@@ -249,6 +264,7 @@ impl fmt::Display for RegionCode {
 /// A channel token: lowercase letters, digits and '-', 1 to 32 characters
 /// (`web`, `sms`, `lapor-gub`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct Channel(String);
 
 impl Channel {
@@ -269,6 +285,19 @@ impl Channel {
     /// The token as text.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+impl TryFrom<String> for Channel {
+    type Error = InvalidId;
+    fn try_from(s: String) -> Result<Self, InvalidId> {
+        Self::parse(&s)
+    }
+}
+
+impl From<Channel> for String {
+    fn from(c: Channel) -> String {
+        c.0
     }
 }
 

@@ -37,6 +37,23 @@ macro_rules! contract_enum {
                 f.write_str(self.as_str())
             }
         }
+
+        /// Serialises as its contract word.
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        /// Reads a contract word; any other text is an error, never a default.
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let word = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+                Self::parse(&word).ok_or_else(|| {
+                    serde::de::Error::unknown_variant(&word, &[$($text),+])
+                })
+            }
+        }
     };
 }
 

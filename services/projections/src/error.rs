@@ -1,24 +1,34 @@
 //! The one error type of the projections.
 
+use aduan_kv::KvError;
 use aduan_log::LogError;
 
 /// Why a projection could not be updated or queried.
 #[derive(Debug, thiserror::Error)]
 pub enum ProjectionError {
     /// The read-model store failed.
-    #[error("read-model store: {0}")]
-    Store(#[from] sled::Error),
+    #[error("read-model store")]
+    Store(#[from] KvError),
     /// The event log failed.
-    #[error("event log: {0}")]
+    #[error("event log")]
     Log(#[from] LogError),
     /// A stored read-model value does not parse (written by another build?).
-    #[error("read model {key} is corrupt: {reason}")]
+    #[error("read model {key} is corrupt")]
     Corrupt {
         /// The key, printable.
         key: String,
-        /// What is wrong.
-        reason: String,
+        /// What the parser found wrong.
+        source: serde_json::Error,
     },
+    /// The stored checkpoint is not a big-endian u64.
+    #[error("read-model checkpoint is {len} bytes, not 8")]
+    Checkpoint {
+        /// Its length.
+        len: usize,
+    },
+    /// The stored rule set in force no longer loads (written by another build?).
+    #[error("the stored rule set in force does not load")]
+    StoredRules(#[source] aduan_rules::LoadError),
     /// A query argument is unusable.
     #[error("{field} {why}")]
     InvalidArgument {
@@ -36,7 +46,11 @@ impl ProjectionError {
     /// The contract's error code (CONTRACT.md, `Error.code`).
     pub fn code(&self) -> &'static str {
         match self {
-            Self::Store(_) | Self::Log(_) | Self::Corrupt { .. } => "unavailable",
+            Self::Store(_)
+            | Self::Log(_)
+            | Self::Corrupt { .. }
+            | Self::Checkpoint { .. }
+            | Self::StoredRules(_) => "unavailable",
             Self::InvalidArgument { .. } => "invalid_argument",
             Self::NotFound(_) => "not_found",
         }

@@ -1,9 +1,10 @@
 //! The key layout of the `proj.views` tree. One tree holds every read model so
 //! that a page of events and the checkpoint it reaches commit in one
-//! `sled::Batch` (sled batches are atomic per tree).
+//! `aduan_kv::Batch` (batches are atomic per tree).
 //!
 //! - `k` → checkpoint: last applied global position, u64 BE
 //! - `g` → totals over the whole log (events by type, routings by reason)
+//! - `s` → the rule set in force (the last one published): its TOML source, as a JSON string
 //! - `c` ‖ complaint id → the complaint's record
 //! - `t` ‖ tracking no → complaint id
 //! - `i` ‖ org ‖ 0 ‖ due (sortable) ‖ complaint id → inbox item (open, owned)
@@ -12,10 +13,14 @@
 //!
 //! Org codes never contain a 0 byte, so `org ‖ 0` is a prefix of no other org.
 
+use aduan_domain::ComplaintId;
+
 /// The checkpoint key.
 pub const CHECKPOINT: &[u8] = b"k";
 /// The totals key.
 pub const TOTALS: &[u8] = b"g";
+/// The key of the rule set in force.
+pub const RULES: &[u8] = b"s";
 
 /// Milliseconds in a day.
 const DAY_MS: i64 = 86_400_000;
@@ -40,8 +45,8 @@ fn key(tag: u8, parts: &[&[u8]]) -> Vec<u8> {
 }
 
 /// A complaint's record.
-pub fn complaint(id: &str) -> Vec<u8> {
-    key(b'c', &[id.as_bytes()])
+pub fn complaint(id: &ComplaintId) -> Vec<u8> {
+    key(b'c', &[id.to_string().as_bytes()])
 }
 
 /// A tracking number's complaint id.
@@ -55,10 +60,10 @@ pub fn inbox_prefix(org: &str) -> Vec<u8> {
 }
 
 /// One inbox item.
-pub fn inbox(org: &str, due_ms: i64, id: &str) -> Vec<u8> {
+pub fn inbox(org: &str, due_ms: i64, id: &ComplaintId) -> Vec<u8> {
     let mut k = inbox_prefix(org);
     k.extend_from_slice(&sortable(due_ms));
-    k.extend_from_slice(id.as_bytes());
+    k.extend_from_slice(id.to_string().as_bytes());
     k
 }
 
@@ -73,9 +78,9 @@ pub fn response_day(org: &str, day: i64) -> Vec<u8> {
 }
 
 /// One first-response time.
-pub fn response(org: &str, day: i64, id: &str, assignment: u32) -> Vec<u8> {
+pub fn response(org: &str, day: i64, id: &ComplaintId, assignment: u32) -> Vec<u8> {
     let mut k = response_day(org, day);
-    k.extend_from_slice(id.as_bytes());
+    k.extend_from_slice(id.to_string().as_bytes());
     k.push(0);
     k.extend_from_slice(&assignment.to_be_bytes());
     k

@@ -1,15 +1,19 @@
 //! aduan's read models, folded from the event log: the public status view by
 //! tracking number, each OPD's inbox, the recap per organisation and day, and
-//! the ranking built on it. Each page of events and the checkpoint it reaches
-//! are written in one atomic batch, so a crash never applies an event twice or
+//! the ranking built on it. They derive from the domain's own `Complaint`
+//! (its fold over the typed events) and from the rule set in force as the log
+//! records it (`RuleSetPublished` in stream `ruleset`), never from a file.
+//! Each page of events and the checkpoint it reaches are written in one atomic
+//! batch of an `aduan_kv` tree, so a crash never applies an event twice or
 //! skips one, and a rebuild from scratch gives byte-for-byte the same models.
-//! It does not decide anything, append to the log, or check who may ask: the
-//! HTTP and NATS edges do that.
+//! It does not decide anything, append to the log, know the storage engine,
+//! or check who may ask: the HTTP and NATS edges do that.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use aduan_domain::{OrgCode, TrackingNo};
+use aduan_kv::{Db, Tree};
 use aduan_log::{EventLog, RecordedEvent};
 use aduan_proto::v1;
 use aduan_rules::RuleSet;
@@ -21,15 +25,14 @@ mod keys;
 pub mod nats;
 mod page;
 mod query;
+mod record;
 mod stats;
 
+pub use aduan_kv::Entry;
 pub use error::ProjectionError;
-pub use fold::{Counts, Totals};
 pub use query::{rfc3339, Inbox, InboxItem};
+pub use record::{Counts, Totals};
 pub use stats::{CategoryCount, RankEntry, Ranking, Recap, Window};
-
-/// One stored key and its value.
-pub type Entry = (Vec<u8>, Vec<u8>);
 
 /// The tree (in the views database) that holds every read model.
 pub const TREE: &str = "proj.views";
@@ -38,11 +41,14 @@ const PAGE: usize = 1024;
 /// Events per batch while rebuilding: bigger pages, fewer commits.
 const REBUILD_PAGE: usize = 8192;
 
+/// The rule set in force, shared by the folding loop and the queries.
+type InForce = Arc<RwLock<Option<Arc<RuleSet>>>>;
+
 /// A handle on the read models; cheap to clone.
 #[derive(Clone)]
 pub struct Projections {
-    tree: sled::Tree,
-    rules: Arc<RuleSet>,
+    tree: Tree,
+    rules: InForce,
     position: Arc<watch::Sender<u64>>,
     caught_up: Arc<AtomicBool>,
 }
@@ -56,14 +62,22 @@ impl std::fmt::Debug for Projections {
 }
 
 impl Projections {
-    /// Opens the read models in `views` (any sled database: the live one, or
-    /// a separate directory for an audit replay).
-    pub fn open(views: &sled::Db, rules: Arc<RuleSet>) -> Result<Self, ProjectionError> {
+    /// Opens the read models in `views` (the live database, or a separate one
+    /// for an audit replay), with the rule set in force as of their checkpoint.
+    pub fn open(views: &Db) -> Result<Self, ProjectionError> {
         let tree = views.open_tree(TREE)?;
         let position = read_checkpoint(&tree)?;
+        let rules = match tree.get(keys::RULES)? {
+            Some(v) => {
+                let source: String = page::decode(keys::RULES, &v)?;
+                let rules = RuleSet::load(&source).map_err(ProjectionError::StoredRules)?;
+                Some(Arc::new(rules))
+            }
+            None => None,
+        };
         Ok(Self {
             tree,
-            rules,
+            rules: Arc::new(RwLock::new(rules)),
             position: Arc::new(watch::channel(position).0),
             caught_up: Arc::new(AtomicBool::new(false)),
         })
@@ -105,15 +119,22 @@ impl Projections {
         let Some(last) = events.last().map(|e| e.position).filter(|p| *p > start) else {
             return Ok(start);
         };
-        let mut page = page::Page::new(&self.tree);
+        let mut page = page::Page::new(&self.tree, self.rules());
         let mut totals: Totals = page.get(keys::TOTALS)?.unwrap_or_default();
         for e in events.iter().filter(|e| e.position > start) {
             if until.is_none_or(|u| e.recorded_at_ms <= u) {
-                fold::apply(&mut page, &self.rules, &mut totals, e)?;
+                fold::apply(&mut page, &mut totals, e)?;
             }
         }
         page.put(keys::TOTALS.to_vec(), &totals);
-        page.commit(last)?;
+        if let Some(rules) = page.commit(last)? {
+            tracing::info!(
+                version = rules.version(),
+                position = last,
+                "rule set in force for the read models"
+            );
+            *self.rules.write().unwrap_or_else(PoisonError::into_inner) = Some(rules);
+        }
         self.position.send_replace(last);
         Ok(last)
     }
@@ -145,17 +166,17 @@ impl Projections {
     }
 
     /// Drops the read models and replays the log into them (only the events
-    /// recorded at or before `until`, Unix ms, when given); `progress` gets
-    /// (events read, head). Returns the number of events read.
+    /// recorded at or before `until`, Unix ms, when given), with the rule sets
+    /// the log records; `progress` gets (events read, head). Returns the
+    /// rebuilt models.
     pub async fn rebuild<L: EventLog>(
-        views: &sled::Db,
+        views: &Db,
         log: &L,
-        rules: Arc<RuleSet>,
         until: Option<i64>,
         mut progress: impl FnMut(u64, u64),
     ) -> Result<Self, ProjectionError> {
         views.drop_tree(TREE)?;
-        let this = Self::open(views, rules)?;
+        let this = Self::open(views)?;
         let head = *log.head().borrow();
         progress(0, head);
         while this.checkpoint() < head {
@@ -176,7 +197,9 @@ impl Projections {
         t: &TrackingNo,
         now_ms: i64,
     ) -> Result<Option<v1::StatusView>, ProjectionError> {
-        Ok(query::record_of(&self.tree, t)?.map(|r| query::status_view(&r, &self.rules, now_ms)))
+        let rules = self.rules();
+        Ok(query::record_of(&self.tree, t)?
+            .map(|r| query::status_view(&r, rules.as_deref(), now_ms)))
     }
 
     /// `org`'s open complaints, oldest due first, overdue as of `now_ms`.
@@ -186,7 +209,7 @@ impl Projections {
 
     /// `org`'s figures over `w`, its descendants included, open/overdue as of `now_ms`.
     pub fn recap(&self, org: &OrgCode, w: Window, now_ms: i64) -> Result<Recap, ProjectionError> {
-        stats::recap(&self.tree, &self.rules, org, w, now_ms)
+        stats::recap(&self.tree, self.rules().as_deref(), org, w, now_ms)
     }
 
     /// The children of `parent` ranked by share resolved within deadline over `w`.
@@ -196,7 +219,7 @@ impl Projections {
         w: Window,
         now_ms: i64,
     ) -> Result<Ranking, ProjectionError> {
-        stats::ranking(&self.tree, &self.rules, parent, w, now_ms)
+        stats::ranking(&self.tree, self.rules().as_deref(), parent, w, now_ms)
     }
 
     /// Open and overdue complaints per owning org, as of `now_ms`.
@@ -209,62 +232,55 @@ impl Projections {
 
     /// Figures over the whole log (events by type, routings by reason).
     pub fn totals(&self) -> Result<Totals, ProjectionError> {
-        Ok(page::Page::new(&self.tree)
+        Ok(page::Page::new(&self.tree, None)
             .get(keys::TOTALS)?
             .unwrap_or_default())
     }
 
-    /// The rule set used for names and the org tree.
-    pub fn rules(&self) -> &Arc<RuleSet> {
-        &self.rules
+    /// The rule set in force as of the checkpoint (names and the org tree):
+    /// the one published last in the log; None before any publication.
+    pub fn rules(&self) -> Option<Arc<RuleSet>> {
+        self.rules
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Every key and value of the read models, in key order: for comparing a
     /// live run with a rebuild byte for byte.
     pub fn dump(&self) -> Result<Vec<Entry>, ProjectionError> {
-        self.tree
-            .iter()
-            .map(|kv| {
-                kv.map(|(k, v)| (k.to_vec(), v.to_vec()))
-                    .map_err(Into::into)
-            })
-            .collect()
+        self.tree.iter().map(|kv| kv.map_err(Into::into)).collect()
     }
 }
 
-fn read_checkpoint(tree: &sled::Tree) -> Result<u64, ProjectionError> {
+fn read_checkpoint(tree: &Tree) -> Result<u64, ProjectionError> {
     let Some(v) = tree.get(keys::CHECKPOINT)? else {
         return Ok(0);
     };
     let bytes: [u8; 8] = v
-        .as_ref()
+        .as_slice()
         .try_into()
-        .map_err(|_| ProjectionError::Corrupt {
-            key: "k".into(),
-            reason: "checkpoint is not 8 bytes".into(),
-        })?;
+        .map_err(|_| ProjectionError::Checkpoint { len: v.len() })?;
     Ok(u64::from_be_bytes(bytes))
 }
 
 /// Opens the read models in `views` and tails `log` until `shutdown`.
 pub async fn run<L: EventLog>(
     log: &L,
-    views: &sled::Db,
-    rules: Arc<RuleSet>,
+    views: &Db,
     shutdown: watch::Receiver<bool>,
 ) -> Result<(), ProjectionError> {
-    Projections::open(views, rules)?.run(log, shutdown).await
+    Projections::open(views)?.run(log, shutdown).await
 }
 
 /// Drops the read models in `views` and replays `log` into them; see [`Projections::rebuild`].
 pub async fn rebuild<L: EventLog>(
     log: &L,
-    views: &sled::Db,
-    rules: Arc<RuleSet>,
+    views: &Db,
     until: Option<i64>,
     progress: impl FnMut(u64, u64),
 ) -> Result<Projections, ProjectionError> {
-    Projections::rebuild(views, log, rules, until, progress).await
+    Projections::rebuild(views, log, until, progress).await
 }
 
 #[cfg(test)]
@@ -272,3 +288,9 @@ mod tests;
 
 #[cfg(test)]
 mod model_tests;
+
+#[cfg(test)]
+mod rules_tests;
+
+#[cfg(test)]
+mod edge_tests;

@@ -4,20 +4,20 @@
 //! byte, and agree with the domain's own fold on status and owner.
 
 use std::path::Path;
-use std::sync::Arc;
 
 use aduan_domain::{
     reporter_token, Command, Complaint, ComplaintEvent, ComplaintId, Deadlines, OrgCode,
-    RejectReason, RouteReason, TrackingNo,
+    RejectReason, RouteReason, RuleSetEvent, TrackingNo, RULESET_STREAM,
 };
+use aduan_kv::Db;
 use aduan_log::{EventLog, ExpectedVersion, NewEvent};
 use aduan_log_sled::{SledLog, SledOptions};
-use aduan_proto::v1;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use time::{Duration, OffsetDateTime};
 
-use crate::tests::{received, rules};
+use crate::rules_tests::publication;
+use crate::tests::{received, SAMPLE};
 use crate::{page, Projections};
 
 const ORGS: [&str; 4] = [
@@ -27,23 +27,46 @@ const ORGS: [&str; 4] = [
     "kab-pati",
 ];
 
-struct Sim {
-    log: SledLog,
+pub(crate) struct Sim {
+    pub(crate) log: SledLog,
     rng: StdRng,
     now: OffsetDateTime,
     complaints: Vec<(Complaint, aduan_domain::ReporterToken)>,
 }
 
 impl Sim {
-    fn new(dir: &Path, seed: u64) -> Self {
+    /// A log that starts with the sample rule set published.
+    pub(crate) async fn new(dir: &Path, seed: u64) -> Self {
         let mut opts = SledOptions::new(dir.join("log"));
         opts.fsync = false;
-        Self {
+        let sim = Self {
             log: SledLog::open(opts).expect("log"),
             rng: StdRng::seed_from_u64(seed),
             now: OffsetDateTime::from_unix_timestamp(1_793_577_600).expect("time"),
             complaints: Vec::new(),
-        }
+        };
+        sim.publish(SAMPLE).await;
+        sim
+    }
+
+    /// Appends a `RuleSetPublished` of `source`.
+    pub(crate) async fn publish(&self, source: &str) {
+        let e = RuleSetEvent::Published(publication(source));
+        let version = self
+            .log
+            .read_stream(RULESET_STREAM, 1)
+            .await
+            .expect("read")
+            .len() as u64;
+        let expected = match version {
+            0 => ExpectedVersion::NoStream,
+            v => ExpectedVersion::Exact(v),
+        };
+        let new = NewEvent::new(e.type_name(), "test", e.encode());
+        self.log
+            .append(RULESET_STREAM, expected, vec![new])
+            .await
+            .expect("publish");
     }
 
     async fn submit(&mut self) {
@@ -160,30 +183,25 @@ impl Sim {
 
 /// Projects the whole log in random pages; sometimes folds part of a page and
 /// "crashes" (drops it uncommitted and reopens the database).
-async fn project_with_crashes(sim: &mut Sim, dir: &Path) -> sled::Db {
-    let mut db = sled::open(dir).expect("views");
+async fn project_with_crashes(sim: &mut Sim, db: &Db) {
     let head = *sim.log.head().borrow();
     loop {
-        let p = Projections::open(&db, rules()).expect("open");
+        // Reopened every round: the rule set in force comes back from the store.
+        let p = Projections::open(db).expect("open");
         if p.checkpoint() >= head {
-            return db;
+            return;
         }
         let n = sim.rng.random_range(1..40);
         let events = sim.log.read_all(p.checkpoint() + 1, n).await.expect("read");
         if sim.rng.random_bool(0.25) {
             let tree = db.open_tree(crate::TREE).expect("tree");
-            {
-                let mut page = page::Page::new(&tree);
-                let mut totals = crate::Totals::default();
-                for e in &events[..events.len() / 2] {
-                    crate::fold::apply(&mut page, &rules(), &mut totals, e).expect("fold");
-                }
-                // The "crash": the page is dropped, never committed.
+            let mut page = page::Page::new(&tree, p.rules());
+            let mut totals = crate::Totals::default();
+            for e in &events[..events.len() / 2] {
+                crate::fold::apply(&mut page, &mut totals, e).expect("fold");
             }
-            drop((tree, p));
-            db.flush().expect("flush");
-            drop(db);
-            db = sled::open(dir).expect("reopen");
+            // The "crash": the page is dropped, never committed.
+            drop(page);
         } else {
             p.apply(&events).expect("apply");
         }
@@ -192,14 +210,15 @@ async fn project_with_crashes(sim: &mut Sim, dir: &Path) -> sled::Db {
 
 async fn check(seed: u64, steps: usize) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut sim = Sim::new(dir.path(), seed);
+    let mut sim = Sim::new(dir.path(), seed).await;
     for _ in 0..steps {
         sim.step().await;
     }
-    let live_db = project_with_crashes(&mut sim, &dir.path().join("live")).await;
-    let live = Projections::open(&live_db, rules()).expect("live");
-    let fresh_db = sled::open(dir.path().join("fresh")).expect("fresh");
-    let rebuilt = crate::rebuild(&sim.log, &fresh_db, rules(), None, |_, _| {})
+    let live_db = Db::memory();
+    project_with_crashes(&mut sim, &live_db).await;
+    let live = Projections::open(&live_db).expect("live");
+    let fresh_db = Db::memory();
+    let rebuilt = crate::rebuild(&sim.log, &fresh_db, None, |_, _| {})
         .await
         .expect("rebuild");
     assert_eq!(
@@ -229,7 +248,6 @@ async fn check(seed: u64, steps: usize) {
         .filter(|(c, _)| c.status.is_open() && c.owner.is_some())
         .count();
     assert_eq!(all.open as usize, open, "seed {seed}: open complaints");
-    let _ = v1::StatusView::default();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -242,18 +260,48 @@ async fn random_lifecycles_projected_live_equal_a_rebuild() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rebuild_until_stops_at_the_time_given() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut sim = Sim::new(dir.path(), 99);
+    let mut sim = Sim::new(dir.path(), 99).await;
     for _ in 0..50 {
         sim.step().await;
     }
     let events = sim.log.read_all(1, 10_000).await.unwrap();
     let cut = events[events.len() / 2].recorded_at_ms;
-    let db = sled::open(dir.path().join("until")).unwrap();
-    let p = crate::rebuild(&sim.log, &db, rules(), Some(cut), |_, _| {})
+    let db = Db::memory();
+    let p = crate::rebuild(&sim.log, &db, Some(cut), |_, _| {})
         .await
         .unwrap();
-    let expected = events.iter().filter(|e| e.recorded_at_ms <= cut).count() as u64;
+    let expected = events
+        .iter()
+        .filter(|e| e.recorded_at_ms <= cut && e.stream_id != RULESET_STREAM)
+        .count() as u64;
     let applied: u64 = p.totals().unwrap().events.values().sum();
     assert_eq!(applied, expected);
-    let _ = Arc::clone(p.rules());
+    assert!(
+        p.rules().is_some(),
+        "the sample published first is in force"
+    );
+}
+
+/// Times a rebuild of a random log (`cargo test -p aduan-projections -- --ignored rebuild_timing --nocapture`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "timing, not a check"]
+async fn rebuild_timing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut sim = Sim::new(dir.path(), 7).await;
+    for _ in 0..30_000 {
+        sim.step().await;
+    }
+    let head = *sim.log.head().borrow();
+    for run in 0..3 {
+        let db = aduan_kv_sled::open(&dir.path().join(format!("t{run}"))).expect("views");
+        let started = std::time::Instant::now();
+        crate::rebuild(&sim.log, &db, None, |_, _| {})
+            .await
+            .expect("rebuild");
+        let secs = started.elapsed().as_secs_f64();
+        eprintln!(
+            "rebuild of {head} events: {secs:.2} s ({:.0} events/s)",
+            head as f64 / secs
+        );
+    }
 }

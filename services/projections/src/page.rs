@@ -1,26 +1,54 @@
 //! A page of changes: reads see the page's own writes, and `commit` writes
-//! every change plus the new checkpoint in one atomic `sled::Batch`, so a
+//! every change plus the new checkpoint in one atomic `aduan_kv::Batch`, so a
 //! crash leaves the read models either before the page or after it.
+//!
+//! Records and day counts stay decoded while the page lasts and are encoded
+//! once at commit, so a complaint with several events in a page costs one
+//! decode and one encode, not one per event. The rule set in force moves
+//! with the page: a publication folded in it takes effect for the events
+//! after it, and is stored with the page's checkpoint.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
+use aduan_domain::ComplaintId;
+use aduan_kv::{Batch, Tree};
+use aduan_rules::RuleSet;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::keys;
-use crate::ProjectionError;
+use crate::record::{Counts, Record};
+use crate::{keys, ProjectionError};
+
+/// A complaint's record while a page folds it.
+pub(crate) struct Held {
+    /// The record.
+    pub rec: Record,
+    /// Its inbox key as stored before this page, to remove when it moves.
+    stored_inbox: Option<Vec<u8>>,
+}
 
 /// Pending changes over one tree.
 pub(crate) struct Page<'a> {
-    tree: &'a sled::Tree,
+    tree: &'a Tree,
     dirty: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    records: HashMap<ComplaintId, Held>,
+    counts: HashMap<Vec<u8>, Counts>,
+    rules: Option<Arc<RuleSet>>,
+    /// The source of a rule set published in this page, to store.
+    published: Option<String>,
 }
 
 impl<'a> Page<'a> {
-    pub fn new(tree: &'a sled::Tree) -> Self {
+    /// A page over `tree`, with `rules` in force at its start.
+    pub fn new(tree: &'a Tree, rules: Option<Arc<RuleSet>>) -> Self {
         Self {
             tree,
             dirty: BTreeMap::new(),
+            records: HashMap::new(),
+            counts: HashMap::new(),
+            rules,
+            published: None,
         }
     }
 
@@ -28,7 +56,7 @@ impl<'a> Page<'a> {
         if let Some(v) = self.dirty.get(key) {
             return Ok(v.clone());
         }
-        Ok(self.tree.get(key)?.map(|v| v.to_vec()))
+        Ok(self.tree.get(key)?)
     }
 
     pub fn get<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>, ProjectionError> {
@@ -40,34 +68,111 @@ impl<'a> Page<'a> {
     }
 
     pub fn put<T: Serialize>(&mut self, key: Vec<u8>, value: &T) {
-        // Serialising our own plain structs (strings, numbers, BTreeMaps) cannot fail.
-        let bytes = serde_json::to_vec(value).unwrap_or_default();
-        self.put_raw(key, bytes);
+        self.put_raw(key, encode(value));
     }
 
-    pub fn remove(&mut self, key: Vec<u8>) {
-        self.dirty.insert(key, None);
+    /// The rule set in force at this point of the page.
+    pub fn rules(&self) -> Option<&RuleSet> {
+        self.rules.as_deref()
     }
 
-    /// Writes every change and `checkpoint` atomically.
-    pub fn commit(self, checkpoint: u64) -> Result<(), ProjectionError> {
-        let mut batch = sled::Batch::default();
-        for (k, v) in self.dirty {
-            match v {
-                Some(v) => batch.insert(k, v),
-                None => batch.remove(k),
-            }
+    /// Puts a published rule set in force for the rest of the page and after.
+    pub fn publish(&mut self, source: String, rules: RuleSet) {
+        self.rules = Some(Arc::new(rules));
+        self.published = Some(source);
+    }
+
+    /// Takes `id`'s record out of the page (None: it has none); give it back
+    /// with [`Page::put_record`].
+    pub fn take_record(&mut self, id: &ComplaintId) -> Result<Option<Held>, ProjectionError> {
+        if let Some(held) = self.records.remove(id) {
+            return Ok(Some(held));
         }
-        batch.insert(keys::CHECKPOINT, &checkpoint.to_be_bytes());
-        self.tree.apply_batch(batch)?;
+        let Some(rec) = self.get::<Record>(&keys::complaint(id))? else {
+            return Ok(None);
+        };
+        let stored_inbox = inbox_key(&rec);
+        Ok(Some(Held { rec, stored_inbox }))
+    }
+
+    /// A record new in this page.
+    pub fn new_record(rec: Record) -> Held {
+        Held {
+            rec,
+            stored_inbox: None,
+        }
+    }
+
+    pub fn put_record(&mut self, held: Held) {
+        self.records.insert(held.rec.complaint.id, held);
+    }
+
+    /// Changes `key`'s day counts.
+    pub fn count(
+        &mut self,
+        key: Vec<u8>,
+        f: impl FnOnce(&mut Counts),
+    ) -> Result<(), ProjectionError> {
+        let counts = match self.counts.get_mut(&key) {
+            Some(c) => c,
+            None => {
+                let stored = self.get(&key)?.unwrap_or_default();
+                self.counts.entry(key).or_insert(stored)
+            }
+        };
+        f(counts);
         Ok(())
     }
+
+    /// Writes every change and `checkpoint` atomically; returns the rule set
+    /// published in the page, if any, now in force.
+    pub fn commit(mut self, checkpoint: u64) -> Result<Option<Arc<RuleSet>>, ProjectionError> {
+        for (key, counts) in std::mem::take(&mut self.counts) {
+            self.put(key, &counts);
+        }
+        for held in std::mem::take(&mut self.records).into_values() {
+            let inbox = inbox_key(&held.rec);
+            if let Some(old) = held.stored_inbox.filter(|old| Some(old) != inbox.as_ref()) {
+                self.dirty.insert(old, None);
+            }
+            if let Some(k) = inbox {
+                self.put(k, &crate::query::InboxItem::of(&held.rec));
+            }
+            self.put(keys::complaint(&held.rec.complaint.id), &held.rec);
+        }
+        let published = self.published.take();
+        if let Some(source) = &published {
+            self.put(keys::RULES.to_vec(), source);
+        }
+        let mut batch = Batch {
+            changes: std::mem::take(&mut self.dirty),
+        };
+        batch.insert(keys::CHECKPOINT, checkpoint.to_be_bytes());
+        self.tree.apply(batch)?;
+        Ok(published.and(self.rules))
+    }
+}
+
+/// The inbox key of a complaint: open and owned, else none.
+fn inbox_key(rec: &Record) -> Option<Vec<u8>> {
+    let c = &rec.complaint;
+    match (&c.owner, rec.due_ms()) {
+        (Some(org), Some(due)) if c.status.is_open() => Some(keys::inbox(org.as_str(), due, &c.id)),
+        _ => None,
+    }
+}
+
+/// Our own plain structs (strings, numbers, maps with string keys) as JSON.
+fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    // Serialising them cannot fail: no map has non-string keys, no type a
+    // custom serialiser that errs.
+    serde_json::to_vec(value).unwrap_or_default()
 }
 
 /// Parses a stored JSON value.
 pub(crate) fn decode<T: DeserializeOwned>(key: &[u8], v: &[u8]) -> Result<T, ProjectionError> {
-    serde_json::from_slice(v).map_err(|e| ProjectionError::Corrupt {
+    serde_json::from_slice(v).map_err(|source| ProjectionError::Corrupt {
         key: String::from_utf8_lossy(key).into_owned(),
-        reason: e.to_string(),
+        source,
     })
 }

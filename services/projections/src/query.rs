@@ -1,13 +1,14 @@
 //! The status view and the OPD inbox, read from the projection. "Overdue" is
 //! judged against the `now` the caller passes (from its clock), never stored.
 
-use aduan_domain::{calendar, OrgCode, Status, TrackingNo};
+use aduan_domain::{calendar, ComplaintId, OrgCode, TrackingNo};
+use aduan_kv::Tree;
 use aduan_proto::v1;
 use aduan_rules::RuleSet;
 use serde::{Deserialize, Serialize};
 
-use crate::fold::Record;
 use crate::page::decode;
+use crate::record::Record;
 use crate::{keys, ProjectionError};
 
 /// One open complaint in an OPD's inbox (`GET /v1/orgs/{org}/inbox`); never the reporter.
@@ -31,17 +32,22 @@ pub struct InboxItem {
 
 impl InboxItem {
     pub(crate) fn of(rec: &Record) -> Self {
-        let due_ms = rec.due_ms.unwrap_or_default();
+        let c = &rec.complaint;
+        let due_ms = rec.due_ms().unwrap_or_default();
         Self {
-            complaint_id: rec.id.clone(),
-            tracking_no: rec.tracking_no.clone(),
-            status: rec.status.clone(),
+            complaint_id: c.id.to_string(),
+            tracking_no: c.tracking_no.to_string(),
+            status: c.status.to_string(),
             due_at: rfc3339(due_ms),
             overdue: false,
             title: rec.title.clone(),
-            category: rec.category.clone(),
-            region: rec.region.clone(),
-            received_at: rfc3339(rec.received_at_ms),
+            category: c.category.clone(),
+            region: rec
+                .region
+                .as_ref()
+                .map(|r| r.to_string())
+                .unwrap_or_default(),
+            received_at: rfc3339(c.received_at_ms),
             due_ms,
         }
     }
@@ -57,11 +63,7 @@ pub struct Inbox {
 }
 
 /// The inbox items of `org`, in due order, with `overdue` as of `now_ms`.
-pub(crate) fn inbox(
-    tree: &sled::Tree,
-    org: &OrgCode,
-    now_ms: i64,
-) -> Result<Inbox, ProjectionError> {
+pub(crate) fn inbox(tree: &Tree, org: &OrgCode, now_ms: i64) -> Result<Inbox, ProjectionError> {
     let prefix = keys::inbox_prefix(org.as_str());
     let mut items = Vec::new();
     for kv in tree.scan_prefix(&prefix) {
@@ -82,7 +84,7 @@ pub(crate) fn inbox(
 
 /// Open and overdue complaints per owning org, as of `now_ms`, in org order.
 pub(crate) fn open_per_org(
-    tree: &sled::Tree,
+    tree: &Tree,
     now_ms: i64,
 ) -> Result<std::collections::BTreeMap<String, (u64, u64)>, ProjectionError> {
     let mut out = std::collections::BTreeMap::<String, (u64, u64)>::new();
@@ -108,31 +110,41 @@ fn due_in_key(rest: &[u8]) -> i64 {
 }
 
 /// The record of a complaint by tracking number.
-pub(crate) fn record_of(
-    tree: &sled::Tree,
-    t: &TrackingNo,
-) -> Result<Option<Record>, ProjectionError> {
-    let Some(id) = tree.get(keys::tracking(t.as_str()))? else {
+pub(crate) fn record_of(tree: &Tree, t: &TrackingNo) -> Result<Option<Record>, ProjectionError> {
+    let key = keys::tracking(t.as_str());
+    let Some(id) = tree.get(&key)? else {
         return Ok(None);
     };
-    let id = String::from_utf8_lossy(&id).into_owned();
+    let id: ComplaintId = decode_id(&key, &id)?;
     let key = keys::complaint(&id);
     tree.get(&key)?.map(|v| decode(&key, &v)).transpose()
 }
 
+/// A complaint id stored as its text.
+fn decode_id(key: &[u8], v: &[u8]) -> Result<ComplaintId, ProjectionError> {
+    // As a JSON string, so a bad one is the same `Corrupt` as any other value.
+    let mut quoted = Vec::with_capacity(v.len() + 2);
+    quoted.push(b'"');
+    quoted.extend_from_slice(v);
+    quoted.push(b'"');
+    decode(key, &quoted)
+}
+
 /// What anyone may see of a complaint, as of `now_ms`.
-pub(crate) fn status_view(rec: &Record, rules: &RuleSet, now_ms: i64) -> v1::StatusView {
-    let open = Status::parse(&rec.status).is_some_and(|s| s.is_open());
-    let due = rec.due_ms.filter(|_| open);
-    let org = rec.owner.as_deref().unwrap_or_default();
-    let org_name = OrgCode::parse(org)
-        .ok()
-        .and_then(|o| rules.org(&o).map(|o| o.name.clone()))
+/// Org names come from `rules`, the rule set in force; none before any.
+pub(crate) fn status_view(rec: &Record, rules: Option<&RuleSet>, now_ms: i64) -> v1::StatusView {
+    let c = &rec.complaint;
+    let due = rec.due_ms().filter(|_| c.status.is_open());
+    let org_name = c
+        .owner
+        .as_ref()
+        .and_then(|o| rules?.org(o))
+        .map(|o| o.name.clone())
         .unwrap_or_default();
     v1::StatusView {
-        tracking_no: rec.tracking_no.clone(),
-        status: rec.status.clone(),
-        org: org.to_owned(),
+        tracking_no: c.tracking_no.to_string(),
+        status: c.status.to_string(),
+        org: c.owner.as_ref().map(OrgCode::to_string).unwrap_or_default(),
         org_name,
         due_at: due.map(rfc3339).unwrap_or_default(),
         overdue: due.is_some_and(|d| now_ms > d),
@@ -141,11 +153,11 @@ pub(crate) fn status_view(rec: &Record, rules: &RuleSet, now_ms: i64) -> v1::Sta
             .iter()
             .map(|l| v1::TimelineEntry {
                 at: rfc3339(l.at_ms),
-                status: l.status.clone(),
+                status: l.status.to_string(),
                 note: l.note.clone(),
             })
             .collect(),
-        duplicates: rec.duplicates.clone(),
+        duplicates: rec.duplicates.iter().map(TrackingNo::to_string).collect(),
     }
 }
 

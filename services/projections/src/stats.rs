@@ -7,15 +7,16 @@
 use std::collections::BTreeMap;
 
 use aduan_domain::{calendar, OrgCode};
+use aduan_kv::Tree;
 use aduan_rules::RuleSet;
 use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 use time::{Date, OffsetDateTime};
 
-use crate::fold::Counts;
 use crate::keys::{self, day_of};
 use crate::page::decode;
 use crate::query;
+use crate::record::Counts;
 use crate::ProjectionError;
 
 /// Widest window: about 2,700 years either side of 1970.
@@ -129,9 +130,12 @@ pub struct Recap {
     pub channels: BTreeMap<String, u64>,
 }
 
-/// `org` and every org below it in the rule set.
-fn subtree(rules: &RuleSet, org: &OrgCode) -> Vec<OrgCode> {
+/// `org` and every org below it in the rule set (just `org` without one).
+fn subtree(rules: Option<&RuleSet>, org: &OrgCode) -> Vec<OrgCode> {
     let mut out = vec![org.clone()];
+    let Some(rules) = rules else {
+        return out;
+    };
     for o in rules.orgs() {
         let mut up = rules.parent_of(&o.code);
         while let Some(p) = up {
@@ -147,8 +151,8 @@ fn subtree(rules: &RuleSet, org: &OrgCode) -> Vec<OrgCode> {
 
 /// The recap of `org` over `w`, as of `now_ms`.
 pub(crate) fn recap(
-    tree: &sled::Tree,
-    rules: &RuleSet,
+    tree: &Tree,
+    rules: Option<&RuleSet>,
     org: &OrgCode,
     w: Window,
     now_ms: i64,
@@ -184,7 +188,10 @@ pub(crate) fn recap(
     }
     Ok(Recap {
         org: org.to_string(),
-        org_name: rules.org(org).map(|o| o.name.clone()).unwrap_or_default(),
+        org_name: rules
+            .and_then(|r| r.org(org))
+            .map(|o| o.name.clone())
+            .unwrap_or_default(),
         from: Window::bound(w.from_day),
         to: Window::bound(w.to_day),
         received: sum.received,
@@ -257,18 +264,15 @@ pub struct Ranking {
 
 /// Ranks the children of `parent` by share resolved within deadline over `w`.
 pub(crate) fn ranking(
-    tree: &sled::Tree,
-    rules: &RuleSet,
+    tree: &Tree,
+    rules: Option<&RuleSet>,
     parent: &OrgCode,
     w: Window,
     now_ms: i64,
 ) -> Result<Ranking, ProjectionError> {
     let mut entries = Vec::new();
-    for child in rules
-        .orgs()
-        .iter()
-        .filter(|o| o.parent.as_ref() == Some(parent))
-    {
+    let orgs = rules.map(RuleSet::orgs).unwrap_or_default();
+    for child in orgs.iter().filter(|o| o.parent.as_ref() == Some(parent)) {
         let r = recap(tree, rules, &child.code, w, now_ms)?;
         entries.push(RankEntry {
             rank: 0,

@@ -2,24 +2,18 @@
 //! roll-up and window, the ranking, and privacy. The model-based tests (random
 //! lifecycles, crashes, rebuilds) are in `model_tests`.
 
-use std::sync::Arc;
-
 use aduan_domain::{ComplaintEvent, OrgCode, TrackingNo};
+use aduan_kv::Db;
 use aduan_log::RecordedEvent;
 use aduan_proto::v1;
-use aduan_rules::RuleSet;
 
 use crate::{Projections, Window};
 
-const SAMPLE: &str = include_str!("../../../deploy/rules/sample.toml");
+pub(crate) const SAMPLE: &str = include_str!("../../../deploy/rules/sample.toml");
 const HOUR: i64 = 3_600_000;
 const DAY: i64 = 24 * HOUR;
 /// 2026-11-02, a Monday, 00:00 UTC.
 const D0: i64 = 1_793_577_600_000;
-
-pub(crate) fn rules() -> Arc<RuleSet> {
-    Arc::new(RuleSet::load(SAMPLE).expect("sample rules load"))
-}
 
 fn org(s: &str) -> OrgCode {
     OrgCode::parse(s).expect("org code")
@@ -98,9 +92,11 @@ const C2: &str = "0190a000-0000-7000-8000-000000000002";
 const C3: &str = "0190a000-0000-7000-8000-000000000003";
 const C4: &str = "0190a000-0000-7000-8000-000000000004";
 
-/// Given four complaints in Pati (see each line), the projections applied.
-fn given_pati() -> (tempfile::TempDir, Projections) {
+/// Given the sample rule set and four complaints in Pati (see each line),
+/// the projections applied.
+fn given_pati() -> (Db, Projections) {
     let mut ev = Events::default();
+    ev.publish(SAMPLE, D0);
     // c1: health, web; acknowledged after 2 h; resolved on time.
     ev.push(
         C1,
@@ -172,13 +168,12 @@ fn given_pati() -> (tempfile::TempDir, Projections) {
         ..Default::default()
     };
     ev.push(C4, rej, D0 + 13 * HOUR);
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = sled::open(dir.path()).expect("sled");
-    let p = Projections::open(&db, rules()).expect("open");
+    let db = Db::memory();
+    let p = Projections::open(&db).expect("open");
     // Two pages, to cross a commit.
-    p.apply(&ev.list[..5]).expect("page 1");
+    p.apply(&ev.list[..6]).expect("page 1");
     p.apply(&ev.list).expect("page 2");
-    (dir, p)
+    (db, p)
 }
 
 fn window(from: &str, to: &str) -> Window {

@@ -17,28 +17,21 @@ use aduan_bus::{Format, Request};
 use aduan_domain::{ManualClock, SharedClock, TrackingNo};
 use aduan_projections::Projections;
 use aduan_proto::v1;
-use aduan_rules::RuleSet;
 use bytes::Bytes;
 use proptest::prelude::*;
 use proptest::sample::{select, Index};
 use time::macros::datetime;
 
-const RULES: &str = include_str!("../../../deploy/rules/sample.toml");
-
 struct World {
     projections: Projections,
     clock: SharedClock,
-    _dir: tempfile::TempDir,
 }
 
 fn world() -> World {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = sled::open(dir.path()).expect("views");
-    let rules = Arc::new(RuleSet::load(RULES).expect("rules"));
+    let db = aduan_kv::Db::memory();
     World {
-        projections: Projections::open(&db, rules).expect("projections"),
+        projections: Projections::open(&db).expect("projections"),
         clock: Arc::new(ManualClock::new(datetime!(2026-11-23 09:00 UTC))),
-        _dir: dir,
     }
 }
 
@@ -127,7 +120,7 @@ proptest! {
     }
 }
 
-/// One world for every case of a run: opening sled per case would dominate.
+/// One world for every case of a run.
 fn world_once() -> &'static World {
     static WORLD: std::sync::OnceLock<World> = std::sync::OnceLock::new();
     WORLD.get_or_init(world)

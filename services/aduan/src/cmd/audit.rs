@@ -272,15 +272,15 @@ async fn replay(
     let until_ms = aduan_domain::calendar::unix_ms(at);
     let org = aduan_domain::OrgCode::parse(org)?;
     let parent = aduan_domain::OrgCode::parse(parent)?;
-    let rules = std::sync::Arc::new(rules_in_force(log, until_ms).await?);
     let scratch = tempfile::tempdir()?;
     let dir = out.unwrap_or_else(|| scratch.path().to_owned());
-    let views = sled::open(&dir).with_context(|| format!("cannot open {}", dir.display()))?;
+    let views =
+        aduan_kv_sled::open(&dir).with_context(|| format!("cannot open {}", dir.display()))?;
     let progress = bar(*log.head().borrow());
-    let p = aduan_projections::rebuild(log, &views, rules, Some(until_ms), |n, _| {
-        progress.set_position(n)
-    })
-    .await?;
+    // The rule set in force at each point comes from the log itself.
+    let p =
+        aduan_projections::rebuild(log, &views, Some(until_ms), |n, _| progress.set_position(n))
+            .await?;
     progress.finish_and_clear();
     let all = aduan_projections::Window::ALL;
     let report = serde_json::json!({
@@ -290,22 +290,6 @@ async fn replay(
     });
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(ExitCode::SUCCESS)
-}
-
-/// The rule set published last at or before `until_ms`, else the built-in sample.
-async fn rules_in_force(log: &SledLog, until_ms: i64) -> anyhow::Result<aduan_rules::RuleSet> {
-    use aduan_domain::event::RuleSetEvent;
-    let published = log.read_stream(aduan_domain::RULESET_STREAM, 1).await?;
-    let source = published
-        .iter()
-        .filter(|e| e.recorded_at_ms <= until_ms)
-        .filter_map(|e| RuleSetEvent::decode(&e.event_type, e.schema_version, &e.payload).ok())
-        .map(|RuleSetEvent::Published(p)| p.source)
-        .next_back();
-    match source {
-        Some(src) => Ok(aduan_rules::RuleSet::load(&src)?),
-        None => super::serve::load_rules(None),
-    }
 }
 
 async fn import(log: &SledLog, file: &std::path::Path) -> anyhow::Result<ExitCode> {

@@ -10,13 +10,12 @@ use aduan_domain::SharedClock;
 use aduan_log::EventLog;
 use aduan_log_sled::SledLog;
 use aduan_projections::Projections;
-use aduan_rules::RuleSet;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use super::serve::{connect, finish, load_rules, open_stores, runtime, Common};
+use super::serve::{connect, finish, open_stores, runtime, Common};
 use super::shutdown;
 
 /// Flags of `aduan projections`.
@@ -43,8 +42,7 @@ enum Sub {
 /// What `spawn` needs.
 pub struct Wiring<'a> {
     pub log: SledLog,
-    pub views: &'a sled::Db,
-    pub rules: Arc<RuleSet>,
+    pub views: &'a aduan_kv::Db,
     pub clock: SharedClock,
     pub nats: Option<async_nats::Client>,
     pub subjects: Subjects,
@@ -57,7 +55,7 @@ pub fn spawn(
     tasks: &mut JoinSet<anyhow::Result<()>>,
     w: Wiring<'_>,
 ) -> anyhow::Result<Projections> {
-    let p = Projections::open(w.views, w.rules).context("opening the read models")?;
+    let p = Projections::open(w.views).context("opening the read models")?;
     let (runner, log, stop) = (p.clone(), w.log, w.stop.clone());
     tasks.spawn(async move { runner.run(&log, stop).await.context("projections") });
     if let Some(client) = w.nats {
@@ -81,7 +79,6 @@ pub fn projections(args: ProjectionsArgs) -> anyhow::Result<ExitCode> {
 
 fn run(args: ProjectionsArgs) -> anyhow::Result<ExitCode> {
     tracing::info!(data = %args.common.data.display(), nats = ?args.nats, "aduan projections starting");
-    let rules = Arc::new(load_rules(args.common.rules.as_deref())?);
     let stores = open_stores(&args.common.data)?;
     runtime()?.block_on(async move {
         let stop = shutdown::on_signal();
@@ -92,8 +89,7 @@ fn run(args: ProjectionsArgs) -> anyhow::Result<ExitCode> {
         let mut tasks = JoinSet::new();
         let wiring = Wiring {
             log: stores.log.clone(),
-            views: &stores.views,
-            rules,
+            views: &stores.read_models,
             clock: Arc::new(aduan_domain::SystemClock),
             nats,
             subjects: Subjects::new(&args.common.subject_prefix),
@@ -105,7 +101,6 @@ fn run(args: ProjectionsArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn rebuild(common: &Common) -> anyhow::Result<ExitCode> {
-    let rules = Arc::new(load_rules(common.rules.as_deref())?);
     let stores = open_stores(&common.data)?;
     runtime()?.block_on(async move {
         let bar = indicatif::ProgressBar::new(*stores.log.head().borrow());
@@ -116,13 +111,12 @@ fn rebuild(common: &Common) -> anyhow::Result<ExitCode> {
             .context("progress bar template")?,
         );
         let started = std::time::Instant::now();
-        let p =
-            aduan_projections::rebuild(&stores.log, &stores.views, rules, None, |done, head| {
-                bar.set_length(head);
-                bar.set_position(done);
-            })
-            .await
-            .context("rebuilding the read models")?;
+        let p = aduan_projections::rebuild(&stores.log, &stores.read_models, None, |done, head| {
+            bar.set_length(head);
+            bar.set_position(done);
+        })
+        .await
+        .context("rebuilding the read models")?;
         bar.finish();
         stores.views.flush().context("flushing read models")?;
         let secs = started.elapsed().as_secs_f64().max(1e-9);

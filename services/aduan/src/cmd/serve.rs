@@ -70,13 +70,20 @@ pub struct IntakeArgs {
 pub(super) struct Stores {
     pub(super) log: SledLog,
     pub(super) views: sled::Db,
+    /// The same `views` database, as the projections see it.
+    pub(super) read_models: aduan_kv::Db,
 }
 
 pub(super) fn open_stores(data: &Path) -> anyhow::Result<Stores> {
     let log = super::data::open_log(data)?;
     let views = sled::open(data.join("views"))
         .with_context(|| format!("cannot open read models in {}", data.display()))?;
-    Ok(Stores { log, views })
+    let read_models = aduan_kv_sled::wrap(views.clone());
+    Ok(Stores {
+        log,
+        views,
+        read_models,
+    })
 }
 
 pub(super) fn load_rules(path: Option<&Path>) -> anyhow::Result<RuleSet> {
@@ -157,8 +164,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             &mut tasks,
             super::projections::Wiring {
                 log: stores.log.clone(),
-                views: &stores.views,
-                rules: rules.clone(),
+                views: &stores.read_models,
                 clock: clock.clone(),
                 nats: nats.clone(),
                 subjects: Subjects::new(&args.common.subject_prefix),

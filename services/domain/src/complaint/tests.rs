@@ -13,6 +13,7 @@ use crate::reporter_token::{self, ReporterToken};
 mod escalation;
 mod props;
 mod rules;
+mod snapshot;
 
 /// Monday 21 December 2026, 09:00 WIB: the complaint arrives.
 const T0: OffsetDateTime = datetime!(2026-12-21 09:00 +7);

@@ -1,0 +1,58 @@
+//! Ids are parsed once, where an event enters the read models: an event that
+//! names one that does not parse is skipped and counted, never read as "no
+//! region" or "no owner".
+
+use aduan_domain::{OrgCode, TrackingNo};
+use aduan_kv::Db;
+use aduan_proto::v1;
+
+use crate::tests::{received, Events, SAMPLE};
+use crate::{Projections, Window};
+
+const C1: &str = "0190a000-0000-7000-8000-0000000000b1";
+const C2: &str = "0190a000-0000-7000-8000-0000000000b2";
+/// 2026-11-02, a Monday, 00:00 UTC.
+const D0: i64 = 1_793_577_600_000;
+
+#[test]
+fn events_naming_ids_that_do_not_parse_are_skipped_and_counted() {
+    let mut ev = Events::default();
+    ev.publish(SAMPLE, D0);
+    // c1: a region that is no Kemendagri code; its spam rejection must not
+    // land in the national triage queue as "no region" would.
+    let mut bad_region = received(C1, "BBBBB2222A", "web", "", D0);
+    bad_region.location = Some(v1::Location {
+        region_code: "pati".into(),
+        ..Default::default()
+    });
+    ev.push(C1, bad_region, D0);
+    let spam = v1::ComplaintRejected {
+        reason_code: "spam".into(),
+        at_ms: D0,
+        ..Default::default()
+    };
+    ev.push(C1, spam, D0);
+    // c2: routed to an org code that does not parse.
+    ev.push(C2, received(C2, "BBBBB2222B", "web", "", D0), D0);
+    let routed = v1::ComplaintRouted {
+        org: "Dinkes Pati".into(),
+        hop: 1,
+        reason: "rule".into(),
+        due_at_ms: D0 + 1,
+        at_ms: D0,
+        ..Default::default()
+    };
+    ev.push(C2, routed, D0);
+    let p = Projections::open(&Db::memory()).expect("open");
+    p.apply(&ev.list).expect("apply");
+
+    assert_eq!(p.totals().expect("totals").undecodable, 2);
+    let t = |s| TrackingNo::parse(s).expect("tracking no");
+    assert!(p.status(&t("BBBBB2222A"), D0).expect("status").is_none());
+    let v = p.status(&t("BBBBB2222B"), D0).expect("status").expect("c2");
+    assert_eq!((v.status.as_str(), v.org.as_str()), ("received", ""));
+    let nasional = p
+        .recap(&OrgCode::national(), Window::ALL, D0)
+        .expect("recap");
+    assert_eq!((nasional.received, nasional.rejected), (0, 0));
+}
