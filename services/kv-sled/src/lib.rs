@@ -15,6 +15,13 @@ pub fn open(path: &Path) -> Result<Db, KvError> {
     Ok(Db::new(SledDb(db)))
 }
 
+/// An already open sled database as an [`aduan_kv::Db`]: for a process whose
+/// other parts still use that database directly (one sled database can be
+/// opened only once per process).
+pub fn from_sled(db: sled::Db) -> Db {
+    Db::new(SledDb(db))
+}
+
 fn storage(e: sled::Error) -> KvError {
     KvError::Storage(Box::new(e))
 }
