@@ -58,11 +58,11 @@ impl Index {
             .and_then(|v| uuid_from(&v)))
     }
 
-    /// Records a complaint's tracking number. A plain insert, not a batch: in
-    /// sled 0.34 a batch takes a process-wide write lock that the log writer's
-    /// commits also take, which cut intake from ~60,000 to ~12,000
-    /// submissions/s (64 tasks, measured). The tail writes it again atomically
-    /// with its checkpoint.
+    /// Records a complaint's tracking number. A plain insert, not a batch: with
+    /// the embedded backend a batch takes a process-wide write lock that the
+    /// log writer's commits also take, which cut intake from ~60,000 to
+    /// ~12,000 submissions/s (64 tasks, measured). The tail writes it again
+    /// atomically with its checkpoint.
     pub fn insert(&self, t: &TrackingNo, id: &ComplaintId) -> Result<(), IntakeError> {
         self.tree
             .insert(tracking_entry(t), id.uuid().as_bytes().as_slice())?;

@@ -1,4 +1,4 @@
-//! Intake over a real sled log: dedupe (also concurrent, across restarts and
+//! Intake over a real embedded log: dedupe (also concurrent, across restarts and
 //! across intake instances on one log), the reporter token a retry gets back,
 //! privacy, and that a refused submission appends nothing.
 
