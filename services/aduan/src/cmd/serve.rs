@@ -22,7 +22,8 @@ pub(super) const SAMPLE_RULES: &str = include_str!("../../../../deploy/rules/sam
 /// Where the data lives and how to reach NATS; shared by the service commands.
 #[derive(Debug, Clone, Args)]
 pub struct Common {
-    /// Data directory: the event log (`log/`) and the read models (`views/`).
+    /// Data directory: the event log (`log/`), the read models (`views/`) and
+    /// the reporter-token key (`keys/reporter.key`, created on first start).
     #[arg(long, env = "ADUAN_DATA", default_value = "./data")]
     pub data: PathBuf,
     /// Jurisdiction rule set (TOML); default: the built-in sample (deploy/rules/sample.toml).
