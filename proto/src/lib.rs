@@ -7,7 +7,10 @@ pub mod v1 {
     include!(concat!(env!("OUT_DIR"), "/aduan.v1.rs"));
 }
 
+mod error_code;
 pub mod oneof;
+
+pub use error_code::ErrorCode;
 
 pub use prost::Message;
 

@@ -7,7 +7,8 @@ use std::process::Command;
 
 use aduan_domain::{ComplaintEvent, ComplaintId, TrackingNo};
 use aduan_e2e::aduan_bin;
-use aduan_log::{EventLog, ExpectedVersion, NewEvent, SledLog, SledOptions};
+use aduan_log::{EventLog, ExpectedVersion, NewEvent};
+use aduan_log_sled::{SledLog, SledOptions};
 use aduan_proto::v1;
 
 /// Writes `n` complaints (one ComplaintReceived each) into `data`; returns their ids.

@@ -9,7 +9,8 @@
 use std::time::Duration;
 
 use aduan_e2e::{Aduan, NatsServer};
-use aduan_log::{EventLog, ExpectedVersion, NewEvent, SledLog, SledOptions};
+use aduan_log::{EventLog, ExpectedVersion, NewEvent};
+use aduan_log_sled::{SledLog, SledOptions};
 use aduan_proto::v1;
 use prost::Message;
 

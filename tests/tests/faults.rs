@@ -30,7 +30,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aduan_e2e::{aduan_bin, post_json, try_post_json, Aduan, NatsServer};
-use aduan_log::{EventLog, RecordedEvent, SledLog, SledOptions};
+use aduan_log::{EventLog, RecordedEvent};
+use aduan_log_sled::{SledLog, SledOptions};
 use aduan_projections::Projections;
 use aduan_proto::v1;
 use aduan_rules::RuleSet;

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use aduan_e2e::{get_json, http, post_json, Aduan, NatsServer};
-use aduan_log::{SledLog, SledOptions};
+use aduan_log_sled::{SledLog, SledOptions};
 use aduan_proto::v1;
 use prost::Message;
 use serde_json::json;

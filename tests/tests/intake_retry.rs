@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use aduan_domain::{reporter_token, ComplaintEvent, ReporterToken};
 use aduan_e2e::{http, post_json, Aduan};
-use aduan_log::{EventLog, SledLog, SledOptions};
+use aduan_log::EventLog;
+use aduan_log_sled::{SledLog, SledOptions};
 use serde_json::{json, Value};
 use tokio::io::AsyncWriteExt;
 

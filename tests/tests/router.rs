@@ -9,7 +9,8 @@ use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use aduan_e2e::{Aduan, NatsServer};
-use aduan_log::{EventLog, SledLog, SledOptions};
+use aduan_log::EventLog;
+use aduan_log_sled::{SledLog, SledOptions};
 use aduan_proto::v1;
 use futures::StreamExt;
 use prost::Message;

@@ -11,7 +11,8 @@ use aduan_domain::{
     ManualClock, OrgCode, RouteReason, TrackingNo,
 };
 use aduan_e2e::aduan_bin;
-use aduan_log::{EventLog, ExpectedVersion, NewEvent, SledLog, SledOptions};
+use aduan_log::{EventLog, ExpectedVersion, NewEvent};
+use aduan_log_sled::{SledLog, SledOptions};
 use aduan_projections::{Projections, Window};
 use aduan_proto::v1;
 use aduan_rules::RuleSet;

@@ -19,7 +19,7 @@ use axum::Json;
 use bytes::Bytes;
 use serde::Deserialize;
 
-use crate::auth::{Bearer, Caller};
+use crate::auth::{Bearer, Caller, Role};
 use crate::{body, ApiError, ApiState};
 
 impl From<CommandError> for ApiError {
@@ -50,6 +50,10 @@ pub async fn opd<L: EventLog + Clone>(
     let org = OrgCode::parse(&org).map_err(|_| forbidden_org(&org))?;
     caller.require_org(&org)?;
     let mut cmd: v1::OpdCommand = body::json(&headers, raw)?;
+    // The audit trail names who acted as the token says, whatever the body claims.
+    if let Role::Opd { name, .. } = caller.role() {
+        cmd.actor = name.clone();
+    }
     if cmd.complaint_id.trim().is_empty() {
         cmd.complaint_id = complaint_id;
     } else if cmd.complaint_id.trim() != complaint_id {

@@ -21,6 +21,7 @@ pub mod audit;
 pub mod auth;
 pub mod body;
 pub mod error;
+pub mod limits;
 pub mod ops;
 pub mod query;
 
@@ -51,9 +52,14 @@ impl<L> axum::extract::FromRef<ApiState<L>> for auth::Tokens {
     }
 }
 
-/// The whole HTTP API.
+/// The whole HTTP API, with the default [`limits::Limits`].
 pub fn app<L: EventLog + Clone>(state: ApiState<L>) -> Router {
-    Router::new()
+    app_with(state, limits::Limits::default())
+}
+
+/// The whole HTTP API under `limits`.
+pub fn app_with<L: EventLog + Clone>(state: ApiState<L>, limits: limits::Limits) -> Router {
+    let routes = Router::new()
         .route("/v1/complaints", post(submit::<L>))
         .route("/v1/complaints/{tracking_no}", get(query::status::<L>))
         .route(
@@ -87,7 +93,8 @@ pub fn app<L: EventLog + Clone>(state: ApiState<L>) -> Router {
             get(audit::events::<L>),
         )
         .layer(DefaultBodyLimit::max(body::MAX_BODY))
-        .with_state(state)
+        .with_state(state);
+    limits::apply(routes, limits)
 }
 
 async fn submit<L: EventLog + Clone>(

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use aduan_commands::Commands;
 use aduan_domain::SystemClock;
 use aduan_intake::Intake;
-use aduan_log::{SledLog, SledOptions};
+use aduan_log_sled::{SledLog, SledOptions};
 use aduan_projections::Projections;
 use aduan_proto::v1;
 use aduan_rules::RuleSet;
@@ -224,4 +224,112 @@ async fn audit_events_are_for_auditors_only_and_show_confidential_identity_marke
     assert!(first["hash"].as_str().is_some_and(|h| h.len() == 64));
     let unknown = "/v1/audit/complaints/01a207c3-78a5-73c6-aae2-4188c3f31644/events";
     assert_eq!(get(&s, unknown, Some(&auditor)).await.0, 404);
+}
+
+/// Dates outside 1970–9999 are refused with 400 naming the field, never a
+/// panic (a negative year once sliced an empty string in the handler).
+#[tokio::test]
+async fn out_of_range_dates_are_400_naming_the_field() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = state(dir.path()).await;
+    let admin = Tokens::in_data_dir(dir.path())
+        .issue(&Role::Admin {
+            name: "budi".into(),
+        })
+        .expect("issue");
+    for (query, field) in [
+        ("from=-0500-01-01", "from"),
+        ("to=-0001-12-31", "to"),
+        ("from=+10000-01-01", "from"),
+        ("from=1969-12-31", "from"),
+        ("to=-0500-01-01T00:00:00Z", "to"),
+    ] {
+        for path in [
+            "/v1/stats/recap?org=kab-pati",
+            "/v1/stats/ranking?parent=kab-pati",
+        ] {
+            let (code, body) = get(&s, &format!("{path}&{query}"), Some(&admin)).await;
+            assert_eq!(code, 400, "{path}&{query}: {body}");
+            let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+            assert_eq!(v["error"]["field"], field, "{path}&{query}: {body}");
+        }
+    }
+}
+
+/// A body that never ends: the client started a request and stalls.
+fn stalled_submission() -> Request<Body> {
+    let stream = futures::stream::pending::<Result<bytes::Bytes, std::io::Error>>();
+    Request::post("/v1/complaints")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from_stream(stream))
+        .expect("request")
+}
+
+/// A request past the deadline is 503 `unavailable`, and nothing is appended.
+#[tokio::test]
+async fn a_request_past_its_deadline_is_503_and_appends_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = state(dir.path()).await;
+    let head = *aduan_log::EventLog::head(&s.log).borrow();
+    let limits = crate::limits::Limits {
+        timeout: std::time::Duration::from_millis(200),
+        max_in_flight: 8,
+    };
+    let resp = crate::app_with(s.clone(), limits)
+        .oneshot(stalled_submission())
+        .await
+        .expect("response");
+    assert_eq!(resp.status().as_u16(), 503);
+    let body = resp.into_body().collect().await.expect("body").to_bytes();
+    let v: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    assert_eq!(v["error"]["code"], "unavailable", "{v}");
+    assert_eq!(*aduan_log::EventLog::head(&s.log).borrow(), head);
+}
+
+/// Past the bound on requests in flight, a request is shed at once with 503
+/// and `Retry-After`, while the ones in flight go on.
+#[tokio::test]
+async fn requests_past_the_in_flight_bound_are_shed_with_retry_after() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = state(dir.path()).await;
+    let limits = crate::limits::Limits {
+        timeout: std::time::Duration::from_secs(30),
+        max_in_flight: 2,
+    };
+    let app = crate::app_with(s.clone(), limits);
+    let held: Vec<_> = (0..2)
+        .map(|_| tokio::spawn(app.clone().oneshot(stalled_submission())))
+        .collect();
+    // Let both take their slot.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let resp = app
+        .clone()
+        .oneshot(
+            Request::get("/healthz")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("response");
+    assert_eq!(resp.status().as_u16(), 503);
+    assert_eq!(
+        resp.headers()
+            .get(header::RETRY_AFTER)
+            .map(|v| v.as_bytes()),
+        Some(&b"1"[..])
+    );
+    for h in held {
+        h.abort();
+    }
+    // With the slots free again, the same request is served.
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let resp = app
+        .oneshot(
+            Request::get("/healthz")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("response");
+    assert_eq!(resp.status().as_u16(), 200);
 }

@@ -1,16 +1,20 @@
 //! What auditors (Inspektorat, the Ombudsman) see: every event of a complaint
 //! as a readable history, and the whole log exported with its envelopes —
 //! as JSON lines or CloudEvents 1.0 — in a form that imports back to the very
-//! same positions and hashes. It reads the log; it never changes history.
+//! same positions and hashes ([`import`], through the log's own import). It
+//! reads the log and restores exports into an empty one; it never changes
+//! history.
 
 use aduan_domain::{event::RuleSetEvent, ComplaintEvent};
 use aduan_log::RecordedEvent;
 
 pub mod export;
 pub mod history;
+mod import;
 
 pub use export::{envelope_json, from_cloudevent, from_jsonl, to_cloudevent, to_jsonl, Format};
 pub use history::{rows, table, HistoryRow};
+pub use import::{import, BATCH as IMPORT_BATCH};
 
 /// Why an audit operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -22,6 +26,12 @@ pub enum AuditError {
         line: u64,
         /// What was wrong.
         reason: String,
+    },
+    /// An import needs an empty log; this one holds events.
+    #[error("import needs an empty log; this one holds {head} events")]
+    NotEmpty {
+        /// The log's head position.
+        head: u64,
     },
     /// The log refused or failed.
     #[error(transparent)]

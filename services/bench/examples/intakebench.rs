@@ -10,7 +10,9 @@ fn main() -> anyhow::Result<()> {
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
         let dir = tempfile::tempdir()?;
-        let log = aduan_log::SledLog::open(aduan_log::SledOptions::new(dir.path().join("log")))?;
+        let log = aduan_log_sled::SledLog::open(aduan_log_sled::SledOptions::new(
+            dir.path().join("log"),
+        ))?;
         let views = aduan_kv_sled::open(&dir.path().join("views"))?;
         let key = aduan_intake::ReporterKey::random();
         let index = views.open_tree("intake")?;

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use aduan_bus::Subjects;
 use aduan_intake::Intake;
-use aduan_log::{SledLog, SledOptions};
+use aduan_log_sled::{SledLog, SledOptions};
 use aduan_proto::v1;
 use prost::Message;
 

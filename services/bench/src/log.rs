@@ -4,7 +4,8 @@
 use std::path::Path;
 use std::time::Instant;
 
-use aduan_log::{EventLog, ExpectedVersion, NewEvent, SledLog, SledOptions};
+use aduan_log::{EventLog, ExpectedVersion, NewEvent};
+use aduan_log_sled::{SledLog, SledOptions};
 
 use crate::{Recorder, Stats};
 

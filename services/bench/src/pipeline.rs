@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use aduan_bus::Subjects;
 use aduan_domain::SystemClock;
 use aduan_intake::Intake;
-use aduan_log::{SledLog, SledOptions};
+use aduan_log_sled::{SledLog, SledOptions};
 use aduan_proto::v1;
 use aduan_router::{JetStreamSink, RouterConfig};
 use async_nats::jetstream::{self, consumer};

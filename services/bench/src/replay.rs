@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aduan_domain::{ComplaintEvent, ComplaintId, TrackingNo};
-use aduan_log::{EventLog, ExpectedVersion, NewEvent, SledLog, SledOptions};
+use aduan_log::{EventLog, ExpectedVersion, NewEvent};
+use aduan_log_sled::{SledLog, SledOptions};
 use aduan_proto::v1;
 use aduan_rules::RuleSet;
 

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use aduan_domain::{reporter_token, ManualClock, Rejection, Status};
-use aduan_log::SledLog;
-use aduan_log::SledOptions;
+use aduan_log_sled::SledLog;
+use aduan_log_sled::SledOptions;
 use time::macros::datetime;
 use v1::opd_command::Action;
 
@@ -176,10 +176,15 @@ async fn another_org_is_not_assigned_and_appends_nothing() {
         .await
         .expect_err("refused");
     assert!(
-        matches!(err, CommandError::Rejected(Rejection::NotAssigned { .. })),
+        matches!(err, CommandError::Rejected(Rejection::NotAssigned)),
         "{err:?}"
     );
     assert_eq!(err.code(), "not_assigned");
+    let reply = err.to_proto();
+    assert!(
+        !reply.message.contains(DINKES) && !reply.field.contains(DINKES),
+        "the owner is named to another org: {reply:?}"
+    );
     assert_eq!(w.events(&id).await.len(), 2);
 }
 

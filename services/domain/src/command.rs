@@ -3,8 +3,6 @@
 //! named in the imperative; whether one is granted is decided in
 //! `Complaint::decide`, never here.
 
-use std::fmt;
-
 use crate::complaint::Deadlines;
 use crate::ids::{ComplaintId, OrgCode};
 use crate::reporter_token::ReporterToken;
@@ -217,12 +215,11 @@ impl EscalationReason {
 /// Why `decide` refused a command; nothing was recorded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Rejection {
-    /// The acting organisation is not the complaint's current owner.
-    #[error("the complaint is assigned to {}", OwnerText(.owner))]
-    NotAssigned {
-        /// The current owner, if there is one.
-        owner: Option<OrgCode>,
-    },
+    /// The acting organisation is not the complaint's current owner. Who
+    /// the owner is stays unsaid: an OPD may not learn where another OPD's
+    /// complaints went.
+    #[error("the complaint is not assigned to the acting organisation")]
+    NotAssigned,
     /// The complaint's state does not allow this command now.
     #[error("the complaint is {status}: {why}")]
     Conflict {
@@ -248,7 +245,7 @@ impl Rejection {
     /// The contract's error code (CONTRACT.md, `Error.code`).
     pub fn code(&self) -> &'static str {
         match self {
-            Self::NotAssigned { .. } => "not_assigned",
+            Self::NotAssigned => "not_assigned",
             Self::Conflict { .. } => "conflict",
             Self::InvalidArgument { .. } => "invalid_argument",
             Self::Unauthorized => "unauthorized",
@@ -260,17 +257,6 @@ impl Rejection {
         match self {
             Self::InvalidArgument { field, .. } => Some(field),
             _ => None,
-        }
-    }
-}
-
-struct OwnerText<'a>(&'a Option<OrgCode>);
-
-impl fmt::Display for OwnerText<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            Some(org) => write!(f, "{org}"),
-            None => f.write_str("no organisation at the moment"),
         }
     }
 }

@@ -46,11 +46,12 @@ contract_enum! {
 
 impl Privacy {
     /// The privacy of a `ComplaintReceived`: no reporter is anonymous, and an
-    /// empty or unknown word is public, as the contract's default says.
+    /// empty or unknown word is confidential, as the contract's default says
+    /// (only a reporter who chose `public` is shown to the OPD).
     pub fn of(reporter: Option<&aduan_proto::v1::Reporter>) -> Self {
         match reporter {
             None => Self::Anonymous,
-            Some(r) => Self::parse(&r.privacy).unwrap_or(Self::Public),
+            Some(r) => Self::parse(&r.privacy).unwrap_or(Self::Confidential),
         }
     }
 }
@@ -87,7 +88,10 @@ mod tests {
     fn privacy_defaults() {
         use aduan_proto::v1::Reporter;
         assert_eq!(Privacy::of(None), Privacy::Anonymous);
-        assert_eq!(Privacy::of(Some(&Reporter::default())), Privacy::Public);
+        assert_eq!(
+            Privacy::of(Some(&Reporter::default())),
+            Privacy::Confidential
+        );
         let r = Reporter {
             privacy: "confidential".into(),
             ..Reporter::default()

@@ -168,8 +168,10 @@ fn location(l: v1::Location) -> Result<v1::Location, IntakeError> {
 
 fn reporter(r: Option<v1::Reporter>) -> Result<(Option<v1::Reporter>, Privacy, bool), IntakeError> {
     let r = r.unwrap_or_default();
+    // Omitted privacy is confidential (CONTRACT.md; UU 27/2022 on personal
+    // data): a public reporter is one who chose it.
     let privacy = match r.privacy.trim() {
-        "" => Privacy::Public,
+        "" => Privacy::Confidential,
         p => Privacy::parse(p).ok_or_else(|| {
             invalid(
                 "reporter.privacy",
@@ -213,6 +215,20 @@ mod tests {
         }
     }
 
+    #[test]
+    fn an_omitted_privacy_is_confidential() {
+        let req = v1::SubmitComplaint {
+            reporter: Some(v1::Reporter {
+                name: "Siti".into(),
+                ..Default::default()
+            }),
+            ..ok()
+        };
+        let sub = validate(req).expect("valid");
+        let reporter = sub.reporter.expect("identity kept");
+        assert_eq!(reporter.privacy, "confidential");
+    }
+
     fn field_of(req: v1::SubmitComplaint) -> &'static str {
         match validate(req) {
             Err(IntakeError::Invalid { field, .. }) => field,
@@ -223,7 +239,7 @@ mod tests {
     #[test]
     fn a_minimal_sms_is_accepted_with_defaults() {
         let s = validate(ok()).expect("valid");
-        assert_eq!((s.kind, s.privacy), ("complaint", Privacy::Public));
+        assert_eq!((s.kind, s.privacy), ("complaint", Privacy::Confidential));
         assert!(s.idempotency_key().is_some());
     }
 

@@ -16,7 +16,7 @@ use aduan_fuzz::{cases, config, corpus, corpus_files, mutate, mutation_with};
 
 use aduan_bus::{Format, Request};
 use aduan_intake::{validate, Intake, IntakeError, ReporterKey, MAX_REQUEST_BYTES};
-use aduan_log::{SledLog, SledOptions};
+use aduan_log_sled::{SledLog, SledOptions};
 use aduan_proto::v1;
 use bytes::Bytes;
 use proptest::prelude::*;

@@ -5,7 +5,8 @@
 use aduan_domain::ComplaintEvent;
 use aduan_intake::{Intake, IntakeError, ReporterKey};
 use aduan_kv::Db;
-use aduan_log::{EventLog, SledLog, SledOptions};
+use aduan_log::EventLog;
+use aduan_log_sled::{SledLog, SledOptions};
 use aduan_proto::v1;
 
 #[path = "intake/dedupe.rs"]

@@ -1,6 +1,7 @@
 //! The log's errors, with variants a caller can branch on.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use crate::ExpectedVersion;
 
@@ -42,10 +43,19 @@ pub enum LogError {
     /// The request itself is malformed (empty stream id, over-long names, no events).
     #[error("invalid append: {0}")]
     Invalid(String),
-    /// The storage engine failed (disk full, read-only, I/O error).
+    /// The storage engine failed (disk full, read-only, I/O error). The
+    /// source is shared so that one failed commit can answer every appender
+    /// in it; downcast it (e.g. to `std::io::Error`) to look at its kind.
     #[error("storage failure: {0}")]
-    Storage(String),
+    Storage(#[source] Arc<dyn std::error::Error + Send + Sync + 'static>),
     /// The log has been closed.
     #[error("the event log is closed")]
     Closed,
+}
+
+impl LogError {
+    /// A [`LogError::Storage`] caused by `source`.
+    pub fn storage(source: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>) -> Self {
+        Self::Storage(Arc::from(source.into()))
+    }
 }

@@ -1,11 +1,14 @@
-//! aduan's append-only event log: envelopes, a hash chain over every event,
-//! optimistic concurrency per stream, and group-committed durable appends.
+//! The contract of aduan's append-only event log, and what every backend
+//! shares: the envelope ([`NewEvent`], [`RecordedEvent`]), the stored record
+//! format and its hash chain ([`record`]), the validation of appends and
+//! imports ([`check_new_event`], [`check_recorded_event`], [`ImportCheck`]),
+//! chain verification ([`verify`]), catch-up-then-live [`Subscription`]s, an
+//! in-memory backend ([`memory::MemoryLog`], the reference model for tests)
+//! and the [`conformance`] suite every backend passes.
 //!
-//! The log knows bytes and envelopes, not complaints: payloads are opaque and
-//! the domain lives above it. [`EventLog`] is the contract a backend keeps (the
-//! conformance suite in [`conformance`] checks it); [`SledLog`] is the embedded
-//! backend. Catch-up-then-live subscriptions ([`Subscription`]) and chain
-//! verification ([`verify`]) are written once, on top of the trait.
+//! It does not store anything durably: the embedded backend is `aduan-log-sled`,
+//! and no storage engine is named here. The log knows bytes and envelopes, not
+//! complaints: payloads are opaque and the domain lives above it.
 
 use std::future::Future;
 
@@ -13,14 +16,14 @@ use uuid::Uuid;
 
 pub mod conformance;
 mod error;
+mod import;
+pub mod memory;
 pub mod record;
-mod segment;
-mod sled_log;
 mod subscription;
 mod verify;
 
 pub use error::LogError;
-pub use sled_log::{SledLog, SledOptions};
+pub use import::ImportCheck;
 pub use subscription::Subscription;
 pub use verify::{verify, VerifyProgress, VerifyReport};
 
@@ -130,7 +133,9 @@ pub struct Appended {
 }
 
 /// The contract every log backend keeps. Appends are atomic per call, durable
-/// when they return, and serialised per stream by `expected`.
+/// when they return, and serialised per stream by `expected`. An answer is
+/// never given before the commit it rests on: not an acknowledgement, and not
+/// a `Conflict` either (its `actual` version is durable when it arrives).
 pub trait EventLog: Send + Sync + 'static {
     /// Appends `events` to `stream` if its version admits `expected`; all or nothing.
     fn append(
@@ -157,6 +162,17 @@ pub trait EventLog: Send + Sync + 'static {
     /// A receiver of the durable head position (0 when empty), updated after each commit.
     fn head(&self) -> tokio::sync::watch::Receiver<u64>;
 
+    /// Restores exported records verbatim (same positions, hashes, event ids
+    /// and `recorded_at`), continuing the log at its head: into an empty log,
+    /// or after the records a previous import stored. Each record must pass
+    /// [`ImportCheck`] (the next position, the previous hash, its stream's next
+    /// version, the limits of [`check_recorded_event`], a hash that matches its
+    /// contents). All or nothing; durable on return.
+    fn import(
+        &self,
+        events: Vec<RecordedEvent>,
+    ) -> impl Future<Output = Result<Appended, LogError>> + Send;
+
     /// Every event from `from` on: what is stored, then what is appended, each once.
     fn subscribe(&self, from: u64) -> Subscription<Self>
     where
@@ -166,20 +182,38 @@ pub trait EventLog: Send + Sync + 'static {
     }
 }
 
-pub(crate) fn check_new_event(stream: &str, e: &NewEvent) -> Result<(), LogError> {
+/// The checks every backend makes of an append before it takes it: a stream
+/// id and event type of 1 to [`MAX_NAME`] bytes, an actor of at most
+/// [`MAX_NAME`], a payload of at most [`MAX_PAYLOAD`] (the record format
+/// stores names with a 16-bit length and could not hold more).
+pub fn check_new_event(stream: &str, e: &NewEvent) -> Result<(), LogError> {
+    check_fields(stream, &e.event_type, &e.actor, e.payload.len())
+}
+
+/// The same limits as [`check_new_event`], for a stored or imported record.
+pub fn check_recorded_event(e: &RecordedEvent) -> Result<(), LogError> {
+    check_fields(&e.stream_id, &e.event_type, &e.actor, e.payload.len())
+}
+
+fn check_fields(
+    stream: &str,
+    event_type: &str,
+    actor: &str,
+    payload: usize,
+) -> Result<(), LogError> {
     let bad = |what: &str| LogError::Invalid(what.to_owned());
     if stream.is_empty() || stream.len() > MAX_NAME {
         return Err(bad("stream id must be 1 to 256 bytes"));
     }
-    if e.event_type.is_empty() || e.event_type.len() > MAX_NAME {
+    if event_type.is_empty() || event_type.len() > MAX_NAME {
         return Err(bad("event type must be 1 to 256 bytes"));
     }
-    if e.actor.len() > MAX_NAME {
+    if actor.len() > MAX_NAME {
         return Err(bad("actor must be at most 256 bytes"));
     }
-    if e.payload.len() > MAX_PAYLOAD {
+    if payload > MAX_PAYLOAD {
         return Err(LogError::TooLarge {
-            size: e.payload.len(),
+            size: payload,
             max: MAX_PAYLOAD,
         });
     }

@@ -53,7 +53,8 @@ pub fn encode_into(out: &mut Vec<u8>, e: &RecordedEvent) -> [u8; HASH_LEN] {
 }
 
 fn put_str(out: &mut Vec<u8>, s: &[u8]) {
-    // Stream ids, types and actors are bounded well below 64 KiB at append.
+    // Stream ids, types and actors are bounded well below 64 KiB before any
+    // record is made (`check_new_event` at append, `check_recorded_event` at import).
     out.extend_from_slice(&(s.len() as u16).to_be_bytes());
     out.extend_from_slice(s);
 }

@@ -48,10 +48,10 @@ impl<L: EventLog> Subscription<L> {
                 let want = ((head - self.next + 1) as usize).min(PAGE);
                 let page = self.log.read_all(self.next, want).await?;
                 if page.is_empty() {
-                    return Err(LogError::Storage(format!(
-                        "head is {head} but position {} cannot be read",
-                        self.next
-                    )));
+                    return Err(LogError::Corrupt {
+                        position: self.next,
+                        reason: format!("head is {head} but the record is missing"),
+                    });
                 }
                 self.next += page.len() as u64;
                 self.buf.extend(page);

@@ -10,7 +10,8 @@ use aduan_domain::{
     reporter_token, Command, Complaint, ComplaintEvent, ComplaintId, Deadlines, OrgCode,
     RejectReason, RouteReason, TrackingNo,
 };
-use aduan_log::{EventLog, ExpectedVersion, NewEvent, SledLog, SledOptions};
+use aduan_log::{EventLog, ExpectedVersion, NewEvent};
+use aduan_log_sled::{SledLog, SledOptions};
 use aduan_proto::v1;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};

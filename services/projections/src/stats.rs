@@ -61,9 +61,18 @@ impl Window {
     }
 
     fn bound(day: i64) -> Option<String> {
-        (day.abs() < FAR).then(|| query::rfc3339(day * 86_400_000)[..10].to_owned())
+        if day.abs() >= FAR {
+            return None;
+        }
+        query::rfc3339(day * 86_400_000)
+            .get(..10)
+            .map(str::to_owned)
     }
 }
+
+/// Years a recap or ranking window may name: complaints are recorded from
+/// 1970 on, and four-digit years keep every day's text `YYYY-MM-DD`.
+const YEARS: std::ops::RangeInclusive<i32> = 1970..=9999;
 
 fn parse_day(s: &str, field: &'static str) -> Result<i64, ProjectionError> {
     let bad = ProjectionError::InvalidArgument {
@@ -71,12 +80,17 @@ fn parse_day(s: &str, field: &'static str) -> Result<i64, ProjectionError> {
         why: "must be a date (YYYY-MM-DD) or an RFC 3339 time",
     };
     let fmt = time::macros::format_description!("[year]-[month]-[day]");
-    if let Ok(d) = Date::parse(s, &fmt) {
-        return Ok(day_of(calendar::unix_ms(d.midnight().assume_utc())));
+    let t = match Date::parse(s, &fmt) {
+        Ok(d) => d.midnight().assume_utc(),
+        Err(_) => OffsetDateTime::parse(s, &Rfc3339).map_err(|_| bad)?,
+    };
+    if !YEARS.contains(&t.year()) {
+        return Err(ProjectionError::InvalidArgument {
+            field,
+            why: "must be a date between 1970-01-01 and 9999-12-31",
+        });
     }
-    OffsetDateTime::parse(s, &Rfc3339)
-        .map(|t| day_of(calendar::unix_ms(t)))
-        .map_err(|_| bad)
+    Ok(day_of(calendar::unix_ms(t)))
 }
 
 /// One category and how often it came in.

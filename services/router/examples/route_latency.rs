@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aduan_domain::{ComplaintEvent, ComplaintId, SystemClock, TrackingNo};
-use aduan_log::{EventLog, ExpectedVersion, NewEvent, SledLog, SledOptions};
+use aduan_log::{EventLog, ExpectedVersion, NewEvent};
+use aduan_log_sled::{SledLog, SledOptions};
 use aduan_proto::v1;
 use aduan_router::{publish_ruleset, run, LocalSink, RouterConfig};
 

@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aduan_domain::{ComplaintEvent, ComplaintId, ManualClock, OrgCode, TrackingNo};
-use aduan_log::{EventLog, ExpectedVersion, NewEvent, RecordedEvent, SledLog, SledOptions};
+use aduan_log::{EventLog, ExpectedVersion, NewEvent, RecordedEvent};
+use aduan_log_sled::{SledLog, SledOptions};
 use aduan_proto::v1;
 use aduan_router::{publish_ruleset, run, AssignmentSink, RouterConfig, RouterError};
 use time::macros::datetime;

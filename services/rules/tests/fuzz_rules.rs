@@ -312,6 +312,121 @@ fn base_orgs() -> Vec<GenOrg> {
     ]
 }
 
+/// Provinces and their regencies that valid generated rule sets draw from.
+const TREE: &[(&str, &[&str])] = &[
+    ("33", &["33.18", "33.17", "33.26"]),
+    ("36", &["36.73", "36.03"]),
+    ("11", &["11.01"]),
+];
+
+/// The choices behind a rule set that is valid by construction: which
+/// provinces and regencies exist, how many OPDs each regency has, and rules as
+/// (region slot, category slot, keywords, target slot), resolved in `valid_set`.
+#[derive(Debug, Clone)]
+struct ValidChoices {
+    provinces: Vec<bool>,
+    regencies: Vec<bool>,
+    opds: Vec<usize>,
+    rules: Vec<(Index, Index, Vec<&'static str>, Index)>,
+    sla: [u32; 5],
+}
+
+fn valid_choices() -> impl Strategy<Value = ValidChoices> {
+    let regencies: usize = TREE.iter().map(|(_, r)| r.len()).sum();
+    (
+        proptest::collection::vec(proptest::bool::weighted(0.7), TREE.len()),
+        proptest::collection::vec(proptest::bool::weighted(0.6), regencies),
+        proptest::collection::vec(0usize..4, regencies),
+        proptest::collection::vec(
+            (
+                any::<Index>(),
+                any::<Index>(),
+                proptest::collection::vec(
+                    select(vec!["obat", "jalan", "rumah sakit", "pln"]),
+                    0..3,
+                ),
+                any::<Index>(),
+            ),
+            0..12,
+        ),
+        proptest::array::uniform5(1u32..100),
+    )
+        .prop_map(|(provinces, regencies, opds, rules, sla)| ValidChoices {
+            provinces,
+            regencies,
+            opds,
+            rules,
+            sla,
+        })
+}
+
+/// Renders the choices as a rule set every validation should accept: a tree
+/// under `nasional`, an admin org for every region, rules only to orgs whose
+/// region overlaps theirs, and no two rules with the same region and category
+/// (so none shadows another).
+fn valid_set(c: &ValidChoices) -> String {
+    let org = |code: String, parent: &str, region: &'static str, admin: bool| GenOrg {
+        code,
+        parent: Some(parent.to_owned()),
+        region: Some(region),
+        admin,
+    };
+    let mut orgs = vec![GenOrg {
+        code: "nasional".into(),
+        parent: None,
+        region: None,
+        admin: false,
+    }];
+    let mut slot = 0;
+    for (p, (province, regencies)) in TREE.iter().enumerate() {
+        let prov = format!("prov-{}", province.replace('.', ""));
+        if c.provinces[p] {
+            orgs.push(org(prov.clone(), "nasional", province, false));
+            orgs.push(org(format!("{prov}-admin"), &prov, province, true));
+        }
+        for regency in regencies.iter() {
+            let (here, opds) = (c.regencies[slot], c.opds[slot]);
+            slot += 1;
+            if !(c.provinces[p] && here) {
+                continue;
+            }
+            let kab = format!("kab-{}", regency.replace('.', ""));
+            orgs.push(org(kab.clone(), &prov, regency, false));
+            orgs.push(org(format!("{kab}-admin"), &kab, regency, true));
+            for n in 0..opds {
+                orgs.push(org(format!("{kab}-opd{n}"), &kab, regency, false));
+            }
+        }
+    }
+    let mut taken = std::collections::HashSet::new();
+    let mut rules = Vec::new();
+    for (i, (region, category, keywords, to)) in c.rules.iter().enumerate() {
+        let o = &orgs[region.index(orgs.len())];
+        let category = [None, Some("kesehatan"), Some("infrastruktur")][category.index(3)];
+        if !taken.insert((o.region, category)) {
+            continue;
+        }
+        // Targets: orgs whose region lies within the rule's (or any, for no region).
+        let targets: Vec<&GenOrg> = orgs
+            .iter()
+            .filter(|t| match (o.region, t.region) {
+                (None, _) => true,
+                (Some(r), Some(tr)) => tr == r || tr.starts_with(&format!("{r}.")),
+                (Some(_), None) => false,
+            })
+            .collect();
+        rules.push(GenRule {
+            id: format!("r{i}"),
+            region: o.region,
+            categories: category.into_iter().collect(),
+            keywords: keywords.clone(),
+            kinds: vec![],
+            to: targets[to.index(targets.len())].code.clone(),
+        });
+    }
+    render(&orgs, &rules, c.sla)
+}
+
 /// A line-level change to a rule-set file.
 #[derive(Debug, Clone)]
 enum Edit {
@@ -443,6 +558,16 @@ proptest! {
         let mut orgs = base_orgs();
         orgs.extend(extra);
         check(&render(&orgs, &rules, [3, 5, 60, 10, 3]))?;
+    }
+
+    /// Every accepted set's properties (own orgs, explain agrees with route)
+    /// are exercised on each case here, since every generated set must load.
+    #[test]
+    fn valid_rule_sets_load_and_route_to_their_own_orgs(choices in valid_choices()) {
+        let src = valid_set(&choices);
+        let loaded = check(&src)?;
+        prop_assert!(loaded.is_some(), "a valid set was refused:\n{}\n{}", src,
+            RuleSet::load(&src).err().map(|e| e.to_string()).unwrap_or_default());
     }
 
     #[test]

@@ -3,13 +3,14 @@
 //! themselves, so they run while `aduan serve` is stopped (the HTTP endpoint
 //! `/v1/audit/complaints/{id}/events` serves history while it runs).
 
-use std::io::{BufRead, BufWriter, Write};
+use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use aduan_audit::Format;
 use aduan_domain::{ComplaintId, TrackingNo};
-use aduan_log::{EventLog, LogError, SledLog};
+use aduan_log::{EventLog, LogError};
+use aduan_log_sled::SledLog;
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -321,30 +322,8 @@ async fn rules_in_force(log: &SledLog, until_ms: i64) -> anyhow::Result<aduan_ru
 }
 
 async fn import(log: &SledLog, file: &std::path::Path) -> anyhow::Result<ExitCode> {
-    anyhow::ensure!(
-        *log.head().borrow() == 0,
-        "import needs an empty data directory; this log holds events"
-    );
     let f = std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
-    let mut batch = Vec::with_capacity(4096);
-    let mut n = 0u64;
-    for line in std::io::BufReader::new(f).lines() {
-        n += 1;
-        let line = line?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        batch.push(aduan_audit::export::from_line(&line, n)?);
-        if batch.len() == 4096 {
-            log.import(std::mem::take(&mut batch)).await?;
-        }
-    }
-    if !batch.is_empty() {
-        log.import(batch).await?;
-    }
-    eprintln!(
-        "imported {} events; run `aduan audit verify` to check them",
-        *log.head().borrow()
-    );
+    let head = aduan_audit::import(log, std::io::BufReader::new(f)).await?;
+    eprintln!("imported {head} events; run `aduan audit verify` to check them");
     Ok(ExitCode::SUCCESS)
 }

@@ -3,7 +3,8 @@
 use std::path::Path;
 
 use aduan_domain::{ComplaintId, TrackingNo};
-use aduan_log::{LogError, SledLog, SledOptions};
+use aduan_log::LogError;
+use aduan_log_sled::{SledLog, SledOptions};
 
 /// Opens the event log in `data`, explaining a lock held by a running `aduan serve`.
 pub fn open_log(data: &Path) -> anyhow::Result<SledLog> {

@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use aduan_bus::Subjects;
 use aduan_domain::SharedClock;
-use aduan_log::{EventLog, SledLog};
+use aduan_log::EventLog;
+use aduan_log_sled::SledLog;
 use aduan_projections::Projections;
 use aduan_rules::RuleSet;
 use anyhow::Context;

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use aduan_bus::Subjects;
-use aduan_log::SledLog;
+use aduan_log_sled::SledLog;
 use aduan_router::{AssignmentSink, JetStreamSink, LocalSink, RouterConfig};
 use anyhow::Context;
 use clap::Args;

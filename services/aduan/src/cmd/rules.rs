@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use aduan_domain::{Channel, RegionCode};
-use aduan_log::{LogError, SledLog, SledOptions};
+use aduan_log::LogError;
+use aduan_log_sled::{SledLog, SledOptions};
 use aduan_rules::{Facts, Kind, LoadError, RuleSet};
 use anyhow::Context;
 use clap::{Args, Subcommand};

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use aduan_api::ApiState;
 use aduan_bus::Subjects;
 use aduan_intake::{Intake, ReporterKey};
-use aduan_log::SledLog;
+use aduan_log_sled::SledLog;
 use aduan_rules::RuleSet;
 use anyhow::Context;
 use clap::Args;

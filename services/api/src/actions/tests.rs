@@ -7,7 +7,8 @@ use aduan_commands::Commands;
 use aduan_domain::calendar::unix_ms;
 use aduan_domain::{ComplaintEvent, SystemClock};
 use aduan_intake::Intake;
-use aduan_log::{ExpectedVersion, NewEvent, SledLog, SledOptions};
+use aduan_log::{ExpectedVersion, NewEvent};
+use aduan_log_sled::{SledLog, SledOptions};
 use aduan_rules::RuleSet;
 use axum::body::Body;
 use axum::http::{header, Request};
@@ -163,6 +164,25 @@ async fn the_owner_acts_with_its_token() {
         (v["stream_version"].as_u64(), v["status"].as_str()),
         (Some(3), Some("in_progress"))
     );
+}
+
+#[tokio::test]
+async fn the_recorded_actor_is_the_tokens_name_not_the_bodys() {
+    let w = world().await;
+    let g = w.given_routed("a").await;
+    let t = w.opd_token(DINKES);
+    let body = json!({"actor": "someone-else", "acknowledge": {}});
+    let (status, v) = w.post(&action_path(DINKES, &g.id), Some(&t), body).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let id = ComplaintId::parse(&g.id).expect("id");
+    let events = w
+        .state
+        .log
+        .read_stream(&id.stream(), 1)
+        .await
+        .expect("read");
+    let last = events.last().expect("an event");
+    assert_eq!(last.actor, format!("opd:{DINKES}:ani"));
 }
 
 #[tokio::test]

@@ -330,9 +330,7 @@ impl Complaint {
     /// Ok when `org` owns the complaint and may work on it now.
     fn owner_at_work(&self, org: &OrgCode) -> Result<(), Rejection> {
         if self.owner.as_ref() != Some(org) {
-            return Err(Rejection::NotAssigned {
-                owner: self.owner.clone(),
-            });
+            return Err(Rejection::NotAssigned);
         }
         let why = match self.status {
             Status::Routed | Status::InProgress => return Ok(()),

@@ -51,9 +51,7 @@ fn a_missed_deadline_is_escalated_once() {
         .then([acknowledged(TRIAGE, 76)]);
     given(&events)
         .when(Command::Acknowledge { org: org(DINKES) }, 76)
-        .then_rejected(Rejection::NotAssigned {
-            owner: Some(org(TRIAGE)),
-        });
+        .then_rejected(Rejection::NotAssigned);
 
     // A new routing brings new deadlines, which may be escalated again.
     events.push(routed(PUPR, 2, RouteReason::Manual, 80));

@@ -1,23 +1,16 @@
-//! The conformance suite every [`EventLog`] backend must pass.
-//!
-//! Each check takes a fresh, empty log and panics on a violation; a backend's
-//! tests call every check (see `tests/sled_conformance.rs`). Checks spawn
-//! tasks, so they run inside a multi-threaded Tokio runtime.
+//! Appends, conflicts, subscriptions and verify: the suite's first checks,
+//! and what an appender may rely on after an ambiguous failure.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::task::Poll;
 
-use crate::{verify, EventLog, ExpectedVersion, LogError, NewEvent};
-
-fn event(n: usize) -> NewEvent {
-    NewEvent::new(
-        "TestEvent",
-        "conformance",
-        format!("payload-{n}").into_bytes(),
-    )
-}
+use super::{event, Backend};
+use crate::{verify, EventLog, ExpectedVersion, LogError};
 
 /// Appends are read back in order, with gap-free positions and stream versions.
-pub async fn append_then_read<L: EventLog + Clone>(log: L) {
+pub async fn append_then_read<B: Backend>(mut backend: B) {
+    let log = backend.create().await;
     let a = log
         .append("a", ExpectedVersion::NoStream, vec![event(1), event(2)])
         .await;
@@ -63,7 +56,8 @@ pub async fn append_then_read<L: EventLog + Clone>(log: L) {
 }
 
 /// A wrong expectation is a `Conflict` carrying the actual version, and appends nothing.
-pub async fn conflicts_append_nothing<L: EventLog + Clone>(log: L) {
+pub async fn conflicts_append_nothing<B: Backend>(mut backend: B) {
+    let log = backend.create().await;
     log.append("s", ExpectedVersion::NoStream, vec![event(1)])
         .await
         .expect("first");
@@ -90,7 +84,8 @@ pub async fn conflicts_append_nothing<L: EventLog + Clone>(log: L) {
 
 /// Many appenders racing on one stream with expected versions: each version is
 /// won exactly once, and every event that was acknowledged is stored once.
-pub async fn optimistic_concurrency_under_contention<L: EventLog + Clone>(log: L) {
+pub async fn optimistic_concurrency_under_contention<B: Backend>(mut backend: B) {
+    let log = backend.create().await;
     const TASKS: usize = 16;
     const PER_TASK: usize = 25;
     let mut handles = Vec::new();
@@ -136,7 +131,8 @@ pub async fn optimistic_concurrency_under_contention<L: EventLog + Clone>(log: L
 
 /// A subscription started mid-log while appends go on sees every event from
 /// its start exactly once, in order, across the switch from stored to live.
-pub async fn subscribe_mid_stream_sees_each_event_once<L: EventLog + Clone>(log: L) {
+pub async fn subscribe_mid_stream_sees_each_event_once<B: Backend>(mut backend: B) {
+    let log = backend.create().await;
     for i in 0..100 {
         log.append(&format!("s{}", i % 7), ExpectedVersion::Any, vec![event(i)])
             .await
@@ -172,7 +168,8 @@ pub async fn subscribe_mid_stream_sees_each_event_once<L: EventLog + Clone>(log:
 }
 
 /// An intact log verifies, and the report names its head.
-pub async fn verify_passes_on_an_intact_log<L: EventLog + Clone>(log: L) {
+pub async fn verify_passes_on_an_intact_log<B: Backend>(mut backend: B) {
+    let log = backend.create().await;
     let empty = verify(&log, 1, None, &mut |_| {})
         .await
         .expect("empty verifies");
@@ -202,4 +199,120 @@ pub async fn verify_passes_on_an_intact_log<L: EventLog + Clone>(log: L) {
         (part.first_position, part.last_position, part.events),
         (101, 200, 100)
     );
+}
+
+/// Polls `fut` once and drops it: an appender cancelled after its request
+/// may have gone out (a client that hung up, a timeout).
+async fn poll_once_then_drop<F: Future>(fut: F) {
+    let mut fut = std::pin::pin!(fut);
+    std::future::poll_fn(|cx| {
+        let _ = fut.as_mut().poll(cx);
+        Poll::Ready(())
+    })
+    .await;
+}
+
+/// An append whose outcome the appender never learnt (its future dropped
+/// after the request was sent, or its answer lost), retried with the same
+/// events and the same expectation: the events are stored exactly once, and
+/// the retry is either acknowledged or refused with a `Conflict` whose actual
+/// version covers them, readable as soon as the answer arrives.
+pub async fn retried_append_after_an_ambiguous_failure_is_stored_once<B: Backend>(mut backend: B) {
+    let log = backend.create().await;
+    let tasks: Vec<_> = (0..16)
+        .map(|t| {
+            let log = log.clone();
+            tokio::spawn(async move {
+                for round in 0..6 {
+                    let stream = format!("retry-{t}-{round}");
+                    let expected = if round % 2 == 0 {
+                        ExpectedVersion::NoStream
+                    } else {
+                        log.append(&stream, ExpectedVersion::NoStream, vec![event(0)])
+                            .await
+                            .expect("setup");
+                        ExpectedVersion::Exact(1)
+                    };
+                    let events = vec![event(t * 100 + round), event(t * 100 + round + 1)];
+                    let first = log.append(&stream, expected, events.clone());
+                    if round % 3 == 0 {
+                        let _lost = first.await;
+                    } else {
+                        poll_once_then_drop(first).await;
+                    }
+                    let retry = log.append(&stream, expected, events.clone()).await;
+                    let stored = log.read_stream(&stream, 1).await.expect("read");
+                    let ids: Vec<_> = stored.iter().map(|e| e.event_id).collect();
+                    for e in &events {
+                        let n = ids.iter().filter(|id| **id == e.event_id).count();
+                        assert_eq!(n, 1, "{stream}: event stored {n} times after {retry:?}");
+                    }
+                    let ours = stored
+                        .iter()
+                        .filter(|e| events.iter().any(|n| n.event_id == e.event_id))
+                        .map(|e| e.stream_version)
+                        .max()
+                        .expect("stored");
+                    match retry {
+                        Ok(a) => assert_eq!(a.stream_version, ours, "{stream}"),
+                        Err(LogError::Conflict { actual, .. }) => {
+                            assert!(actual >= ours, "{stream}: conflict at {actual} < {ours}")
+                        }
+                        Err(e) => panic!("{stream}: retry failed: {e}"),
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.expect("retrying appender");
+    }
+}
+
+/// Whenever an appender gets `Conflict { actual }`, the stream is readable
+/// at version `actual` or later right away, and still after a reopen: a
+/// conflict is never answered from a commit that is not yet durable.
+pub async fn conflicts_are_never_answered_before_their_commit<B: Backend>(mut backend: B) {
+    let log = backend.create().await;
+    let mut conflicts: HashMap<String, u64> = HashMap::new();
+    for round in 0..24 {
+        let stream = format!("race-{round}");
+        let racers: Vec<_> = (0..8)
+            .map(|t| {
+                let (log, stream) = (log.clone(), stream.clone());
+                tokio::spawn(async move {
+                    let expected = match t % 3 {
+                        0 => ExpectedVersion::NoStream,
+                        1 => ExpectedVersion::Exact(0),
+                        _ => ExpectedVersion::Exact(1),
+                    };
+                    match log.append(&stream, expected, vec![event(t)]).await {
+                        Ok(_) => None,
+                        Err(LogError::Conflict { actual, .. }) => {
+                            let seen = log.read_stream(&stream, 1).await.expect("read");
+                            let seen = seen.len() as u64;
+                            assert!(
+                                seen >= actual,
+                                "{stream}: conflict at {actual}, read {seen}"
+                            );
+                            Some(actual)
+                        }
+                        Err(e) => panic!("{stream}: {e}"),
+                    }
+                })
+            })
+            .collect();
+        for r in racers {
+            if let Some(actual) = r.await.expect("racer") {
+                let top = conflicts.entry(stream.clone()).or_default();
+                *top = (*top).max(actual);
+            }
+        }
+    }
+    assert!(!conflicts.is_empty(), "no appender ever conflicted");
+    let log = backend.reopen(log).await;
+    for (stream, actual) in conflicts {
+        let stored = log.read_stream(&stream, 1).await.expect("read");
+        assert!(stored.len() as u64 >= actual, "{stream} after reopen");
+    }
 }

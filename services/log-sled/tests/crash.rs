@@ -1,23 +1,30 @@
 //! Crash safety: a child process appends from several tasks and is killed with
-//! SIGKILL at a random moment; every append it acknowledged must survive.
+//! SIGKILL at a random moment; every append it acknowledged must survive, and
+//! so must the version every conflict it was answered with named.
 //!
 //! The child is this test binary itself, re-run with `ADUAN_CRASH_CHILD` set so
-//! that only `crash_child` runs; it prints each acknowledged position on stdout.
+//! that only `crash_child` runs; it prints each acknowledged position
+//! (`ACK p`) and each conflict on the stream two of its tasks race on
+//! (`CONFLICT v`) on stdout.
 
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use aduan_log::{verify, EventLog, ExpectedVersion, NewEvent, SledLog, SledOptions};
+use aduan_log::{verify, EventLog, ExpectedVersion, NewEvent};
+use aduan_log_sled::{SledLog, SledOptions};
 
 const CHILD_ENV: &str = "ADUAN_CRASH_CHILD";
+/// The stream two of the child's tasks race on, so that they conflict.
+const RACE: &str = "race";
 
 #[test]
 fn acknowledged_appends_survive_sigkill() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("log");
     let mut acked: HashSet<u64> = HashSet::new();
+    let mut conflicted = 0u64;
     // Different kill points, each run continuing the same log.
     for (round, kill_after_ms) in [37u64, 150, 420, 90, 260, 5, 700].into_iter().enumerate() {
         let exe = std::env::current_exe().expect("current exe");
@@ -35,20 +42,28 @@ fn acknowledged_appends_survive_sigkill() {
             .spawn()
             .expect("spawn child");
         let stdout = child.stdout.take().expect("stdout");
+        let (started_tx, started) = std::sync::mpsc::channel();
         let reader = std::thread::spawn(move || {
-            let mut seen = Vec::new();
+            let (mut seen, mut conflict) = (Vec::new(), 0u64);
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if let Some(p) = line.strip_prefix("ACK ") {
                     seen.push(p.parse::<u64>().expect("position"));
+                    let _ = started_tx.send(());
+                }
+                if let Some(v) = line.strip_prefix("CONFLICT ") {
+                    conflict = conflict.max(v.parse::<u64>().expect("version"));
                 }
             }
-            seen
+            (seen, conflict)
         });
-        // Wait for the child to start appending, then kill it mid-flight.
-        std::thread::sleep(Duration::from_millis(300 + kill_after_ms));
+        // Wait for the child to start appending (a loaded machine can take
+        // seconds to start it), then kill it mid-flight.
+        let _ = started.recv_timeout(Duration::from_secs(60));
+        std::thread::sleep(Duration::from_millis(200 + kill_after_ms));
         child.kill().expect("SIGKILL");
         child.wait().expect("reap");
-        let seen = reader.join().expect("reader");
+        let (seen, conflict) = reader.join().expect("reader");
+        conflicted = conflicted.max(conflict);
         assert!(
             !seen.is_empty() || round > 0,
             "child acknowledged nothing before the kill"
@@ -79,7 +94,13 @@ fn acknowledged_appends_survive_sigkill() {
             for e in log.read_all(1, head as usize).await.expect("read all") {
                 *per_stream.entry(e.stream_id).or_default() += 1;
             }
-            for stream in ["t0", "t1", "t2", "t3", "t4", "t5"] {
+            let race = log.read_stream(RACE, 1).await.expect("read race");
+            assert!(
+                race.len() as u64 >= conflicted,
+                "round {round}: a conflict named version {conflicted} of {RACE}, {} survived",
+                race.len()
+            );
+            for stream in ["t0", "t1", "t2", "t3", "t4", "t5", RACE] {
                 let events = log.read_stream(stream, 1).await.expect("read stream");
                 let in_log = per_stream.get(stream).copied().unwrap_or(0);
                 assert_eq!(
@@ -126,7 +147,7 @@ fn crash_child() {
         let mut opts = SledOptions::new(path);
         opts.index_snapshot_every = 500;
         let log = SledLog::open(opts).expect("child opens log");
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<u64>();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
         for t in 0..6 {
             let log = log.clone();
             let tx = tx.clone();
@@ -144,15 +165,37 @@ fn crash_child() {
                         .expect("append");
                     version += n;
                     for p in a.first_position..=a.last_position {
-                        let _ = tx.send(p);
+                        let _ = tx.send(format!("ACK {p}"));
+                    }
+                }
+            });
+        }
+        for _ in 0..2 {
+            let log = log.clone();
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                loop {
+                    let version = log.read_stream(RACE, 1).await.expect("read").len() as u64;
+                    let e = NewEvent::new("Race", "child", vec![7; 100]);
+                    match log
+                        .append(RACE, ExpectedVersion::Exact(version), vec![e])
+                        .await
+                    {
+                        Ok(a) => {
+                            let _ = tx.send(format!("ACK {}", a.first_position));
+                        }
+                        Err(aduan_log::LogError::Conflict { actual, .. }) => {
+                            let _ = tx.send(format!("CONFLICT {actual}"));
+                        }
+                        Err(e) => panic!("race: {e}"),
                     }
                 }
             });
         }
         drop(tx);
         let mut out = std::io::stdout().lock();
-        while let Some(p) = rx.recv().await {
-            let _ = writeln!(out, "ACK {p}");
+        while let Some(line) = rx.recv().await {
+            let _ = writeln!(out, "{line}");
             let _ = out.flush();
         }
     });

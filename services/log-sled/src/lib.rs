@@ -1,80 +1,43 @@
-//! The embedded backend: one sled tree, one writer thread, group commit.
+//! The embedded backend of `aduan-log`: the event log in one sled tree, one
+//! writer thread, group commit.
 //!
 //! Keys: `g ‖ first position` → a segment of records (see `segment`). The
 //! segments of a whole group of appends go into one `sled::Batch`, which sled
 //! applies atomically; one `flush()` plus `fdatasync` then covers the group.
-//! Appenders wait on a oneshot that the writer answers only after that.
+//! Appenders wait on a oneshot that the writer answers only after that, and
+//! so do appenders refused with a conflict the group decided.
 //! Which positions belong to which stream is kept in memory (see `streams`).
 //! sled 0.34's `flush_async` hangs when called from many tasks, hence one
 //! writer thread rather than a flush per appender (shared/PITFALLS.md).
+//!
+//! This crate is the only one that names sled for the log. The record format,
+//! hash chain, validation, verify, subscriptions and the conformance suite
+//! are `aduan-log`'s; only the segment layout and the stream index snapshot
+//! are sled storage format and live here.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
 
+use aduan_log::record;
+use aduan_log::{
+    check_new_event, Appended, EventLog, ExpectedVersion, LogError, NewEvent, RecordedEvent,
+};
 use tokio::sync::{oneshot, watch};
 
-use crate::record::{self, GENESIS, HASH_LEN};
-use crate::segment;
-
+mod options;
+mod segment;
+mod store;
 mod streams;
 mod writer;
 
-use crate::RecordedEvent;
-use crate::{check_new_event, Appended, EventLog, ExpectedVersion, LogError, NewEvent};
+pub use options::SledOptions;
+use store::{
+    be_u64, drop_stored_stream_index, missing, open_db, read_tail, segment_at, segment_key,
+};
 use streams::{SharedStreams, Streams};
 use writer::{Request, Writer};
-
-/// How to open a [`SledLog`].
-#[derive(Clone)]
-pub struct SledOptions {
-    /// The data directory.
-    pub path: PathBuf,
-    /// Follow each flush with `fdatasync`, so an acknowledgement survives power loss
-    /// (sled's own flush uses `sync_file_range`, which does not; sled #1351).
-    pub fsync: bool,
-    /// How long to retry when the directory's lock is held (a killed owner can
-    /// hold it briefly) before reporting [`LogError::Locked`].
-    pub lock_timeout: Duration,
-    /// The source of `recorded_at`, in Unix milliseconds; injectable for tests.
-    pub clock: Arc<dyn Fn() -> i64 + Send + Sync>,
-    /// Write the stream index snapshot in the background after this many
-    /// appended events (it is also written at close), so that opening after
-    /// a crash scans at most about this many records.
-    pub index_snapshot_every: u64,
-}
-
-impl SledOptions {
-    /// Defaults: fsync on, 3 s lock timeout, system clock, an index snapshot
-    /// every 1,000,000 events.
-    pub fn new(path: impl Into<PathBuf>) -> Self {
-        Self {
-            path: path.into(),
-            fsync: true,
-            lock_timeout: Duration::from_secs(3),
-            clock: Arc::new(system_millis),
-            index_snapshot_every: 1_000_000,
-        }
-    }
-}
-
-impl std::fmt::Debug for SledOptions {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SledOptions")
-            .field("path", &self.path)
-            .field("fsync", &self.fsync)
-            .field("lock_timeout", &self.lock_timeout)
-            .field("index_snapshot_every", &self.index_snapshot_every)
-            .finish_non_exhaustive()
-    }
-}
-
-fn system_millis() -> i64 {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
-    now.map(|d| d.as_millis() as i64).unwrap_or(0)
-}
 
 /// The sled-backed event log. Cheap to clone; the last clone dropped (or
 /// [`SledLog::close`]) stops the writer after its last commit.
@@ -92,6 +55,9 @@ struct Inner {
     head: watch::Receiver<u64>,
     streams: SharedStreams,
     writer: Mutex<Option<JoinHandle<()>>>,
+    /// How many of the writer's next syncs fail (fault injection for tests).
+    #[cfg(test)]
+    failing_syncs: Arc<std::sync::atomic::AtomicU32>,
 }
 
 impl SledLog {
@@ -109,13 +75,15 @@ impl SledLog {
             // The directory too, once: fdatasync of a new file does not make
             // its name durable, and the first acknowledgement relies on both.
             let dir = File::open(&opts.path).and_then(|d| d.sync_all());
-            dir.map_err(|e| storage(&e))?;
-            Some(File::open(opts.path.join("db")).map_err(|e| storage(&e))?)
+            dir.map_err(LogError::storage)?;
+            Some(File::open(opts.path.join("db")).map_err(LogError::storage)?)
         } else {
             None
         };
         let (head_tx, head_rx) = watch::channel(head);
         let (tx, rx) = mpsc::channel();
+        #[cfg(test)]
+        let failing_syncs = Arc::new(std::sync::atomic::AtomicU32::new(0));
         let writer = Writer {
             db: db.clone(),
             file,
@@ -127,11 +95,13 @@ impl SledLog {
             head_tx,
             clock: opts.clock.clone(),
             poisoned: None,
+            #[cfg(test)]
+            failing_syncs: failing_syncs.clone(),
         };
         let handle = std::thread::Builder::new()
             .name("aduan-log-writer".into())
             .spawn(move || writer.run(rx))
-            .map_err(|e| storage(&e))?;
+            .map_err(LogError::storage)?;
         tracing::info!(path = %opts.path.display(), head, "event log open");
         Ok(Self {
             inner: Arc::new(Inner {
@@ -141,6 +111,8 @@ impl SledLog {
                 head: head_rx,
                 streams,
                 writer: Mutex::new(Some(handle)),
+                #[cfg(test)]
+                failing_syncs,
             }),
         })
     }
@@ -153,17 +125,6 @@ impl SledLog {
     /// Stops taking appends, lets the writer finish its last commit, and waits for it.
     pub fn close(&self) {
         self.inner.shutdown();
-    }
-
-    /// Stores exported records exactly as they were, continuing the log: each
-    /// must have the next position, the previous hash, its stream's next
-    /// version, and a hash that matches it. All or nothing; durable on return.
-    pub async fn import(&self, events: Vec<RecordedEvent>) -> Result<Appended, LogError> {
-        let (reply, rx) = oneshot::channel();
-        self.sender()?
-            .send(Request::Import { events, reply })
-            .map_err(|_| LogError::Closed)?;
-        rx.await.map_err(|_| LogError::Closed)?
     }
 
     /// The raw record bytes at `position`, for tools that inspect storage.
@@ -193,7 +154,7 @@ impl SledLog {
         let r = db.insert(segment_key(first), rebuilt.finish());
         r.and_then(|_| db.flush())
             .map(|_| ())
-            .map_err(|e| storage(&e))
+            .map_err(LogError::storage)
     }
 
     fn sender(&self) -> Result<mpsc::Sender<Request>, LogError> {
@@ -299,7 +260,7 @@ impl EventLog for SledLog {
         let start = segment_at(db, next)?.map_or(next, |(first, _)| first);
         let mut out = Vec::with_capacity(max.min((head - next + 1) as usize));
         'segments: for item in db.range(segment_key(start)..=segment_key(head)) {
-            let (key, seg) = item.map_err(|e| storage(&e))?;
+            let (key, seg) = item.map_err(LogError::storage)?;
             let first = be_u64(&key[1..]);
             if first > next {
                 return Err(missing(next));
@@ -325,141 +286,15 @@ impl EventLog for SledLog {
     fn head(&self) -> watch::Receiver<u64> {
         self.inner.head.clone()
     }
-}
 
-/// sled's log buffer size for new logs, its largest. sled writes anything
-/// bigger than a quarter of it (a node of up to 17 segments, when it splits or
-/// consolidates one) to a blob file of its own that it never fsyncs, so an
-/// acknowledged segment could rest on a file a power loss empties. A quarter of
-/// 16 MiB holds 17 segments of the usual 64 KiB with room to spare.
-const SLED_SEGMENT_SIZE: usize = 16 << 20;
-
-fn open_db(path: &Path, lock_timeout: Duration) -> Result<sled::Db, LogError> {
-    let started = Instant::now();
-    let segment_size = stored_segment_size(path).unwrap_or(SLED_SEGMENT_SIZE);
-    if segment_size < SLED_SEGMENT_SIZE {
-        tracing::warn!(
-            segment_size,
-            "this log was created with small sled buffers: some of its data may sit in blob files \
-             that are not fsynced; export it and import it into a new directory"
-        );
-    }
-    loop {
-        let config = sled::Config::new()
-            .path(path)
-            .mode(sled::Mode::HighThroughput)
-            .segment_size(segment_size)
-            // The writer flushes after every commit; a background flusher would only compete.
-            .flush_every_ms(None);
-        match config.open() {
-            Ok(db) => return Ok(db),
-            Err(sled::Error::Io(e)) if is_lock_error(&e) => {
-                if started.elapsed() >= lock_timeout {
-                    return Err(LogError::Locked {
-                        path: path.to_owned(),
-                    });
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            Err(e) => return Err(storage(&e)),
-        }
+    async fn import(&self, events: Vec<RecordedEvent>) -> Result<Appended, LogError> {
+        let (reply, rx) = oneshot::channel();
+        self.sender()?
+            .send(Request::Import { events, reply })
+            .map_err(|_| LogError::Closed)?;
+        rx.await.map_err(|_| LogError::Closed)?
     }
 }
 
-/// The buffer size an existing log was created with: sled refuses to open it
-/// with another (its `conf` file holds a line `segment_size: N`, then a
-/// binary checksum).
-fn stored_segment_size(path: &Path) -> Option<usize> {
-    let conf = std::fs::read(path.join("conf")).ok()?;
-    String::from_utf8_lossy(&conf)
-        .lines()
-        .find_map(|l| l.strip_prefix("segment_size:"))
-        .and_then(|v| v.trim().parse().ok())
-}
-
-/// sled wraps the `flock` failure in an error of its own; look inside it too.
-fn is_lock_error(e: &std::io::Error) -> bool {
-    let inner = e.get_ref().and_then(|i| i.downcast_ref::<std::io::Error>());
-    e.kind() == std::io::ErrorKind::WouldBlock
-        || inner.is_some_and(|i| i.kind() == std::io::ErrorKind::WouldBlock)
-        || e.to_string().contains("could not acquire lock")
-}
-
-/// The durable head position and its hash, from the last stored record.
-fn read_tail(db: &sled::Db) -> Result<(u64, [u8; HASH_LEN]), LogError> {
-    let Some(item) = db.scan_prefix([b'g']).next_back() else {
-        return Ok((0, GENESIS));
-    };
-    let (key, seg) = item.map_err(|e| storage(&e))?;
-    let first = be_u64(&key[1..]);
-    let n = segment::count(&seg);
-    let last = n.checked_sub(1).and_then(|i| segment::record(&seg, i));
-    let Some(rec) = last else {
-        return Err(LogError::Corrupt {
-            position: first,
-            reason: "empty last segment".into(),
-        });
-    };
-    let position = first + n as u64 - 1;
-    Ok((position, record::decode(position, rec)?.hash))
-}
-
-/// Logs written before the stream index moved into memory kept it under
-/// `s ‖ stream ‖ 0xFF ‖ version` keys; nothing reads them any more.
-fn drop_stored_stream_index(db: &sled::Db) -> Result<(), LogError> {
-    let mut dropped = 0u64;
-    for key in db.scan_prefix([b's']).keys() {
-        db.remove(key.map_err(|e| storage(&e))?)
-            .map_err(|e| storage(&e))?;
-        dropped += 1;
-    }
-    if dropped > 0 {
-        db.flush().map_err(|e| storage(&e))?;
-        tracing::info!(
-            dropped,
-            "removed the stored stream index of an older version"
-        );
-    }
-    Ok(())
-}
-
-fn segment_key(first: u64) -> [u8; 9] {
-    let mut k = [b'g'; 9];
-    k[1..].copy_from_slice(&first.to_be_bytes());
-    k
-}
-
-fn put_segment(batch: &mut sled::Batch, seg: segment::Builder) -> Vec<u8> {
-    let key = segment_key(seg.first());
-    batch.insert(&key[..], seg.finish());
-    key.to_vec()
-}
-
-/// The segment that holds `position` if it is stored: its first position and bytes.
-fn segment_at(db: &sled::Db, position: u64) -> Result<Option<(u64, sled::IVec)>, LogError> {
-    match db.range(segment_key(0)..=segment_key(position)).next_back() {
-        None => Ok(None),
-        Some(item) => {
-            let (key, seg) = item.map_err(|e| storage(&e))?;
-            Ok(Some((be_u64(&key[1..]), seg)))
-        }
-    }
-}
-
-fn missing(position: u64) -> LogError {
-    LogError::Corrupt {
-        position,
-        reason: "record is missing".into(),
-    }
-}
-
-fn be_u64(b: &[u8]) -> u64 {
-    let mut a = [0; 8];
-    let n = b.len().min(8);
-    a[8 - n..].copy_from_slice(&b[b.len() - n..]);
-    u64::from_be_bytes(a)
-}
-
-fn storage(e: &dyn std::fmt::Display) -> LogError {
-    LogError::Storage(e.to_string())
-}
+#[cfg(test)]
+mod tests;

@@ -7,17 +7,18 @@ use std::sync::{mpsc, Arc};
 
 use tokio::sync::{oneshot, watch};
 
-use super::streams::{self, SharedStreams};
-use super::{put_segment, storage};
-use crate::record::{self, HASH_LEN};
+use aduan_log::record::{self, HASH_LEN};
+use aduan_log::{Appended, ExpectedVersion, ImportCheck, LogError, NewEvent, RecordedEvent};
+
 use crate::segment;
-use crate::{Appended, ExpectedVersion, LogError, NewEvent, RecordedEvent};
+use crate::store::put_segment;
+use crate::streams::{self, SharedStreams};
 
 /// Appends gathered into one commit at the most.
 const MAX_GROUP: usize = 4096;
 
 /// What the writer is asked to do.
-pub(super) enum Request {
+pub(crate) enum Request {
     /// Append `events` to `stream` if its version admits `expected`.
     Append {
         stream: String,
@@ -33,25 +34,29 @@ pub(super) enum Request {
 }
 
 /// The single owner of all writes.
-pub(super) struct Writer {
-    pub(super) db: sled::Db,
-    pub(super) file: Option<File>,
+pub(crate) struct Writer {
+    pub(crate) db: sled::Db,
+    pub(crate) file: Option<File>,
     /// The log's directory, where the stream index snapshot is written.
-    pub(super) dir: PathBuf,
-    pub(super) head: u64,
-    pub(super) last_hash: [u8; HASH_LEN],
+    pub(crate) dir: PathBuf,
+    pub(crate) head: u64,
+    pub(crate) last_hash: [u8; HASH_LEN],
     /// Updated only after a commit is durable, so readers never see more.
-    pub(super) streams: SharedStreams,
-    pub(super) snapshots: Snapshots,
-    pub(super) head_tx: watch::Sender<u64>,
-    pub(super) clock: Arc<dyn Fn() -> i64 + Send + Sync>,
-    /// Set when a failed commit could not be undone: sled and this writer may
-    /// disagree, so every later append is refused until the log is reopened.
-    pub(super) poisoned: Option<String>,
+    pub(crate) streams: SharedStreams,
+    pub(crate) snapshots: Snapshots,
+    pub(crate) head_tx: watch::Sender<u64>,
+    pub(crate) clock: Arc<dyn Fn() -> i64 + Send + Sync>,
+    /// Set when a failed commit or import could not be undone: sled and this
+    /// writer may disagree, so every later write is refused until the log is
+    /// reopened (with the error that caused it).
+    pub(crate) poisoned: Option<LogError>,
+    /// How many of the next syncs fail (fault injection for tests).
+    #[cfg(test)]
+    pub(crate) failing_syncs: Arc<std::sync::atomic::AtomicU32>,
 }
 
 /// When the stream index snapshot was last written while the log is open.
-pub(super) struct Snapshots {
+pub(crate) struct Snapshots {
     /// The head it covered.
     at: u64,
     /// Events between two snapshots.
@@ -61,7 +66,7 @@ pub(super) struct Snapshots {
 }
 
 impl Snapshots {
-    pub(super) fn new(head: u64, every: u64) -> Self {
+    pub(crate) fn new(head: u64, every: u64) -> Self {
         Self {
             at: head,
             every: every.max(1),
@@ -87,7 +92,7 @@ struct Accepted {
 }
 
 impl Writer {
-    pub(super) fn run(mut self, rx: mpsc::Receiver<Request>) {
+    pub(crate) fn run(mut self, rx: mpsc::Receiver<Request>) {
         let mut next = rx.recv().ok();
         while let Some(first) = next.take() {
             let mut group = Vec::new();
@@ -160,16 +165,20 @@ impl Writer {
         }
         if let Some(why) = &self.poisoned {
             for r in group {
-                let _ = r.reply.send(Err(LogError::Storage(why.clone())));
+                let _ = r.reply.send(Err(again(why)));
             }
             return;
         }
-        let (start_head, start_hash) = (self.head, self.last_hash);
+        let start = (self.head, self.last_hash);
         let mut batch = sled::Batch::default();
         let mut keys: Vec<Vec<u8>> = Vec::new();
         // Versions the group itself has reached.
         let mut pending: HashMap<String, u64> = HashMap::new();
         let mut accepted = Vec::with_capacity(group.len());
+        // Conflicts wait for the commit too: the version they name may be one
+        // this group reaches, and an appender told "the stream is at v" must
+        // find it there when it reads (or after a crash).
+        let mut refused = Vec::new();
         let mut seg = segment::Builder::new(self.head + 1);
         let now = (self.clock)();
         for req in group {
@@ -178,11 +187,12 @@ impl Writer {
                 None => self.streams.read().version(&req.stream),
             };
             if !req.expected.admits(current) {
-                let _ = req.reply.send(Err(LogError::Conflict {
+                let conflict = LogError::Conflict {
                     stream: req.stream,
                     expected: req.expected,
                     actual: current,
-                }));
+                };
+                refused.push((req.reply, conflict));
                 continue;
             }
             let first_position = self.head + 1;
@@ -225,12 +235,16 @@ impl Writer {
             });
         }
         if accepted.is_empty() {
+            // Every conflict was decided against committed versions alone.
+            for (reply, conflict) in refused {
+                let _ = reply.send(Err(conflict));
+            }
             return;
         }
         if !seg.is_empty() {
             keys.push(put_segment(&mut batch, seg));
         }
-        match self.persist(batch) {
+        match self.persist_or_undo(batch, keys, start) {
             Ok(()) => {
                 let mut streams = self.streams.write();
                 for a in &accepted {
@@ -244,30 +258,67 @@ impl Writer {
                 for a in accepted {
                     let _ = a.reply.send(Ok(a.appended));
                 }
+                for (reply, conflict) in refused {
+                    let _ = reply.send(Err(conflict));
+                }
                 self.snapshot_now_and_then();
             }
             Err(e) => {
-                tracing::error!(error = %e, "commit failed; undoing it");
-                self.head = start_head;
-                self.last_hash = start_hash;
-                if let Err(undo) = self.undo(keys) {
-                    tracing::error!(error = %undo, "undo failed; refusing appends until reopened");
-                    self.poisoned = Some(format!("{e}; undo failed: {undo}; reopen the log"));
-                }
-                for a in accepted {
-                    let _ = a.reply.send(Err(LogError::Storage(e.to_string())));
+                // A refusal may rest on a version that was just undone; the
+                // appender learns of the failure and retries.
+                let replies = accepted.into_iter().map(|a| a.reply);
+                for reply in replies.chain(refused.into_iter().map(|(r, _)| r)) {
+                    let _ = reply.send(Err(again(&e)));
                 }
             }
         }
     }
 
-    fn persist(&self, batch: sled::Batch) -> Result<(), LogError> {
-        self.db.apply_batch(batch).map_err(|e| storage(&e))?;
-        self.db.flush().map_err(|e| storage(&e))?;
-        if let Some(f) = &self.file {
-            f.sync_data().map_err(|e| storage(&e))?;
+    /// Applies `batch` (which stores `keys`) and makes it durable; on failure
+    /// removes `keys` again and rolls the writer back to `start` (head and hash). If that
+    /// fails too, sled may hold what the writer does not know of: every later
+    /// write is refused until the log is reopened.
+    fn persist_or_undo(
+        &mut self,
+        batch: sled::Batch,
+        keys: Vec<Vec<u8>>,
+        start: (u64, [u8; HASH_LEN]),
+    ) -> Result<(), LogError> {
+        let Err(e) = self.persist(batch) else {
+            return Ok(());
+        };
+        tracing::error!(error = %e, "commit failed; undoing it");
+        (self.head, self.last_hash) = start;
+        if let Err(undo) = self.undo(keys) {
+            tracing::error!(error = %undo, "undo failed; refusing writes until reopened");
+            self.poisoned = Some(undo);
         }
-        Ok(())
+        Err(e)
+    }
+
+    fn persist(&self, batch: sled::Batch) -> Result<(), LogError> {
+        self.db.apply_batch(batch).map_err(LogError::storage)?;
+        self.db.flush().map_err(LogError::storage)?;
+        self.sync()
+    }
+
+    fn sync(&self) -> Result<(), LogError> {
+        #[cfg(test)]
+        {
+            use std::sync::atomic::Ordering;
+            let fail = |n: u32| n.checked_sub(1);
+            if self
+                .failing_syncs
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, fail)
+                .is_ok()
+            {
+                return Err(LogError::storage("injected sync failure"));
+            }
+        }
+        match &self.file {
+            Some(f) => f.sync_data().map_err(LogError::storage),
+            None => Ok(()),
+        }
     }
 
     fn undo(&self, keys: Vec<Vec<u8>>) -> Result<(), LogError> {
@@ -278,72 +329,47 @@ impl Writer {
         self.persist(batch)
     }
 
-    /// Stores exported records verbatim after checking that each continues the
-    /// log: the next position, the previous hash, its stream's next version, and
-    /// a hash that matches its contents. All or nothing.
+    /// Stores exported records verbatim after [`ImportCheck`] passed every
+    /// one of them. All or nothing.
     fn import(&mut self, events: Vec<RecordedEvent>) -> Result<Appended, LogError> {
         if let Some(why) = &self.poisoned {
-            return Err(LogError::Storage(why.clone()));
+            return Err(again(why));
         }
-        let (Some(first), Some(last)) = (events.first(), events.last()) else {
-            return Err(LogError::Invalid("nothing to import".into()));
-        };
-        let (first_position, last_position) = (first.position, last.position);
-        let (mut head, mut hash) = (self.head, self.last_hash);
-        let mut versions: HashMap<String, u64> = HashMap::new();
+        let mut check = ImportCheck::new(self.head, self.last_hash);
         let mut batch = sled::Batch::default();
-        let mut seg = segment::Builder::new(head + 1);
-        let mut stream_version = 0;
+        let mut keys = Vec::new();
+        let mut seg = segment::Builder::new(self.head + 1);
         for e in &events {
-            let bad = |reason: &str| LogError::Corrupt {
-                position: e.position,
-                reason: reason.into(),
-            };
-            if e.position != head + 1 {
-                return Err(bad(&format!("import expected position {}", head + 1)));
-            }
-            if e.prev_hash != hash {
-                return Err(bad("import breaks the hash chain"));
-            }
-            let current = match versions.get(&e.stream_id) {
-                Some(v) => *v,
-                None => self.streams.read().version(&e.stream_id),
-            };
-            if e.stream_version != current + 1 {
-                return Err(bad("import skips or repeats a stream version"));
-            }
-            let (bytes, computed) = record::encode(e);
-            if computed != e.hash {
-                return Err(bad("imported record does not match its hash"));
-            }
+            let bytes = check.next(e, |s| self.streams.read().version(s))?;
             seg.push(&bytes);
             if seg.is_full() {
                 let full = std::mem::replace(&mut seg, segment::Builder::new(e.position + 1));
-                put_segment(&mut batch, full);
+                keys.push(put_segment(&mut batch, full));
             }
-            versions.insert(e.stream_id.clone(), e.stream_version);
-            stream_version = e.stream_version;
-            head = e.position;
-            hash = computed;
         }
+        let appended = check.appended()?;
         if !seg.is_empty() {
-            put_segment(&mut batch, seg);
+            keys.push(put_segment(&mut batch, seg));
         }
-        // Nothing was applied if this fails: the batch is atomic and no state moved yet.
-        self.persist(batch)?;
-        self.head = head;
-        self.last_hash = hash;
+        let start = (self.head, self.last_hash);
+        self.head = check.head();
+        self.last_hash = check.head_hash();
+        self.persist_or_undo(batch, keys, start)?;
         let mut streams = self.streams.write();
         for e in &events {
             streams.insert(&e.stream_id, e.stream_version, e.position);
         }
         drop(streams);
-        self.head_tx.send_replace(head);
+        self.head_tx.send_replace(self.head);
         self.snapshot_now_and_then();
-        Ok(Appended {
-            first_position,
-            last_position,
-            stream_version,
-        })
+        Ok(appended)
+    }
+}
+
+/// `e` once more, for another waiting writer: a storage failure with `e`'s source.
+fn again(e: &LogError) -> LogError {
+    match e {
+        LogError::Storage(source) => LogError::Storage(source.clone()),
+        other => LogError::storage(other.to_string()),
     }
 }

@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use aduan_log::{verify, EventLog, ExpectedVersion, LogError, NewEvent, SledLog, SledOptions};
+use aduan_log::{verify, EventLog, ExpectedVersion, LogError, NewEvent};
+use aduan_log_sled::{SledLog, SledOptions};
 
 async fn populated(dir: &std::path::Path, n: usize) -> SledLog {
     let log = SledLog::open(SledOptions::new(dir)).expect("open");
@@ -242,6 +243,12 @@ impl EventLog for ShortPages {
     }
     fn head(&self) -> tokio::sync::watch::Receiver<u64> {
         self.0.head()
+    }
+    async fn import(
+        &self,
+        events: Vec<aduan_log::RecordedEvent>,
+    ) -> Result<aduan_log::Appended, LogError> {
+        self.0.import(events).await
     }
 }
 

@@ -16,12 +16,14 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Instant;
 
-use super::{be_u64, segment_at, segment_key, storage};
-use crate::record::{self, HASH_LEN};
-use crate::{segment, LogError};
+use aduan_log::record::{self, HASH_LEN};
+use aduan_log::LogError;
+
+use crate::segment;
+use crate::store::{be_u64, segment_at, segment_key};
 
 /// File name of the snapshot, in the log's directory.
-pub(super) const SNAPSHOT: &str = "aduan-streams.idx";
+pub(crate) const SNAPSHOT: &str = "aduan-streams.idx";
 /// Format tag of the snapshot; bump when the layout changes.
 const MAGIC: &[u8; 8] = b"ADUSTRM1";
 /// A rebuild that scanned more records than this writes a snapshot at once, so
@@ -30,37 +32,37 @@ const SNAPSHOT_AFTER_SCAN: u64 = 100_000;
 
 /// Stream id → position of version v at index v − 1 (0 where a record was unreadable).
 #[derive(Debug, Default)]
-pub(super) struct Streams {
+pub(crate) struct Streams {
     positions: HashMap<String, Vec<u64>>,
 }
 
 /// The index shared by the writer (the only one that changes it) and readers.
 #[derive(Debug, Clone)]
-pub(super) struct SharedStreams(Arc<RwLock<Streams>>);
+pub(crate) struct SharedStreams(Arc<RwLock<Streams>>);
 
 impl SharedStreams {
-    pub(super) fn new(streams: Streams) -> Self {
+    pub(crate) fn new(streams: Streams) -> Self {
         Self(Arc::new(RwLock::new(streams)))
     }
     /// Read access; a writer that panicked mid-update left at worst a stream
     /// without its newest events, which reads report as missing.
-    pub(super) fn read(&self) -> RwLockReadGuard<'_, Streams> {
+    pub(crate) fn read(&self) -> RwLockReadGuard<'_, Streams> {
         self.0.read().unwrap_or_else(|e| e.into_inner())
     }
     /// Write access, for the writer.
-    pub(super) fn write(&self) -> RwLockWriteGuard<'_, Streams> {
+    pub(crate) fn write(&self) -> RwLockWriteGuard<'_, Streams> {
         self.0.write().unwrap_or_else(|e| e.into_inner())
     }
 }
 
 impl Streams {
     /// The stream's current version (0 when it has no events).
-    pub(super) fn version(&self, stream: &str) -> u64 {
+    pub(crate) fn version(&self, stream: &str) -> u64 {
         self.positions.get(stream).map_or(0, |p| p.len() as u64)
     }
 
     /// Positions of the stream's events from `from_version` (1-based) on.
-    pub(super) fn positions(&self, stream: &str, from_version: u64) -> Vec<u64> {
+    pub(crate) fn positions(&self, stream: &str, from_version: u64) -> Vec<u64> {
         let from = from_version.max(1) as usize - 1;
         match self.positions.get(stream) {
             Some(p) if from < p.len() => p[from..].to_vec(),
@@ -69,7 +71,7 @@ impl Streams {
     }
 
     /// Records that `stream`'s version `version` is at `position`.
-    pub(super) fn insert(&mut self, stream: &str, version: u64, position: u64) {
+    pub(crate) fn insert(&mut self, stream: &str, version: u64, position: u64) {
         let Some(slot) = (version as usize).checked_sub(1) else {
             return;
         };
@@ -111,7 +113,7 @@ impl Streams {
 
     /// Loads the snapshot in `dir` if it belongs to this log, then indexes every
     /// record after it up to `head`, whose hash is `head_hash`.
-    pub(super) fn open(
+    pub(crate) fn open(
         db: &sled::Db,
         dir: &Path,
         head: u64,
@@ -123,7 +125,7 @@ impl Streams {
         if from < head {
             let start = segment_at(db, from + 1)?.map_or(from + 1, |(first, _)| first);
             for item in db.range(segment_key(start)..=segment_key(head)) {
-                let (key, seg) = item.map_err(|e| storage(&e))?;
+                let (key, seg) = item.map_err(LogError::storage)?;
                 scanned += streams.index_segment(be_u64(&key[1..]), &seg, from);
             }
         }
@@ -141,7 +143,7 @@ impl Streams {
     }
 
     /// The snapshot of the index of a log whose head is `head`, with hash `head_hash`.
-    pub(super) fn encode(&self, head: u64, head_hash: &[u8; HASH_LEN]) -> Vec<u8> {
+    pub(crate) fn encode(&self, head: u64, head_hash: &[u8; HASH_LEN]) -> Vec<u8> {
         let mut out = Vec::with_capacity(96 + self.positions.len() * 64);
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&head.to_be_bytes());
@@ -162,18 +164,17 @@ impl Streams {
 }
 
 /// Replaces the snapshot in `dir` with `snapshot` (from [`Streams::encode`]).
-pub(super) fn write_snapshot(dir: &Path, snapshot: &[u8]) -> Result<(), LogError> {
+pub(crate) fn write_snapshot(dir: &Path, snapshot: &[u8]) -> Result<(), LogError> {
     let tmp = dir.join(format!("{SNAPSHOT}.tmp"));
-    let io = |e: std::io::Error| storage(&e);
-    let mut file = File::create(&tmp).map_err(io)?;
-    file.write_all(snapshot).map_err(io)?;
-    file.sync_all().map_err(io)?;
-    fs::rename(&tmp, snapshot_path(dir)).map_err(io)
+    let mut file = File::create(&tmp).map_err(LogError::storage)?;
+    file.write_all(snapshot).map_err(LogError::storage)?;
+    file.sync_all().map_err(LogError::storage)?;
+    fs::rename(&tmp, snapshot_path(dir)).map_err(LogError::storage)
 }
 
 /// A snapshot that could not be written only costs the next open a longer
 /// scan, so the failure is logged, not returned.
-pub(super) fn report(written: Result<(), LogError>) {
+pub(crate) fn report(written: Result<(), LogError>) {
     if let Err(e) = written {
         tracing::warn!(error = %e, "stream index snapshot not written; the next open scans the log");
     }
@@ -247,7 +248,7 @@ mod tests {
     }
 
     fn record(stream: &str, version: u64, position: u64) -> Vec<u8> {
-        let e = crate::RecordedEvent {
+        let e = aduan_log::RecordedEvent {
             stream_id: stream.into(),
             stream_version: version,
             position,

@@ -8,7 +8,8 @@ mod common;
 use std::collections::HashMap;
 use std::path::Path;
 
-use aduan_log::{EventLog, ExpectedVersion, LogError, NewEvent, SledLog, SledOptions};
+use aduan_log::{EventLog, ExpectedVersion, LogError, NewEvent};
+use aduan_log_sled::{SledLog, SledOptions};
 use proptest::prelude::*;
 
 #[derive(Debug, Clone)]

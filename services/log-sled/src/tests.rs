@@ -1,0 +1,98 @@
+//! Failed syncs, injected into the writer: a commit or an import whose
+//! `fdatasync` fails is undone, or, when the undo fails as well, every later
+//! write is refused until the log is reopened.
+
+use std::sync::atomic::Ordering;
+
+use aduan_log::memory::MemoryLog;
+use aduan_log::{verify, EventLog, ExpectedVersion, LogError, NewEvent, RecordedEvent};
+
+use crate::{SledLog, SledOptions};
+
+/// An export of 300 events of 600 bytes: several segments when imported.
+async fn export() -> Vec<RecordedEvent> {
+    let src = MemoryLog::new();
+    for i in 0..300 {
+        let e = NewEvent::new("Big", "test", vec![i as u8; 600]);
+        src.append(&format!("s{}", i % 4), ExpectedVersion::Any, vec![e])
+            .await
+            .expect("append");
+    }
+    src.read_all(1, 1000).await.expect("read")
+}
+
+fn open(dir: &std::path::Path) -> SledLog {
+    SledLog::open(SledOptions::new(dir)).expect("open")
+}
+
+fn fail_next_syncs(log: &SledLog, n: u32) {
+    log.inner.failing_syncs.store(n, Ordering::SeqCst);
+}
+
+fn one() -> Vec<NewEvent> {
+    vec![NewEvent::new("After", "test", b"after".to_vec())]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_whose_sync_fails_is_undone_and_the_log_goes_on() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = open(dir.path());
+    let all = export().await;
+    fail_next_syncs(&log, 1);
+    let r = log.import(all.clone()).await;
+    assert!(matches!(r, Err(LogError::Storage(_))), "{r:?}");
+    assert_eq!(*log.head().borrow(), 0);
+    let a = log.append("s0", ExpectedVersion::NoStream, one()).await;
+    assert_eq!(a.expect("append after the undo").first_position, 1);
+    log.close();
+    drop(log);
+
+    let log = open(dir.path());
+    assert_eq!(
+        *log.head().borrow(),
+        1,
+        "the failed import left records behind"
+    );
+    verify(&log, 1, None, &mut |_| {}).await.expect("verifies");
+    assert_eq!(log.read_stream("s0", 1).await.expect("read").len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_that_cannot_be_undone_refuses_every_later_write() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = open(dir.path());
+    let all = export().await;
+    fail_next_syncs(&log, 2);
+    let r = log.import(all[..100].to_vec()).await;
+    assert!(matches!(r, Err(LogError::Storage(_))), "{r:?}");
+    let a = log.append("s0", ExpectedVersion::Any, one()).await;
+    assert!(matches!(a, Err(LogError::Storage(_))), "append: {a:?}");
+    let i = log.import(all[..100].to_vec()).await;
+    assert!(matches!(i, Err(LogError::Storage(_))), "import: {i:?}");
+    assert_eq!(*log.head().borrow(), 0);
+    log.close();
+    drop(log);
+
+    // Reopened, the log is whatever sled kept, and whole.
+    let log = open(dir.path());
+    let head = *log.head().borrow();
+    assert!(head == 0 || head == 100, "head {head}");
+    let report = verify(&log, 1, None, &mut |_| {}).await.expect("verifies");
+    assert_eq!(report.events, head);
+    let r = log.import(all[head as usize..].to_vec()).await;
+    assert_eq!(r.expect("import resumes").last_position, 300);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_whose_sync_fails_answers_every_appender_in_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = open(dir.path());
+    log.append("a", ExpectedVersion::NoStream, one())
+        .await
+        .expect("first");
+    fail_next_syncs(&log, 1);
+    let r = log.append("a", ExpectedVersion::Exact(1), one()).await;
+    assert!(matches!(r, Err(LogError::Storage(_))), "{r:?}");
+    let r = log.append("a", ExpectedVersion::Exact(1), one()).await;
+    assert_eq!(r.expect("after the undo").first_position, 2);
+}
