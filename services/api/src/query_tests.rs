@@ -29,10 +29,13 @@ async fn state(dir: &std::path::Path) -> ApiState<SledLog> {
     let mut opts = SledOptions::new(dir.join("log"));
     opts.fsync = false;
     let log = SledLog::open(opts).expect("log");
-    let views = sled::Config::new().temporary(true).open().expect("views");
-    let intake = Intake::open(log.clone(), views.open_tree("intake").expect("tree"))
-        .await
-        .expect("intake");
+    let intake = Intake::open(
+        log.clone(),
+        aduan_kv::Db::memory().open_tree("intake").expect("tree"),
+        aduan_intake::ReporterKey::random(),
+    )
+    .await
+    .expect("intake");
     let rules = Arc::new(RuleSet::load(RULES).expect("rules"));
     ApiState {
         commands: Commands::new(log.clone(), Arc::new(SystemClock), rules.clone()),

@@ -13,8 +13,10 @@ fn main() -> anyhow::Result<()> {
         let log = aduan_log_sled::SledLog::open(aduan_log_sled::SledOptions::new(
             dir.path().join("log"),
         ))?;
-        let views = sled::open(dir.path().join("views"))?;
-        let intake = aduan_intake::Intake::open(log.clone(), views.open_tree("intake")?).await?;
+        let views = aduan_kv_sled::open(&dir.path().join("views"))?;
+        let key = aduan_intake::ReporterKey::random();
+        let index = views.open_tree("intake")?;
+        let intake = aduan_intake::Intake::open(log.clone(), index, key).await?;
         let per = 20_000 / c;
         let t0 = Instant::now();
         let tasks: Vec<_> = (0..c)

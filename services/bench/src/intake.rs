@@ -45,8 +45,9 @@ pub async fn nats_submissions(
     total: u64,
 ) -> anyhow::Result<Stats> {
     let log = SledLog::open(SledOptions::new(dir.join("log")))?;
-    let views = sled::open(dir.join("views"))?;
-    let intake = Intake::open(log.clone(), views.open_tree("intake")?).await?;
+    let views = aduan_kv_sled::open(&dir.join("views"))?;
+    let key = aduan_intake::ReporterKey::random();
+    let intake = Intake::open(log.clone(), views.open_tree("intake")?, key).await?;
     let service_client = async_nats::connect(&server.url).await?;
     let (stop_tx, stop) = tokio::sync::watch::channel(false);
     let subjects = Subjects::default();

@@ -34,7 +34,9 @@ pub async fn submit_to_assignment(
     let log = SledLog::open(SledOptions::new(dir.join("log")))?;
     let views = sled::open(dir.join("views"))?;
     aduan_router::publish_ruleset(&log, SAMPLE_RULES).await?;
-    let intake = Intake::open(log.clone(), views.open_tree("intake")?).await?;
+    let index = aduan_kv_sled::wrap(views.clone()).open_tree("intake")?;
+    let key = aduan_intake::ReporterKey::random();
+    let intake = Intake::open(log.clone(), index, key).await?;
     let (stop_tx, stop) = tokio::sync::watch::channel(false);
     let subjects = Subjects::default();
     let mut services = tokio::task::JoinSet::new();

@@ -29,7 +29,9 @@ impl InvalidId {
     }
 }
 
-/// A complaint's id: a UUID v7, so ids sort by creation time.
+/// A complaint's id: a UUID v7 (ids sort by creation time), or, for a
+/// submission that carries a channel reference, a UUID v8 derived from
+/// `(channel, channel_ref)` (see [`ComplaintId::for_channel_ref`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct ComplaintId(Uuid);
 
@@ -37,6 +39,23 @@ impl ComplaintId {
     /// A fresh id (UUID v7).
     pub fn new() -> Self {
         Self(Uuid::now_v7())
+    }
+    /// The id of the complaint submitted as `channel_ref` on `channel`: the same
+    /// pair always gives the same id, in any process, so "one complaint per
+    /// channel reference" is held by the log (the complaint's stream can be
+    /// created once) rather than by an index beside it. A UUID v8 (RFC 9562
+    /// custom) of BLAKE3 in derive-key mode: a name-based id that needs no
+    /// secret, so dedupe never depends on a key that could be lost.
+    pub fn for_channel_ref(channel: &Channel, channel_ref: &str) -> Self {
+        let mut h =
+            blake3::Hasher::new_derive_key("aduan 2026-12 complaint id of a channel reference");
+        // A channel never contains a NUL, and the reference comes last: unambiguous.
+        h.update(channel.as_str().as_bytes());
+        h.update(&[0]);
+        h.update(channel_ref.as_bytes());
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&h.finalize().as_bytes()[..16]);
+        Self(uuid::Builder::from_custom_bytes(bytes).into_uuid())
     }
     /// Parses the hyphenated UUID form.
     pub fn parse(s: &str) -> Result<Self, InvalidId> {
@@ -355,6 +374,21 @@ mod tests {
         assert!(!pati.is_within(&kec));
         assert!(!RegionCode::parse("33.180").is_ok_and(|r| r.is_within(&pati)));
         assert_eq!(kec.parent(), Some(pati));
+    }
+
+    #[test]
+    fn ids_of_channel_references_are_stable_and_distinct() {
+        let sms = Channel::parse("sms").expect("channel");
+        let web = Channel::parse("web").expect("channel");
+        let a = ComplaintId::for_channel_ref(&sms, "m-1");
+        assert_eq!(a, ComplaintId::for_channel_ref(&sms, "m-1"));
+        assert_ne!(a, ComplaintId::for_channel_ref(&sms, "m-2"));
+        assert_ne!(a, ComplaintId::for_channel_ref(&web, "m-1"));
+        assert_eq!(a.uuid().get_version_num(), 8);
+        assert_eq!(ComplaintId::parse(&a.to_string()), Ok(a));
+        assert!(a.stream().starts_with("complaint-"));
+        // Pinned: the derivation must never change, or old keys dedupe no more.
+        assert_eq!(a.to_string(), "15f71456-60ea-81e3-85b2-6d218cdcb003");
     }
 
     #[test]

@@ -1,34 +1,32 @@
-//! The intake's own read model: which `(channel, channel_ref)` keys and which
-//! tracking numbers are taken, kept in a sled tree of the views database.
+//! Intake's read model: which tracking numbers are taken and which complaint
+//! each belongs to (the API and the CLI find a complaint by its number), kept
+//! in an [`aduan_kv::Tree`]. Dedupe does not depend on it: the log holds one
+//! complaint per channel reference by itself (see the crate docs).
 //!
 //! Intake writes an entry right after each append; a tail over the log writes
 //! the same entries again, together with its checkpoint in one batch, so an
-//! entry lost to a crash between append and write is restored before intake
-//! serves again.
+//! entry lost to a crash (or to a client hanging up between append and write)
+//! is restored, at the latest before intake serves again.
+//!
+//! It also remembers, for complaints recorded before channel references chose
+//! the complaint id, which id a reference got ("legacy" keys), so a data
+//! directory from before that change still deduplicates them.
 
-use aduan_domain::{ComplaintEvent, ComplaintId, TrackingNo};
+use aduan_domain::{Channel, ComplaintEvent, ComplaintId, TrackingNo};
+use aduan_kv::{Batch, Tree};
 use aduan_log::{EventLog, RecordedEvent};
 
 use crate::IntakeError;
 
 const CHECKPOINT: &[u8] = b"@checkpoint";
 
-/// What a key maps to: the first ack's ids.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Entry {
-    /// The complaint created for the key.
-    pub complaint_id: ComplaintId,
-    /// Its tracking number.
-    pub tracking_no: TrackingNo,
-}
-
-/// Keys and tracking numbers in use.
+/// Tracking numbers in use, and legacy keys.
 #[derive(Debug, Clone)]
 pub struct Index {
-    tree: sled::Tree,
+    tree: Tree,
 }
 
-fn key_entry(key: &[u8]) -> Vec<u8> {
+fn legacy_entry(key: &[u8]) -> Vec<u8> {
     [b"k".as_slice(), key].concat()
 }
 
@@ -36,76 +34,45 @@ fn tracking_entry(t: &TrackingNo) -> Vec<u8> {
     [b"t".as_slice(), t.as_str().as_bytes()].concat()
 }
 
-fn encode(e: &Entry) -> Vec<u8> {
-    [
-        e.complaint_id.uuid().as_bytes().as_slice(),
-        e.tracking_no.as_str().as_bytes(),
-    ]
-    .concat()
-}
-
-fn decode(v: &[u8]) -> Option<Entry> {
-    let id = uuid_from(v.get(..16)?)?;
-    let tracking_no = TrackingNo::parse(std::str::from_utf8(v.get(16..)?).ok()?).ok()?;
-    Some(Entry {
-        complaint_id: id,
-        tracking_no,
-    })
-}
-
 fn uuid_from(b: &[u8]) -> Option<ComplaintId> {
     Some(ComplaintId::from_bytes(b.try_into().ok()?))
 }
 
-fn storage(e: sled::Error) -> IntakeError {
-    IntakeError::Unavailable(format!("intake index: {e}"))
-}
-
 impl Index {
     /// The index in `tree`.
-    pub fn new(tree: sled::Tree) -> Self {
+    pub fn new(tree: Tree) -> Self {
         Self { tree }
-    }
-
-    /// The entry of an idempotency key, if taken.
-    pub fn get(&self, key: &[u8]) -> Result<Option<Entry>, IntakeError> {
-        Ok(self
-            .tree
-            .get(key_entry(key))
-            .map_err(storage)?
-            .and_then(|v| decode(&v)))
     }
 
     /// The complaint a tracking number belongs to, if any.
     pub fn complaint_of(&self, t: &TrackingNo) -> Result<Option<ComplaintId>, IntakeError> {
-        let v = self.tree.get(tracking_entry(t)).map_err(storage)?;
+        let v = self.tree.get(tracking_entry(t))?;
         Ok(v.and_then(|v| uuid_from(&v)))
     }
 
-    /// Records a complaint's key (if any) and tracking number.
-    ///
-    /// Plain inserts, not a `sled::Batch`: in sled 0.34 a batch takes a
-    /// process-wide write lock that the log writer's commits also take, and on
-    /// this hot path that cut intake from ~60,000 to ~12,000 submissions/s
-    /// (64 tasks, measured). Atomicity is not needed here: the tail over the log
-    /// writes both entries again with its checkpoint, in one batch.
-    pub fn insert(&self, key: Option<&[u8]>, e: &Entry) -> Result<(), IntakeError> {
-        if let Some(key) = key {
-            self.tree
-                .insert(key_entry(key), encode(e))
-                .map_err(storage)?;
-        }
-        let id = e.complaint_id.uuid();
+    /// The complaint an idempotency key got before ids were derived from keys.
+    pub fn legacy(&self, key: &[u8]) -> Result<Option<ComplaintId>, IntakeError> {
+        Ok(self
+            .tree
+            .get(legacy_entry(key))?
+            .and_then(|v| uuid_from(&v)))
+    }
+
+    /// Records a complaint's tracking number. A plain insert, not a batch: with
+    /// the embedded backend a batch takes a process-wide write lock that the
+    /// log writer's commits also take, which cut intake from ~60,000 to
+    /// ~12,000 submissions/s (64 tasks, measured). The tail writes it again
+    /// atomically with its checkpoint.
+    pub fn insert(&self, t: &TrackingNo, id: &ComplaintId) -> Result<(), IntakeError> {
         self.tree
-            .insert(tracking_entry(&e.tracking_no), id.as_bytes().as_slice())
-            .map_err(storage)?;
+            .insert(tracking_entry(t), id.uuid().as_bytes().as_slice())?;
         Ok(())
     }
 
     /// Position of the last log event the tail has indexed.
     pub fn checkpoint(&self) -> Result<u64, IntakeError> {
-        let v = self.tree.get(CHECKPOINT).map_err(storage)?;
-        Ok(v.and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok())
+        let v = self.tree.get(CHECKPOINT)?;
+        Ok(v.and_then(|v| <[u8; 8]>::try_from(v.as_slice()).ok())
             .map_or(0, u64::from_be_bytes))
     }
 
@@ -114,11 +81,11 @@ impl Index {
         let Some(last) = events.last() else {
             return Ok(());
         };
-        let mut batch = sled::Batch::default();
-        for e in events {
-            if e.event_type != "ComplaintReceived" {
-                continue;
-            }
+        let mut batch = Batch::default();
+        for e in events
+            .iter()
+            .filter(|e| e.event_type == "ComplaintReceived")
+        {
             let decoded = ComplaintEvent::decode(&e.event_type, e.schema_version, &e.payload);
             let Ok(ComplaintEvent::Received(r)) = decoded else {
                 tracing::warn!(
@@ -133,26 +100,24 @@ impl Index {
             ) else {
                 continue;
             };
-            let key = (!r.channel_ref.is_empty())
-                .then(|| [r.channel.as_bytes(), &[0], r.channel_ref.as_bytes()].concat());
-            put(
-                &mut batch,
-                key.as_deref(),
-                &Entry {
-                    complaint_id: id,
-                    tracking_no: t,
-                },
-            );
+            let id_bytes = id.uuid().into_bytes();
+            batch.insert(tracking_entry(&t), id_bytes);
+            if let (false, Ok(channel)) = (r.channel_ref.is_empty(), Channel::parse(&r.channel)) {
+                if ComplaintId::for_channel_ref(&channel, &r.channel_ref) != id {
+                    let key = [r.channel.as_bytes(), &[0], r.channel_ref.as_bytes()].concat();
+                    batch.insert(legacy_entry(&key), id_bytes);
+                }
+            }
         }
-        batch.insert(CHECKPOINT, &last.position.to_be_bytes());
-        self.tree.apply_batch(batch).map_err(storage)
+        batch.insert(CHECKPOINT, last.position.to_be_bytes());
+        Ok(self.tree.apply(batch)?)
     }
 
     /// Indexes everything in `log` after the checkpoint, up to the durable head.
     pub async fn catch_up<L: EventLog>(&self, log: &L) -> Result<u64, IntakeError> {
         let mut next = self.checkpoint()? + 1;
         loop {
-            let page = log.read_all(next, 4096).await.map_err(IntakeError::from)?;
+            let page = log.read_all(next, 4096).await?;
             let Some(last) = page.last() else {
                 return Ok(next - 1);
             };
@@ -160,14 +125,4 @@ impl Index {
             self.apply(&page)?;
         }
     }
-}
-
-fn put(batch: &mut sled::Batch, key: Option<&[u8]>, e: &Entry) {
-    if let Some(key) = key {
-        batch.insert(key_entry(key), encode(e));
-    }
-    batch.insert(
-        tracking_entry(&e.tracking_no),
-        e.complaint_id.uuid().as_bytes().as_slice(),
-    );
 }

@@ -49,6 +49,40 @@ impl Submission {
         k.extend_from_slice(self.channel_ref.as_bytes());
         Some(k)
     }
+
+    /// A hash of everything the submission says, after normalisation: a retry
+    /// of the same submission has the same fingerprint, another submission
+    /// under the same channel reference (almost surely) not.
+    pub fn fingerprint(&self) -> [u8; 32] {
+        let mut h = blake3::Hasher::new_derive_key("aduan 2026-12 submission fingerprint");
+        let mut field = |b: &[u8]| {
+            // Length-prefixed, so no two submissions encode alike.
+            h.update(&(b.len() as u64).to_le_bytes());
+            h.update(b);
+        };
+        field(self.channel.as_str().as_bytes());
+        field(self.channel_ref.as_bytes());
+        field(self.kind.as_bytes());
+        field(self.title.as_bytes());
+        field(self.body.as_bytes());
+        field(self.category.as_bytes());
+        field(self.privacy.as_str().as_bytes());
+        if let Some(l) = &self.location {
+            field(b"location");
+            field(l.region_code.as_bytes());
+            field(l.address.as_bytes());
+            for c in [l.lat, l.lon] {
+                field(&c.map_or([0xff; 8], |v| v.to_bits().to_le_bytes()));
+            }
+        }
+        if let Some(r) = &self.reporter {
+            field(b"reporter");
+            for f in [&r.name, &r.phone, &r.email, &r.privacy] {
+                field(f.as_bytes());
+            }
+        }
+        *h.finalize().as_bytes()
+    }
 }
 
 fn invalid(field: &'static str, message: impl Into<String>) -> IntakeError {
@@ -277,6 +311,47 @@ mod tests {
         ];
         for (field, req) in cases {
             assert_eq!(field_of(req), field);
+        }
+    }
+
+    #[test]
+    fn fingerprints_see_every_field_and_ignore_trimming() {
+        let base = validate(ok()).expect("valid").fingerprint();
+        let padded = v1::SubmitComplaint {
+            body: format!("  {}\n", ok().body),
+            ..ok()
+        };
+        assert_eq!(validate(padded).expect("valid").fingerprint(), base);
+        let changed = [
+            v1::SubmitComplaint {
+                body: "Jalan berlubang di depan pasar".into(),
+                ..ok()
+            },
+            v1::SubmitComplaint {
+                title: "x".into(),
+                ..ok()
+            },
+            v1::SubmitComplaint {
+                category: "jalan".into(),
+                ..ok()
+            },
+            v1::SubmitComplaint {
+                location: Some(v1::Location {
+                    lat: Some(1.0),
+                    ..Default::default()
+                }),
+                ..ok()
+            },
+            v1::SubmitComplaint {
+                reporter: Some(v1::Reporter {
+                    phone: "0812".into(),
+                    ..Default::default()
+                }),
+                ..ok()
+            },
+        ];
+        for req in changed {
+            assert_ne!(validate(req).expect("valid").fingerprint(), base);
         }
     }
 

@@ -15,7 +15,7 @@
 use aduan_fuzz::{cases, config, corpus, corpus_files, mutate, mutation_with};
 
 use aduan_bus::{Format, Request};
-use aduan_intake::{validate, Intake, IntakeError, MAX_REQUEST_BYTES};
+use aduan_intake::{validate, Intake, IntakeError, ReporterKey, MAX_REQUEST_BYTES};
 use aduan_log_sled::{SledLog, SledOptions};
 use aduan_proto::v1;
 use bytes::Bytes;
@@ -307,11 +307,12 @@ fn handle_answers_every_request() {
     let mut opts = SledOptions::new(dir.path().join("log"));
     opts.fsync = false;
     let log = SledLog::open(opts).expect("log");
-    let index = sled::open(dir.path().join("index")).expect("index db");
+    let index = aduan_kv::Db::memory();
     let intake = rt
         .block_on(Intake::open(
             log.clone(),
             index.open_tree("intake").expect("tree"),
+            ReporterKey::random(),
         ))
         .expect("intake");
     let mut runner = proptest::test_runner::TestRunner::new(config((cases(2_000) / 10).max(50)));

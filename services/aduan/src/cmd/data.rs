@@ -21,7 +21,7 @@ pub fn open_log(data: &Path) -> anyhow::Result<SledLog> {
 
 /// The complaint with tracking number `t`, from intake's index in `data/views`.
 pub fn complaint_of(data: &Path, t: &TrackingNo) -> anyhow::Result<Option<ComplaintId>> {
-    let views = sled::open(data.join("views"))?;
+    let views = aduan_kv_sled::open(&data.join("views"))?;
     let index = aduan_intake::Index::new(views.open_tree("intake")?);
     Ok(index.complaint_of(t)?)
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use aduan_api::ApiState;
 use aduan_bus::Subjects;
-use aduan_intake::Intake;
+use aduan_intake::{Intake, ReporterKey};
 use aduan_log_sled::SledLog;
 use aduan_rules::RuleSet;
 use anyhow::Context;
@@ -22,7 +22,8 @@ pub(super) const SAMPLE_RULES: &str = include_str!("../../../../deploy/rules/sam
 /// Where the data lives and how to reach NATS; shared by the service commands.
 #[derive(Debug, Clone, Args)]
 pub struct Common {
-    /// Data directory: the event log (`log/`) and the read models (`views/`).
+    /// Data directory: the event log (`log/`), the read models (`views/`) and
+    /// the reporter-token key (`keys/reporter.key`, created on first start).
     #[arg(long, env = "ADUAN_DATA", default_value = "./data")]
     pub data: PathBuf,
     /// Jurisdiction rule set (TOML); default: the built-in sample (deploy/rules/sample.toml).
@@ -86,6 +87,14 @@ pub(super) fn open_stores(data: &Path) -> anyhow::Result<Stores> {
     })
 }
 
+/// Intake over the stores, with its index in the views and the reporter-token
+/// key in `data/keys/reporter.key` (created on first start).
+async fn open_intake(stores: &Stores, data: &Path) -> anyhow::Result<Intake<SledLog>> {
+    let index = aduan_kv_sled::wrap(stores.views.clone()).open_tree("intake")?;
+    let key = ReporterKey::load_or_create(&data.join("keys").join("reporter.key"))?;
+    Ok(Intake::open(stores.log.clone(), index, key).await?)
+}
+
 pub(super) fn load_rules(path: Option<&Path>) -> anyhow::Result<RuleSet> {
     match path {
         Some(p) => RuleSet::load_file(p).with_context(|| format!("rule set {}", p.display())),
@@ -129,7 +138,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             Some(url) => Some(connect(url).await?),
             None => None,
         };
-        let intake = Intake::open(stores.log.clone(), stores.views.open_tree("intake")?).await?;
+        let intake = open_intake(&stores, &args.common.data).await?;
         let mut tasks = tokio::task::JoinSet::new();
         // The rule set is published before intake takes complaints, so every
         // complaint of this run is routed by it.
@@ -233,7 +242,7 @@ pub fn intake(args: IntakeArgs) -> anyhow::Result<ExitCode> {
     let stores = open_stores(&args.common.data)?;
     runtime()?.block_on(async move {
         let stop = shutdown::on_signal();
-        let intake = Intake::open(stores.log.clone(), stores.views.open_tree("intake")?).await?;
+        let intake = open_intake(&stores, &args.common.data).await?;
         let client = connect(&args.nats).await?;
         let subjects = Subjects::new(&args.common.subject_prefix);
         let mut tasks = tokio::task::JoinSet::new();

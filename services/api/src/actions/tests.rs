@@ -39,10 +39,13 @@ async fn world() -> World {
     let mut opts = SledOptions::new(dir.path().join("log"));
     opts.fsync = false;
     let log = SledLog::open(opts).expect("log");
-    let views = sled::Config::new().temporary(true).open().expect("views");
-    let intake = Intake::open(log.clone(), views.open_tree("intake").expect("tree"))
-        .await
-        .expect("intake");
+    let intake = Intake::open(
+        log.clone(),
+        aduan_kv::Db::memory().open_tree("intake").expect("tree"),
+        aduan_intake::ReporterKey::random(),
+    )
+    .await
+    .expect("intake");
     let rules = Arc::new(RuleSet::load(RULES).expect("rules"));
     let commands = Commands::new(log.clone(), Arc::new(SystemClock), rules.clone());
     let state = ApiState {
