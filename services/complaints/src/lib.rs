@@ -94,7 +94,7 @@ impl<L: EventLog + Clone> ComplaintStore<L> {
         let stream = id.stream();
         let records = self.log.read_stream(&stream, 1).await?;
         if records.is_empty() {
-            return Err(StoreError::NotFound(id.clone()));
+            return Err(StoreError::NotFound(*id));
         }
         let events = records
             .iter()

@@ -15,6 +15,13 @@ pub fn open(path: &Path) -> Result<Db, KvError> {
     Ok(Db::new(SledDb(db)))
 }
 
+/// An [`aduan_kv::Db`] over a sled database already open, for a process
+/// whose other parts still use the same database directly (sled lets only
+/// one handle own a directory).
+pub fn wrap(db: sled::Db) -> Db {
+    Db::new(SledDb(db))
+}
+
 fn storage(e: sled::Error) -> KvError {
     KvError::Storage(Box::new(e))
 }

@@ -284,7 +284,7 @@ async fn replay(
     let until_ms = aduan_domain::calendar::unix_ms(at);
     let org = aduan_domain::OrgCode::parse(org)?;
     let parent = aduan_domain::OrgCode::parse(parent)?;
-    let rules = std::sync::Arc::new(rules_in_force(log, until_ms).await?);
+    let rules = rules_in_force(log, until_ms).await?;
     let scratch = tempfile::tempdir()?;
     let dir = out.unwrap_or_else(|| scratch.path().to_owned());
     let views = sled::open(&dir).with_context(|| format!("cannot open {}", dir.display()))?;
@@ -304,20 +304,19 @@ async fn replay(
     Ok(ExitCode::SUCCESS)
 }
 
-/// The rule set published last at or before `until_ms`, else the built-in sample.
-async fn rules_in_force(log: &SledLog, until_ms: i64) -> anyhow::Result<aduan_rules::RuleSet> {
-    use aduan_domain::event::RuleSetEvent;
-    let published = log.read_stream(aduan_domain::RULESET_STREAM, 1).await?;
-    let source = published
-        .iter()
-        .filter(|e| e.recorded_at_ms <= until_ms)
-        .filter_map(|e| RuleSetEvent::decode(&e.event_type, e.schema_version, &e.payload).ok())
-        .map(|RuleSetEvent::Published(p)| p.source)
-        .next_back();
-    match source {
-        Some(src) => Ok(aduan_rules::RuleSet::load(&src)?),
-        None => super::serve::load_rules(None),
-    }
+/// The rule set in force in the log at `until_ms`: the last published by then.
+async fn rules_in_force(
+    log: &SledLog,
+    until_ms: i64,
+) -> anyhow::Result<std::sync::Arc<aduan_rules::RuleSet>> {
+    let store = aduan_complaints::ComplaintStore::new(
+        log.clone(),
+        std::sync::Arc::new(aduan_domain::SystemClock),
+    );
+    store
+        .rules_in_force(aduan_complaints::At::Time(until_ms))
+        .await?
+        .context("no rule set had been published by then: nothing was routed")
 }
 
 async fn import(log: &SledLog, file: &std::path::Path) -> anyhow::Result<ExitCode> {
