@@ -108,6 +108,11 @@ async fn replay_until_reproduces_the_recap_recorded_then() {
     let c = clock.clone();
     opts.clock = Arc::new(move || c.now_ms());
     let log = SledLog::open(opts).expect("log");
+    // As `aduan serve` does before taking complaints: a replay finds the
+    // rules in force in the log, never in a file.
+    aduan_complaints::publish_ruleset(&log, SAMPLE)
+        .await
+        .expect("publish the sample");
     let rules = Arc::new(RuleSet::load(SAMPLE).expect("sample rules"));
     let views = sled::open(dir.path().join("views")).expect("views");
     let live = Projections::open(&views, rules).expect("projections");
