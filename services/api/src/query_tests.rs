@@ -38,7 +38,7 @@ async fn state(dir: &std::path::Path) -> ApiState<SledLog> {
     .expect("intake");
     let rules = Arc::new(RuleSet::load(RULES).expect("rules"));
     ApiState {
-        commands: Commands::new(log.clone(), Arc::new(SystemClock), rules.clone()),
+        commands: Commands::new(log.clone(), Arc::new(SystemClock)),
         projections: Projections::open(&aduan_kv::Db::memory()).expect("projections"),
         clock: Arc::new(SystemClock),
         tokens: Tokens::in_data_dir(dir),

@@ -33,7 +33,7 @@ pub async fn submit_to_assignment(
 ) -> anyhow::Result<Stats> {
     let log = SledLog::open(SledOptions::new(dir.join("log")))?;
     let views = sled::open(dir.join("views"))?;
-    aduan_router::publish_ruleset(&log, SAMPLE_RULES).await?;
+    aduan_complaints::publish_ruleset(&log, SAMPLE_RULES).await?;
     let index = aduan_kv_sled::wrap(views.clone()).open_tree("intake")?;
     let key = aduan_intake::ReporterKey::random();
     let intake = Intake::open(log.clone(), index, key).await?;
@@ -43,7 +43,8 @@ pub async fn submit_to_assignment(
     let client = async_nats::connect(&server.url).await?;
     let sink = JetStreamSink::new(client.clone(), subjects.clone()).await?;
     {
-        let (log, views, stop) = (log.clone(), views.clone(), stop.clone());
+        let views = aduan_kv_sled::wrap(views.clone());
+        let (log, stop) = (log.clone(), stop.clone());
         let config = RouterConfig::new(Arc::new(SystemClock));
         services.spawn(async move {
             aduan_router::run(log, &views, sink, config, stop)

@@ -1,5 +1,6 @@
 //! Why a command was refused or failed, with the contract's error codes.
 
+use aduan_complaints::StoreError;
 use aduan_domain::Rejection;
 use aduan_log::LogError;
 use aduan_proto::v1;
@@ -39,9 +40,9 @@ pub enum CommandError {
         /// How many times it was tried.
         attempts: u32,
     },
-    /// A stored event of the complaint could not be read.
+    /// A stored event of the complaint, or the rule set in force, could not be read.
     #[error("complaint history unreadable: {0}")]
-    Corrupt(String),
+    Corrupt(#[source] StoreError),
     /// The log failed (storage, closed).
     #[error("event log unavailable: {0}")]
     Unavailable(#[source] LogError),
@@ -95,10 +96,24 @@ impl CommandError {
 impl From<LogError> for CommandError {
     fn from(e: LogError) -> Self {
         match e {
-            LogError::Corrupt { .. } => Self::Corrupt(e.to_string()),
+            LogError::Corrupt { .. } => Self::Corrupt(StoreError::Log(e)),
             LogError::TooLarge { size, max } => Self::TooLarge { size, max },
             LogError::Invalid(why) => Self::Malformed(why),
             e => Self::Unavailable(e),
+        }
+    }
+}
+
+impl From<StoreError> for CommandError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Log(e) => e.into(),
+            StoreError::NotFound(id) => Self::NotFound(id.to_string()),
+            StoreError::Rejected(r) => Self::Rejected(r),
+            StoreError::Contended { attempts } => Self::Contended { attempts },
+            e @ (StoreError::NotAComplaint { .. }
+            | StoreError::Decode { .. }
+            | StoreError::Rules(_)) => Self::Corrupt(e),
         }
     }
 }

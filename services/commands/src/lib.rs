@@ -9,15 +9,11 @@
 //! keeps no read model. Reporter tokens it does check, against the hash in
 //! the complaint's `ComplaintReceived`.
 
-use std::sync::Arc;
-use std::time::Duration;
-
-use aduan_domain::calendar::unix_ms;
+use aduan_complaints::{At, Cause, ComplaintStore, Executed};
 use aduan_domain::{
-    Calendar, Command, Complaint, ComplaintEvent, ComplaintId, Deadlines, OrgCode, RejectReason,
-    ReporterToken, RouteReason, SharedClock,
+    Command, Complaint, ComplaintId, OrgCode, RejectReason, ReporterToken, RouteReason, SharedClock,
 };
-use aduan_log::{EventLog, ExpectedVersion, NewEvent, RecordedEvent};
+use aduan_log::EventLog;
 use aduan_proto::v1;
 use aduan_rules::RuleSet;
 use time::OffsetDateTime;
@@ -28,8 +24,6 @@ mod opd;
 
 pub use error::CommandError;
 
-/// How often a command is re-decided after losing a race on its complaint.
-pub const MAX_ATTEMPTS: u32 = 10;
 /// Longest actor name accepted, so the envelope actor stays within the log's limit.
 pub const MAX_ACTOR: usize = 128;
 
@@ -55,26 +49,28 @@ pub enum AdminAction {
     },
 }
 
-/// The command service; clones share the log, clock and rule set.
+/// The command service; clones share the complaint store.
 #[derive(Debug, Clone)]
 pub struct Commands<L> {
-    log: L,
-    clock: SharedClock,
-    rules: Arc<RuleSet>,
-    calendar: Arc<Calendar>,
+    store: ComplaintStore<L>,
 }
 
 impl<L: EventLog + Clone> Commands<L> {
-    /// A service over `log`, deciding at `clock`'s time; `rules` gives the
-    /// SLA, calendar and organisations for an admin's re-route.
-    pub fn new(log: L, clock: SharedClock, rules: Arc<RuleSet>) -> Self {
-        let calendar = Arc::new(Calendar::new(rules.holidays().iter().copied()));
-        Self {
-            log,
-            clock,
-            rules,
-            calendar,
-        }
+    /// A service over `log`, deciding at `clock`'s time; an admin's re-route
+    /// takes the organisations, SLA and calendar of the rule set in force in
+    /// the log.
+    pub fn new(log: L, clock: SharedClock) -> Self {
+        Self::with_store(ComplaintStore::new(log, clock))
+    }
+
+    /// A service over a complaint store shared with others.
+    pub fn with_store(store: ComplaintStore<L>) -> Self {
+        Self { store }
+    }
+
+    /// The complaint store underneath.
+    pub fn store(&self) -> &ComplaintStore<L> {
+        &self.store
     }
 
     /// An OPD's command, acting as `org` (the complaint's owner, or `not_assigned`).
@@ -151,8 +147,9 @@ impl<L: EventLog + Clone> Commands<L> {
         action: AdminAction,
     ) -> Result<v1::CommandAck, CommandError> {
         let name = checked_actor(name)?;
+        let rules = self.store.rules_in_force(At::Latest).await?;
         if let AdminAction::Reroute { org, reason } = &action {
-            if self.rules.org(org).is_none() {
+            if rules.as_ref().is_none_or(|r| r.org(org).is_none()) {
                 return Err(CommandError::invalid(
                     "org",
                     "is not an organisation of the rule set",
@@ -163,108 +160,64 @@ impl<L: EventLog + Clone> Commands<L> {
             }
         }
         let actor = format!("admin:{name}");
+        let rules = rules.as_deref();
         self.execute(id, &actor, move |c, now| {
-            Ok(self.admin_command(c, now, &action))
+            Ok(admin_command(rules, c, now, &action))
         })
         .await
     }
 
-    fn admin_command(&self, c: &Complaint, now: OffsetDateTime, action: &AdminAction) -> Command {
-        match action.clone() {
-            AdminAction::Reject {
-                reason_code,
-                reason,
-                duplicate_of,
-            } => Command::AdminReject {
-                reason_code,
-                reason,
-                duplicate_of,
-            },
-            AdminAction::Reroute { org, .. } => Command::Route {
-                org,
-                rule_id: String::new(),
-                ruleset_version: self.rules.version().to_owned(),
-                reason: RouteReason::Manual,
-                due: self.deadlines(now),
-                category: c.category.clone(),
-                // An admin's choice overrides "each org at most once": the
-                // admin may send it back to an org that already had it.
-                triage: true,
-            },
-        }
-    }
-
-    /// Fresh deadlines from `now` by the rule set's SLA, in working days.
-    fn deadlines(&self, now: OffsetDateTime) -> Deadlines {
-        let sla = self.rules.sla();
-        let at = |days| unix_ms(self.calendar.add_working_days(now, days));
-        Deadlines {
-            acknowledge_ms: at(sla.acknowledge),
-            follow_up_ms: at(sla.follow_up),
-            resolve_ms: at(sla.resolve),
-        }
-    }
-
-    /// Reads the complaint, asks `make` for the command, decides it and
-    /// appends the events expecting the version read; a lost race re-reads
-    /// and re-decides, up to [`MAX_ATTEMPTS`] times.
+    /// Changes the complaint with the command `make` gives, as a fresh
+    /// request of `actor`, and acknowledges its state afterwards.
     async fn execute<F>(
         &self,
         id: &ComplaintId,
         actor: &str,
-        make: F,
+        mut make: F,
     ) -> Result<v1::CommandAck, CommandError>
     where
-        F: Fn(&Complaint, OffsetDateTime) -> Result<Command, CommandError>,
+        F: FnMut(&Complaint, OffsetDateTime) -> Result<Command, CommandError>,
     {
-        let stream = id.stream();
-        for attempt in 1..=MAX_ATTEMPTS {
-            let mut complaint = self.load(id, &stream).await?;
-            let now = self.clock.now();
-            let command = make(&complaint, now)?;
-            let name = command.name();
-            let events = complaint.decide(command, now)?;
-            if events.is_empty() {
-                return Ok(ack(&complaint));
-            }
-            let new: Vec<NewEvent> = events
-                .iter()
-                .map(|e| NewEvent::new(e.type_name(), actor, e.encode()))
-                .collect();
-            let expected = ExpectedVersion::Exact(complaint.version);
-            match self.log.append(&stream, expected, new).await {
-                Ok(_) => {
-                    complaint.apply_all(&events);
-                    tracing::info!(complaint_id = %id, command = name, actor, version = complaint.version, "command recorded");
-                    return Ok(ack(&complaint));
-                }
-                Err(aduan_log::LogError::Conflict { .. }) => backoff(attempt).await,
-                Err(e) => return Err(e.into()),
-            }
+        let done: Executed = self
+            .store
+            .execute(id, actor, Cause::request(), |c, now| make(c, now).map(Some))
+            .await?;
+        if let Some(a) = &done.appended {
+            tracing::info!(complaint_id = %id, actor, version = a.stream_version, "command recorded");
         }
-        Err(CommandError::Contended {
-            attempts: MAX_ATTEMPTS,
-        })
-    }
-
-    /// The complaint as of its last durable event.
-    async fn load(&self, id: &ComplaintId, stream: &str) -> Result<Complaint, CommandError> {
-        let recorded = self.log.read_stream(stream, 1).await?;
-        if recorded.is_empty() {
-            return Err(CommandError::NotFound(id.to_string()));
-        }
-        let events = recorded.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
-        Complaint::fold(&events).ok_or_else(|| {
-            CommandError::Corrupt(format!(
-                "{stream} does not start with a usable ComplaintReceived"
-            ))
-        })
+        Ok(ack(&done.complaint))
     }
 }
 
-fn decode(r: &RecordedEvent) -> Result<ComplaintEvent, CommandError> {
-    ComplaintEvent::decode(&r.event_type, r.schema_version, &r.payload)
-        .map_err(|e| CommandError::Corrupt(format!("{} v{}: {e}", r.stream_id, r.stream_version)))
+/// The domain command of an admin's action on `c` at `now`, under `rules`.
+fn admin_command(
+    rules: Option<&RuleSet>,
+    c: &Complaint,
+    now: OffsetDateTime,
+    action: &AdminAction,
+) -> Command {
+    match action.clone() {
+        AdminAction::Reject {
+            reason_code,
+            reason,
+            duplicate_of,
+        } => Command::AdminReject {
+            reason_code,
+            reason,
+            duplicate_of,
+        },
+        AdminAction::Reroute { org, .. } => Command::Route {
+            org,
+            rule_id: String::new(),
+            ruleset_version: rules.map(|r| r.version().to_owned()).unwrap_or_default(),
+            reason: RouteReason::Manual,
+            due: aduan_complaints::sla::deadlines(rules, now),
+            category: c.category.clone(),
+            // An admin's choice overrides "each org at most once": the
+            // admin may send it back to an org that already had it.
+            triage: true,
+        },
+    }
 }
 
 fn ack(c: &Complaint) -> v1::CommandAck {
@@ -273,13 +226,6 @@ fn ack(c: &Complaint) -> v1::CommandAck {
         stream_version: c.version,
         status: c.status.as_str().to_owned(),
     }
-}
-
-/// A short randomised pause, so racing writers do not collide again in lockstep.
-async fn backoff(attempt: u32) {
-    let max = 2u64 << attempt.min(6);
-    let ms = rand::random_range(0..max);
-    tokio::time::sleep(Duration::from_millis(ms)).await;
 }
 
 /// The actor name trimmed, or why it is unusable.

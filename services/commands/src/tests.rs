@@ -3,9 +3,10 @@
 
 use std::sync::Arc;
 
-use aduan_domain::{reporter_token, ManualClock, Rejection, Status};
-use aduan_log_sled::SledLog;
-use aduan_log_sled::SledOptions;
+use aduan_domain::calendar::unix_ms;
+use aduan_domain::{reporter_token, ComplaintEvent, ManualClock, Rejection, Status};
+use aduan_log::{ExpectedVersion, NewEvent, RecordedEvent};
+use aduan_log_sled::{SledLog, SledOptions};
 use time::macros::datetime;
 use v1::opd_command::Action;
 
@@ -30,12 +31,15 @@ fn world() -> World {
     opts.fsync = false;
     let log = SledLog::open(opts).expect("open log");
     let clock = Arc::new(ManualClock::new(datetime!(2026-11-23 09:00 UTC)));
-    let rules = Arc::new(RuleSet::load(RULES).expect("sample rules"));
     World {
-        commands: Commands::new(log.clone(), clock, rules),
+        commands: Commands::new(log.clone(), clock),
         log,
         _dir: dir,
     }
+}
+
+fn decode(r: &RecordedEvent) -> Result<ComplaintEvent, aduan_domain::DecodeError> {
+    ComplaintEvent::decode(&r.event_type, r.schema_version, &r.payload)
 }
 
 impl World {
@@ -429,6 +433,11 @@ async fn an_admin_rejects_a_duplicate_linked_to_the_original() {
 #[tokio::test]
 async fn an_admin_reroutes_by_hand_with_fresh_deadlines() {
     let w = world();
+    w.commands
+        .store()
+        .publish_ruleset(RULES)
+        .await
+        .expect("publish");
     let (id, _) = w.routed_to(DINKES).await;
     let action = AdminAction::Reroute {
         org: org("kab-pati-rsud"),

@@ -22,13 +22,11 @@ use aduan_log::{EventLog, ExpectedVersion, NewEvent};
 use aduan_log_sled::{SledLog, SledOptions};
 use aduan_proto::v1;
 use aduan_proto::v1::opd_command::{self, Action};
-use aduan_rules::RuleSet;
 use bytes::Bytes;
 use proptest::prelude::*;
 use proptest::sample::select;
 use time::macros::datetime;
 
-const RULES: &str = include_str!("../../../deploy/rules/sample.toml");
 const CODES: &[&str] = &[
     "invalid_argument",
     "too_large",
@@ -204,8 +202,7 @@ fn handle_answers_every_request() {
     opts.fsync = false;
     let log = SledLog::open(opts).expect("log");
     let clock = Arc::new(ManualClock::new(datetime!(2026-11-23 09:00 UTC)));
-    let rules = Arc::new(RuleSet::load(RULES).expect("sample rules"));
-    let commands = Commands::new(log.clone(), clock, rules);
+    let commands = Commands::new(log.clone(), clock);
     let subjects = Subjects::default();
     let ids: Vec<String> = rt.block_on(async {
         let mut ids = Vec::new();

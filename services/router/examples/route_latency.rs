@@ -7,11 +7,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use aduan_complaints::publish_ruleset;
 use aduan_domain::{ComplaintEvent, ComplaintId, SystemClock, TrackingNo};
 use aduan_log::{EventLog, ExpectedVersion, NewEvent};
 use aduan_log_sled::{SledLog, SledOptions};
 use aduan_proto::v1;
-use aduan_router::{publish_ruleset, run, LocalSink, RouterConfig};
+use aduan_router::{run, LocalSink, RouterConfig};
 
 const SAMPLE: &str = include_str!("../../../deploy/rules/sample.toml");
 
@@ -30,7 +31,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut opts = SledOptions::new(dir.path().join("log"));
     opts.fsync = fsync;
     let log = SledLog::open(opts)?;
-    let views = sled::open(dir.path().join("views"))?;
+    let views = aduan_kv_sled::open(&dir.path().join("views"))?;
     publish_ruleset(&log, SAMPLE).await?;
     let sink = LocalSink::new(1 << 16);
     let mut rx = sink.subscribe();

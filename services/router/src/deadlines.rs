@@ -4,14 +4,13 @@
 //! automatic close of a resolved complaint whose reporter stayed silent.
 //! Writing each escalation once is the domain's job (`Complaint::escalated`).
 
+use aduan_complaints::sla::{auto_close_at as close_after, escalation_due};
 use aduan_domain::calendar::{from_unix_ms, unix_ms};
 use aduan_domain::{
     CloseReason, Command, Complaint, DeadlineKind, EscalationReason, OrgCode, Status,
 };
 use aduan_rules::RuleSet;
 use time::OffsetDateTime;
-
-use crate::routing::{calendar, sla};
 
 /// The deadlines of the current owner not yet met nor escalated, in order.
 fn pending(c: &Complaint) -> impl Iterator<Item = DeadlineKind> + '_ {
@@ -33,8 +32,7 @@ fn escalation_target<'r>(rules: Option<&'r RuleSet>, c: &Complaint) -> Option<&'
 /// When a resolved complaint closes by itself (Unix ms).
 fn auto_close_at(rules: Option<&RuleSet>, c: &Complaint) -> Option<i64> {
     let resolved = from_unix_ms(c.resolved_at_ms?)?;
-    let days = sla(rules).auto_close;
-    Some(unix_ms(calendar(rules).add_working_days(resolved, days)))
+    Some(close_after(rules, resolved))
 }
 
 /// When the scanner must next look at `c` (Unix ms); None when no deadline
@@ -65,11 +63,9 @@ pub fn overdue(rules: Option<&RuleSet>, c: &Complaint, now: OffsetDateTime) -> O
     let to = escalation_target(rules, c)?.clone();
     let d = c.deadlines?;
     let kind = pending(c).find(|k| d.get(*k) <= now_ms)?;
-    // The parent gets a full resolve period of its own from now.
-    let due = calendar(rules).add_working_days(now, sla(rules).resolve);
     Some(Command::Escalate {
         to,
         reason: EscalationReason::MissedDeadline(kind),
-        due_at_ms: unix_ms(due),
+        due_at_ms: escalation_due(rules, now),
     })
 }

@@ -1,29 +1,23 @@
 //! The router's errors, with variants a caller can branch on.
 
-use aduan_domain::{DecodeError, Rejection};
+use aduan_complaints::StoreError;
+use aduan_kv::KvError;
 use aduan_log::LogError;
-use aduan_rules::LoadError;
 
 /// Why the router, or one of its operations, failed.
 #[derive(Debug, thiserror::Error)]
 pub enum RouterError {
-    /// The event log failed (a conflict is retried inside the router and
-    /// surfaces only from `publish_ruleset`).
+    /// The event log failed while tailing it.
     #[error(transparent)]
     Log(#[from] LogError),
-    /// A stored event could not be decoded.
+    /// Loading or changing a complaint, or reading the rule set in force,
+    /// failed (a lost race is retried inside the complaint store; a refusal
+    /// of the router's own command is logged, not returned).
     #[error(transparent)]
-    Decode(#[from] DecodeError),
-    /// A rule set did not validate.
-    #[error(transparent)]
-    Rules(#[from] LoadError),
-    /// The domain refused a command the router decided on: a bug or a race
-    /// it could not resolve by re-reading.
-    #[error("the complaint refused the router's command: {0}")]
-    Rejected(#[from] Rejection),
+    Complaints(#[from] StoreError),
     /// The router's own store (checkpoint, deadlines) failed.
     #[error("router store: {0}")]
-    Store(#[from] sled::Error),
+    Store(#[from] KvError),
     /// A stored value in the router's store is not what the router wrote.
     #[error("router store holds a malformed {0}")]
     CorruptStore(&'static str),

@@ -8,13 +8,13 @@
 //! `ComplaintEscalated` with the event id as idempotency key; and scans
 //! deadlines with an injectable clock. It does not validate submissions
 //! (intake), handle OPD commands, or keep read models other than its own
-//! checkpoint and deadline index.
+//! checkpoint and deadline index (in an `aduan_kv::Db`); every change to a
+//! complaint goes through `aduan_complaints::ComplaintStore`.
 
 mod assignment;
 pub mod bench;
 mod deadlines;
 mod error;
-mod publication;
 pub mod routing;
 mod service;
 mod sink;
@@ -24,7 +24,6 @@ mod worker;
 pub use assignment::assignment;
 pub use deadlines::{next_due, overdue};
 pub use error::RouterError;
-pub use publication::{latest_published, publish_ruleset};
 pub use routing::{next_owner, Choice};
 pub use service::{run, RouterConfig};
 pub use sink::{AssignmentSink, JetStreamSink, LocalSink};

@@ -14,12 +14,10 @@
 //! 5. the best rule excluding every org already tried (`rerouted`);
 //! 6. triage: the region's admin, or `nasional` when the admin already had it.
 
-use aduan_domain::calendar::unix_ms;
-use aduan_domain::{
-    Calendar, Channel, Command, Complaint, Deadlines, OrgCode, RegionCode, RouteReason, Status,
-};
+use aduan_complaints::sla::deadlines;
+use aduan_domain::{Channel, Command, Complaint, OrgCode, RegionCode, RouteReason, Status};
 use aduan_proto::v1;
-use aduan_rules::{Facts, Kind, Reason, RuleSet, Sla};
+use aduan_rules::{Facts, Kind, Reason, RuleSet};
 use time::OffsetDateTime;
 
 /// Who owns a complaint next, and why.
@@ -147,27 +145,6 @@ fn triage(rules: &RuleSet, complaint: &Complaint, facts: &Facts) -> OrgCode {
         OrgCode::national()
     } else {
         admin
-    }
-}
-
-/// The working-day calendar of a rule set (WIB, its `[calendar]` holidays).
-pub fn calendar(rules: Option<&RuleSet>) -> Calendar {
-    Calendar::new(rules.map(|r| r.holidays().to_vec()).unwrap_or_default())
-}
-
-/// The rule set's SLA, or the contract's defaults before any was published.
-pub fn sla(rules: Option<&RuleSet>) -> Sla {
-    rules.map(|r| *r.sla()).unwrap_or_default()
-}
-
-/// A new owner's deadlines when it gets the complaint at `now`.
-pub fn deadlines(rules: Option<&RuleSet>, now: OffsetDateTime) -> Deadlines {
-    let (sla, cal) = (sla(rules), calendar(rules));
-    let after = |days| unix_ms(cal.add_working_days(now, days));
-    Deadlines {
-        acknowledge_ms: after(sla.acknowledge),
-        follow_up_ms: after(sla.follow_up),
-        resolve_ms: after(sla.resolve),
     }
 }
 

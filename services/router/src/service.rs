@@ -13,6 +13,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
+use aduan_complaints::{At, ComplaintStore};
 use aduan_domain::{ComplaintId, SharedClock, RULESET_STREAM};
 use aduan_log::{EventLog, LogError, RecordedEvent};
 use aduan_rules::RuleSet;
@@ -22,7 +23,7 @@ use tokio::task::JoinSet;
 use crate::sink::AssignmentSink;
 use crate::store::Store;
 use crate::worker::Worker;
-use crate::{publication, RouterError};
+use crate::RouterError;
 
 /// Lanes handling complaints concurrently.
 const LANES: usize = 64;
@@ -64,10 +65,11 @@ struct Job {
     done: oneshot::Sender<Outcome>,
 }
 
-/// Runs the router until `shutdown` turns true (or the log closes).
+/// Runs the router until `shutdown` turns true (or the log closes); its
+/// checkpoint and deadline index live in `views`.
 pub async fn run<L, S>(
     log: L,
-    views: &sled::Db,
+    views: &aduan_kv::Db,
     sink: S,
     config: RouterConfig,
     shutdown: watch::Receiver<bool>,
@@ -78,11 +80,12 @@ where
 {
     let store = Store::open(views)?;
     let checkpoint = store.checkpoint()?;
-    let rules = rules_at(&log, checkpoint).await?.map(Arc::new);
+    let complaints = ComplaintStore::new(log.clone(), config.clock.clone());
+    let rules = complaints.rules_in_force(At::Position(checkpoint)).await?;
     tracing::info!(checkpoint, ruleset = ?rules.as_ref().map(|r| r.version().to_owned()), "router starting");
     let scan_interval = config.scan_interval;
     let worker = Arc::new(Worker {
-        log: log.clone(),
+        complaints,
         store,
         sink,
         stop: shutdown.clone(),
@@ -111,7 +114,7 @@ where
     result
 }
 
-async fn lane<L: EventLog, S: AssignmentSink>(
+async fn lane<L: EventLog + Clone, S: AssignmentSink>(
     worker: Arc<Worker<L, S>>,
     mut rx: mpsc::Receiver<Job>,
 ) {
@@ -193,18 +196,19 @@ impl<L: EventLog + Clone, S: AssignmentSink> Tail<L, S> {
 
     /// Takes a published rule set into force for what follows in the log.
     fn adopt(&mut self, e: &RecordedEvent) {
-        let loaded = publication::decode(e).and_then(|p| Ok(RuleSet::load(&p.source)?));
-        match loaded {
-            Ok(rules) => {
+        match self.worker.complaints.ruleset_of(e) {
+            Ok(Some(rules)) => {
                 tracing::info!(
                     version = rules.version(),
                     position = e.position,
                     "rule set in force"
                 );
-                self.rules = Some(Arc::new(rules));
+                self.rules = Some(rules);
             }
             // A rule set validated when published; one this build refuses
-            // keeps the previous in force rather than stopping all routing.
+            // keeps the previous in force rather than stopping all routing
+            // (the store logged why).
+            Ok(None) => {}
             Err(err) => tracing::error!(position = e.position, error = %err, "ignoring a rule set"),
         }
     }
@@ -217,15 +221,6 @@ async fn front(
     match pending.front_mut() {
         Some((_, rx)) => rx.await,
         None => std::future::pending().await,
-    }
-}
-
-/// The rule set of the last publication at or before `position`.
-async fn rules_at<L: EventLog>(log: &L, position: u64) -> Result<Option<RuleSet>, RouterError> {
-    let events = log.read_stream(RULESET_STREAM, 1).await?;
-    match events.iter().rev().find(|e| e.position <= position) {
-        Some(e) => Ok(Some(RuleSet::load(&publication::decode(e)?.source)?)),
-        None => Ok(None),
     }
 }
 

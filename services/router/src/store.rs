@@ -5,6 +5,7 @@
 //! router then replays, and every effect it repeats is idempotent.
 
 use aduan_domain::ComplaintId;
+use aduan_kv::{Db, Tree};
 
 use crate::RouterError;
 
@@ -13,12 +14,12 @@ const CHECKPOINT: &[u8] = b"checkpoint";
 /// The router's trees.
 #[derive(Debug, Clone)]
 pub(crate) struct Store {
-    meta: sled::Tree,
-    deadlines: sled::Tree,
+    meta: Tree,
+    deadlines: Tree,
 }
 
 impl Store {
-    pub(crate) fn open(views: &sled::Db) -> Result<Self, RouterError> {
+    pub(crate) fn open(views: &Db) -> Result<Self, RouterError> {
         Ok(Self {
             meta: views.open_tree("router")?,
             deadlines: views.open_tree("router.deadlines")?,
@@ -30,7 +31,7 @@ impl Store {
         match self.meta.get(CHECKPOINT)? {
             None => Ok(0),
             Some(v) => Ok(u64::from_be_bytes(
-                v.as_ref()
+                v.as_slice()
                     .try_into()
                     .map_err(|_| RouterError::CorruptStore("checkpoint"))?,
             )),
@@ -38,7 +39,7 @@ impl Store {
     }
 
     pub(crate) fn set_checkpoint(&self, position: u64) -> Result<(), RouterError> {
-        self.meta.insert(CHECKPOINT, &position.to_be_bytes())?;
+        self.meta.insert(CHECKPOINT, position.to_be_bytes())?;
         Ok(())
     }
 
@@ -46,7 +47,7 @@ impl Store {
     pub(crate) fn set_due(&self, id: &ComplaintId, due_ms: Option<i64>) -> Result<(), RouterError> {
         let key = id.uuid().into_bytes();
         match due_ms {
-            Some(ms) => self.deadlines.insert(key, &ms.to_be_bytes())?,
+            Some(ms) => self.deadlines.insert(key, ms.to_be_bytes())?,
             None => self.deadlines.remove(key)?,
         };
         Ok(())
@@ -58,11 +59,11 @@ impl Store {
         for entry in self.deadlines.iter() {
             let (k, v) = entry?;
             let key: [u8; 16] = k
-                .as_ref()
+                .as_slice()
                 .try_into()
                 .map_err(|_| RouterError::CorruptStore("deadline key"))?;
             let due = i64::from_be_bytes(
-                v.as_ref()
+                v.as_slice()
                     .try_into()
                     .map_err(|_| RouterError::CorruptStore("deadline"))?,
             );

@@ -11,7 +11,9 @@ use proptest::prelude::*;
 use time::macros::datetime;
 use time::OffsetDateTime;
 
-use crate::routing::{deadlines, next_owner, route_command};
+use aduan_complaints::sla::deadlines;
+
+use crate::routing::{next_owner, route_command};
 
 const SMALL: &str = include_str!("../tests/fixtures/small.toml");
 

@@ -2,13 +2,15 @@
 //! deadline scanner: route a complaint that needs an owner, hand a routing or
 //! escalation to the sink, escalate or close on a passed deadline, and keep
 //! the deadline index current. Every effect is idempotent, so the same event
-//! handled twice (after a crash) changes nothing more.
+//! handled twice (after a crash) changes nothing more. Every change to a
+//! complaint goes through the complaint store, under its retry policy.
 
 use std::time::Duration;
 
+use aduan_complaints::{Cause, ComplaintStore, Loaded, StoreError};
 use aduan_domain::calendar::unix_ms;
-use aduan_domain::{Command, Complaint, ComplaintEvent, ComplaintId, SCHEMA_VERSION};
-use aduan_log::{EventLog, ExpectedVersion, LogError, NewEvent, RecordedEvent};
+use aduan_domain::{ComplaintEvent, ComplaintId};
+use aduan_log::{EventLog, RecordedEvent};
 use aduan_rules::RuleSet;
 use tokio::sync::watch;
 
@@ -22,14 +24,14 @@ use crate::RouterError;
 
 /// What every lane of the router shares.
 pub(crate) struct Worker<L, S> {
-    pub log: L,
+    pub complaints: ComplaintStore<L>,
     pub store: Store,
     pub sink: S,
     pub stop: watch::Receiver<bool>,
     pub config: RouterConfig,
 }
 
-impl<L: EventLog, S: AssignmentSink> Worker<L, S> {
+impl<L: EventLog + Clone, S: AssignmentSink> Worker<L, S> {
     /// Does the effect of one event of complaint `id`, under `rules`; false
     /// when shutdown interrupted it (the checkpoint must stay before it).
     pub async fn handle(
@@ -58,78 +60,42 @@ impl<L: EventLog, S: AssignmentSink> Worker<L, S> {
         if !done {
             return Ok(false);
         }
-        let complaint = self.fold(id).await?.map(|(c, _)| c);
-        let due = complaint.and_then(|c| next_due(rules, &c));
+        let due = self
+            .load(id)
+            .await?
+            .and_then(|l| next_due(rules, &l.complaint));
         self.store.set_due(id, due)?;
         Ok(true)
     }
 
-    /// Routes the complaint when it needs an owner; retries on a concurrent append.
+    /// Routes the complaint when it needs an owner.
     async fn route(
         &self,
         id: &ComplaintId,
         cause: &RecordedEvent,
         rules: Option<&RuleSet>,
     ) -> Result<(), RouterError> {
-        loop {
-            let Some((c, events)) = self.fold(id).await? else {
-                return Ok(());
-            };
-            let ComplaintEvent::Received(received) = &events[0] else {
-                return Ok(());
-            };
-            let Some(choice) = next_owner(rules, &c, &facts(received)) else {
-                return Ok(());
-            };
-            let now = self.config.clock.now();
-            let cmd = route_command(rules, choice, now);
-            match self.record(id, &c, cmd, cause).await {
-                Err(RouterError::Log(LogError::Conflict { .. })) => continue,
-                other => return other,
-            }
-        }
-    }
-
-    /// Decides `cmd` on `c` and appends the result at `c`'s version.
-    async fn record(
-        &self,
-        id: &ComplaintId,
-        c: &Complaint,
-        cmd: Command,
-        cause: &RecordedEvent,
-    ) -> Result<(), RouterError> {
-        let name = cmd.name();
-        let events = match c.decide(cmd, self.config.clock.now()) {
-            Ok(events) => events,
-            Err(rejection) => {
-                // Not retried: the same state gives the same refusal.
-                tracing::error!(complaint = %id, command = name, %rejection, "command refused");
-                return Ok(());
-            }
-        };
-        if events.is_empty() {
-            return Ok(());
-        }
-        let new = events
-            .into_iter()
-            .map(|ev| NewEvent {
-                schema_version: SCHEMA_VERSION,
-                correlation_id: Some(cause.correlation_id),
-                causation_id: Some(cause.event_id),
-                ..NewEvent::new(ev.type_name(), self.config.actor.clone(), ev.encode())
+        let result = self
+            .complaints
+            .execute_loaded(id, &self.config.actor, Cause::event(cause), |l, now| {
+                let ComplaintEvent::Received(received) = &l.events[0] else {
+                    return Ok::<_, StoreError>(None);
+                };
+                let choice = next_owner(rules, &l.complaint, &facts(received));
+                Ok(choice.map(|c| route_command(rules, c, now)))
             })
-            .collect();
-        let expected = ExpectedVersion::Exact(c.version);
-        self.log.append(&id.stream(), expected, new).await?;
-        tracing::debug!(complaint = %id, command = name, "recorded");
-        Ok(())
+            .await;
+        settled(id, "route", result)
     }
 
     /// Hands the assignment made by `e` to the sink, retrying with backoff
     /// until it is acknowledged; false when shutdown came first.
     async fn deliver(&self, id: &ComplaintId, e: &RecordedEvent) -> Result<bool, RouterError> {
-        let events = self.events(id, e.stream_version).await?;
-        let Some((org, a)) = assignment(&events) else {
+        let Some(loaded) = self.load(id).await? else {
+            return Ok(true);
+        };
+        let upto = (e.stream_version as usize).min(loaded.events.len());
+        let Some((org, a)) = assignment(&loaded.events[..upto]) else {
             return Ok(true);
         };
         let msg_id = e.event_id.to_string();
@@ -156,57 +122,42 @@ impl<L: EventLog, S: AssignmentSink> Worker<L, S> {
     pub async fn scan(&self, rules: Option<&RuleSet>) -> Result<(), RouterError> {
         let now = self.config.clock.now();
         for id in self.store.due(unix_ms(now))? {
-            loop {
-                let Some((c, _)) = self.fold(&id).await? else {
-                    break;
-                };
-                let Some(cmd) = overdue(rules, &c, now) else {
-                    break;
-                };
-                let cause = self.last_event(&id).await?;
-                match self.record(&id, &c, cmd, &cause).await {
-                    Err(RouterError::Log(LogError::Conflict { .. })) => continue,
-                    other => {
-                        other?;
-                        break;
-                    }
-                }
-            }
+            let result = self
+                .complaints
+                .execute(&id, &self.config.actor, Cause::Timer, |c, _| {
+                    // Judged by the scan's time, so one scan treats all alike.
+                    Ok::<_, StoreError>(overdue(rules, c, now))
+                })
+                .await;
+            settled(&id, "deadline", result)?;
         }
         Ok(())
     }
 
-    /// The complaint's stream decoded, up to `version` (0: all of it).
-    async fn events(
-        &self,
-        id: &ComplaintId,
-        version: u64,
-    ) -> Result<Vec<ComplaintEvent>, RouterError> {
-        let mut out = Vec::new();
-        for r in self.log.read_stream(&id.stream(), 1).await? {
-            if version != 0 && r.stream_version > version {
-                break;
-            }
-            out.push(ComplaintEvent::decode(
-                &r.event_type,
-                r.schema_version,
-                &r.payload,
-            )?);
+    /// The complaint as stored, None when its stream is not a complaint's.
+    async fn load(&self, id: &ComplaintId) -> Result<Option<Loaded>, RouterError> {
+        match self.complaints.load(id).await {
+            Ok(l) => Ok(Some(l)),
+            Err(StoreError::NotFound(_) | StoreError::NotAComplaint { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
         }
-        Ok(out)
     }
+}
 
-    /// The complaint's current state and events.
-    async fn fold(
-        &self,
-        id: &ComplaintId,
-    ) -> Result<Option<(Complaint, Vec<ComplaintEvent>)>, RouterError> {
-        let events = self.events(id, 0).await?;
-        Ok(Complaint::fold(&events).map(|c| (c, events)))
-    }
-
-    async fn last_event(&self, id: &ComplaintId) -> Result<RecordedEvent, RouterError> {
-        let mut all = self.log.read_stream(&id.stream(), 1).await?;
-        Ok(all.pop().unwrap_or_default())
+/// The outcome of one of the router's changes: a stream that is no complaint
+/// is left alone, and a refusal is logged, not retried (the same state gives
+/// the same refusal).
+fn settled<T>(
+    id: &ComplaintId,
+    what: &'static str,
+    result: Result<T, StoreError>,
+) -> Result<(), RouterError> {
+    match result {
+        Ok(_) | Err(StoreError::NotFound(_) | StoreError::NotAComplaint { .. }) => Ok(()),
+        Err(StoreError::Rejected(rejection)) => {
+            tracing::error!(complaint = %id, command = what, %rejection, "command refused");
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
     }
 }

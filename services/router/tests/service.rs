@@ -6,11 +6,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use aduan_complaints::publish_ruleset;
 use aduan_domain::{ComplaintEvent, ComplaintId, ManualClock, OrgCode, TrackingNo};
 use aduan_log::{EventLog, ExpectedVersion, NewEvent, RecordedEvent};
 use aduan_log_sled::{SledLog, SledOptions};
 use aduan_proto::v1;
-use aduan_router::{publish_ruleset, run, AssignmentSink, RouterConfig, RouterError};
+use aduan_router::{run, AssignmentSink, RouterConfig, RouterError};
 use time::macros::datetime;
 use tokio::sync::watch;
 
@@ -54,7 +55,7 @@ impl AssignmentSink for Recorder {
 struct Fixture {
     _dir: tempfile::TempDir,
     log: SledLog,
-    views: sled::Db,
+    views: aduan_kv::Db,
     clock: ManualClock,
 }
 
@@ -64,7 +65,7 @@ impl Fixture {
         let mut opts = SledOptions::new(dir.path().join("log"));
         opts.fsync = false;
         let log = SledLog::open(opts).expect("log");
-        let views = sled::open(dir.path().join("views")).expect("views");
+        let views = aduan_kv::Db::memory();
         // Monday 23 Nov 2026, 09:00 WIB.
         let clock = ManualClock::new(datetime!(2026-11-23 02:00 UTC));
         Self {
@@ -303,7 +304,7 @@ async fn a_new_rule_set_routes_only_later_complaints_and_replay_reproduces_decis
     // Rebuild: a router with no state replays the whole log and changes nothing.
     let head = *f.log.head().borrow();
     let fresh = Fixture {
-        views: sled::Config::new().temporary(true).open().expect("db"),
+        views: aduan_kv::Db::memory(),
         ..f
     };
     let replayed = Recorder::default();

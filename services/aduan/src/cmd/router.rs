@@ -1,7 +1,9 @@
 //! `aduan router` (the router alone) and the wiring `aduan serve` uses for
-//! it: publish the configured rule set (a no-op when it is already the one
-//! in force), then run the router with a JetStream sink when NATS is
-//! configured, else the in-process sink.
+//! it: make sure a rule set is in force (publish `--rules` when it differs
+//! from the latest publication; without `--rules`, keep the rule set in force
+//! in the log and publish the built-in sample only into a log that has none),
+//! then run the router with a JetStream sink when NATS is configured, else
+//! the in-process sink.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -31,8 +33,9 @@ pub struct RouterArgs {
 /// What the router needs from the process that runs it.
 pub(super) struct Wiring<'a> {
     pub log: SledLog,
-    pub views: &'a sled::Db,
-    /// The rule set file; None: the built-in sample.
+    pub views: aduan_kv::Db,
+    /// The rule set file; None: the one in force in the log (the built-in
+    /// sample when the log has none).
     pub rules: Option<&'a Path>,
     pub nats: Option<async_nats::Client>,
     pub subjects: Subjects,
@@ -41,41 +44,46 @@ pub(super) struct Wiring<'a> {
     pub clock: aduan_domain::SharedClock,
 }
 
-/// The TOML source of the configured rule set.
-fn rules_source(path: Option<&Path>) -> anyhow::Result<String> {
-    match path {
+/// Puts a rule set in force: the file at `path` unless it is already the
+/// latest publication; without a file, the one in force stays, and the
+/// built-in sample is published only when the log holds none.
+pub(super) async fn publish_rules(log: &SledLog, path: Option<&Path>) -> anyhow::Result<()> {
+    let source = match path {
         Some(p) => std::fs::read_to_string(p)
-            .with_context(|| format!("cannot read rule set {}", p.display())),
-        None => Ok(SAMPLE_RULES.to_owned()),
-    }
-}
-
-/// Publishes the configured rule set and spawns the router onto `tasks`.
-pub(super) async fn spawn(
-    tasks: &mut JoinSet<anyhow::Result<()>>,
-    w: Wiring<'_>,
-) -> anyhow::Result<()> {
-    let source = rules_source(w.rules)?;
-    if let Some(a) = aduan_router::publish_ruleset(&w.log, &source)
+            .with_context(|| format!("cannot read rule set {}", p.display()))?,
+        None => match aduan_complaints::latest_published(log)
+            .await
+            .context("reading the rule set in force")?
+        {
+            (_, Some(latest)) => {
+                tracing::info!(version = latest.version, "keeping the rule set in force");
+                return Ok(());
+            }
+            (_, None) => SAMPLE_RULES.to_owned(),
+        },
+    };
+    if let Some(a) = aduan_complaints::publish_ruleset(log, &source)
         .await
         .context("publishing the rule set")?
     {
         tracing::info!(position = a.last_position, "rule set published");
     }
+    Ok(())
+}
+
+/// Puts the configured rule set in force and spawns the router onto `tasks`.
+pub(super) async fn spawn(
+    tasks: &mut JoinSet<anyhow::Result<()>>,
+    w: Wiring<'_>,
+) -> anyhow::Result<()> {
+    publish_rules(&w.log, w.rules).await?;
     let config = RouterConfig::new(w.clock.clone());
     match w.nats {
         Some(client) => {
             let sink = JetStreamSink::new(client, w.subjects).await?;
-            spawn_with(tasks, w.log, w.views.clone(), sink, config, w.stop);
+            spawn_with(tasks, w.log, w.views, sink, config, w.stop);
         }
-        None => spawn_with(
-            tasks,
-            w.log,
-            w.views.clone(),
-            LocalSink::new(1024),
-            config,
-            w.stop,
-        ),
+        None => spawn_with(tasks, w.log, w.views, LocalSink::new(1024), config, w.stop),
     }
     Ok(())
 }
@@ -83,7 +91,7 @@ pub(super) async fn spawn(
 fn spawn_with<S: AssignmentSink>(
     tasks: &mut JoinSet<anyhow::Result<()>>,
     log: SledLog,
-    views: sled::Db,
+    views: aduan_kv::Db,
     sink: S,
     config: RouterConfig,
     stop: watch::Receiver<bool>,
@@ -108,7 +116,7 @@ pub fn router(args: RouterArgs) -> anyhow::Result<ExitCode> {
         let mut tasks = JoinSet::new();
         let wiring = Wiring {
             log: stores.log.clone(),
-            views: &stores.views,
+            views: aduan_kv_sled::wrap(stores.views.clone()),
             rules: args.common.rules.as_deref(),
             nats,
             subjects: Subjects::new(&args.common.subject_prefix),

@@ -157,7 +157,7 @@ fn publish(file: &Path, data: &Path) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("tokio runtime")?;
-    let result = rt.block_on(aduan_router::publish_ruleset(&log, &source));
+    let result = rt.block_on(aduan_complaints::publish_ruleset(&log, &source));
     log.close();
     match result.context("publishing the rule set")? {
         Some(a) => println!(

@@ -8,9 +8,9 @@ use std::sync::Arc;
 
 use aduan_api::ApiState;
 use aduan_bus::Subjects;
+use aduan_complaints::{At, ComplaintStore};
 use aduan_intake::{Intake, ReporterKey};
 use aduan_log_sled::SledLog;
-use aduan_rules::RuleSet;
 use anyhow::Context;
 use clap::Args;
 
@@ -26,7 +26,9 @@ pub struct Common {
     /// the reporter-token key (`keys/reporter.key`, created on first start).
     #[arg(long, env = "ADUAN_DATA", default_value = "./data")]
     pub data: PathBuf,
-    /// Jurisdiction rule set (TOML); default: the built-in sample (deploy/rules/sample.toml).
+    /// Jurisdiction rule set (TOML), published when it differs from the one in
+    /// force; default: the one in force in the log, or the built-in sample
+    /// (deploy/rules/sample.toml) when the log has none.
     #[arg(long, env = "ADUAN_RULES")]
     pub rules: Option<PathBuf>,
     /// Subject prefix on NATS.
@@ -95,13 +97,6 @@ async fn open_intake(stores: &Stores, data: &Path) -> anyhow::Result<Intake<Sled
     Ok(Intake::open(stores.log.clone(), index, key).await?)
 }
 
-pub(super) fn load_rules(path: Option<&Path>) -> anyhow::Result<RuleSet> {
-    match path {
-        Some(p) => RuleSet::load_file(p).with_context(|| format!("rule set {}", p.display())),
-        None => RuleSet::load(SAMPLE_RULES).context("built-in sample rule set"),
-    }
-}
-
 pub(super) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -127,7 +122,6 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         nats = ?args.nats,
         "aduan serve starting"
     );
-    let rules = Arc::new(load_rules(args.common.rules.as_deref())?);
     let stores = open_stores(&args.common.data)?;
     runtime()?.block_on(async move {
         let (trigger, stop) = shutdown::on_signal_or_failure();
@@ -140,11 +134,11 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         };
         let intake = open_intake(&stores, &args.common.data).await?;
         let mut tasks = tokio::task::JoinSet::new();
-        // The rule set is published before intake takes complaints, so every
+        // The rule set is put in force before intake takes complaints, so every
         // complaint of this run is routed by it.
         let router = super::router::Wiring {
             log: stores.log.clone(),
-            views: &stores.views,
+            views: aduan_kv_sled::wrap(stores.views.clone()),
             rules: args.common.rules.as_deref(),
             nats: nats.clone(),
             subjects: Subjects::new(&args.common.subject_prefix),
@@ -152,6 +146,12 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             clock: clock.clone(),
         };
         super::router::spawn(&mut tasks, router).await?;
+        let complaints = ComplaintStore::new(stores.log.clone(), clock.clone());
+        let rules = complaints
+            .rules_in_force(At::Latest)
+            .await
+            .context("reading the rule set in force")?
+            .context("no rule set in force after publishing one")?;
         let indexer = intake.clone();
         let s = stop.clone();
         tasks.spawn(async move {
@@ -167,8 +167,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
                     .map_err(anyhow::Error::msg)
             });
         }
-        let commands =
-            aduan_commands::Commands::new(stores.log.clone(), clock.clone(), rules.clone());
+        let commands = aduan_commands::Commands::with_store(complaints);
         let projections = super::projections::spawn(
             &mut tasks,
             super::projections::Wiring {

@@ -47,7 +47,13 @@ async fn world() -> World {
     .await
     .expect("intake");
     let rules = Arc::new(RuleSet::load(RULES).expect("rules"));
-    let commands = Commands::new(log.clone(), Arc::new(SystemClock), rules.clone());
+    let commands = Commands::new(log.clone(), Arc::new(SystemClock));
+    // The command side takes the rule set in force from the log.
+    commands
+        .store()
+        .publish_ruleset(RULES)
+        .await
+        .expect("publish rules");
     let state = ApiState {
         log,
         intake,

@@ -7,18 +7,18 @@ use aduan_log::{Appended, EventLog, ExpectedVersion, NewEvent, RecordedEvent};
 use aduan_proto::v1;
 use aduan_rules::RuleSet;
 
-use crate::RouterError;
+use crate::StoreError;
 
 /// The actor recorded on rule-set publications.
 const ACTOR: &str = "aduan:rules";
 
 /// Validates `source` and appends `RuleSetPublished` — unless it is exactly
-/// the source published last, so `aduan serve --rules FILE` can publish on
+/// the source published last, so a start with `--rules FILE` can publish on
 /// every start without piling up copies. Returns None when nothing was appended.
 pub async fn publish_ruleset<L: EventLog>(
     log: &L,
     source: &str,
-) -> Result<Option<Appended>, RouterError> {
+) -> Result<Option<Appended>, StoreError> {
     let rules = RuleSet::load(source)?;
     let source_hash = blake3::hash(source.as_bytes()).to_hex().to_string();
     let (version, latest) = latest_published(log).await?;
@@ -44,17 +44,23 @@ pub async fn publish_ruleset<L: EventLog>(
 /// The `ruleset` stream's version and its last publication, if any.
 pub async fn latest_published<L: EventLog>(
     log: &L,
-) -> Result<(u64, Option<v1::RuleSetPublished>), RouterError> {
+) -> Result<(u64, Option<v1::RuleSetPublished>), StoreError> {
     let events = log.read_stream(RULESET_STREAM, 1).await?;
     let Some(last) = events.last() else {
         return Ok((0, None));
     };
-    Ok((last.stream_version, Some(decode(last)?)))
+    Ok((last.stream_version, Some(published(last)?)))
 }
 
 /// The publication a `ruleset` stream event records.
-pub fn decode(e: &RecordedEvent) -> Result<v1::RuleSetPublished, RouterError> {
+pub fn published(e: &RecordedEvent) -> Result<v1::RuleSetPublished, StoreError> {
     let RuleSetEvent::Published(p) =
-        RuleSetEvent::decode(&e.event_type, e.schema_version, &e.payload)?;
+        RuleSetEvent::decode(&e.event_type, e.schema_version, &e.payload).map_err(|source| {
+            StoreError::Decode {
+                stream: e.stream_id.clone(),
+                version: e.stream_version,
+                source,
+            }
+        })?;
     Ok(p)
 }
