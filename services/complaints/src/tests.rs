@@ -218,7 +218,7 @@ async fn a_refusal_is_returned_at_once_and_appends_nothing() {
         .await
         .expect_err("not the owner");
     assert!(
-        matches!(err, StoreError::Rejected(Rejection::NotAssigned { .. })),
+        matches!(err, StoreError::Rejected(Rejection::NotAssigned)),
         "{err:?}"
     );
     assert_eq!(decided.load(Ordering::SeqCst), 1);
