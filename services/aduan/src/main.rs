@@ -20,7 +20,7 @@ enum Cmd {
     /// projections, HTTP API; NATS when --nats is given).
     Serve(cmd::serve::ServeArgs),
     /// Run only the intake service on NATS.
-    Intake(cmd::serve::IntakeArgs),
+    Intake(cmd::intake::IntakeArgs),
     /// Run the read models alone (and the NATS status query with --nats), or
     /// `rebuild` them from the log.
     Projections(cmd::projections::ProjectionsArgs),
@@ -64,7 +64,7 @@ fn main() -> std::process::ExitCode {
         .init();
     let result = match cli.cmd {
         Cmd::Serve(args) => cmd::serve::serve(args),
-        Cmd::Intake(args) => cmd::serve::intake(args),
+        Cmd::Intake(args) => cmd::intake::intake(args),
         Cmd::Projections(args) => cmd::projections::projections(args),
         Cmd::Router(args) => cmd::router::router(args),
         Cmd::Rules(args) => cmd::rules::rules(args),

@@ -52,6 +52,20 @@ impl<L> axum::extract::FromRef<ApiState<L>> for auth::Tokens {
     }
 }
 
+/// Serves the HTTP API on `listener` until `shutdown` turns true; requests in
+/// flight then finish before it returns.
+pub async fn run<L: EventLog + Clone>(
+    listener: tokio::net::TcpListener,
+    state: ApiState<L>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(async move {
+            let _ = shutdown.wait_for(|stop| *stop).await;
+        })
+        .await
+}
+
 /// The whole HTTP API, with the default [`limits::Limits`].
 pub fn app<L: EventLog + Clone>(state: ApiState<L>) -> Router {
     app_with(state, limits::Limits::default())

@@ -32,9 +32,9 @@ pub async fn submit_to_assignment(
     secs: u64,
 ) -> anyhow::Result<Stats> {
     let log = SledLog::open(SledOptions::new(dir.join("log")))?;
-    let views = sled::open(dir.join("views"))?;
+    let views = aduan_kv_sled::open(&dir.join("views"))?;
     aduan_complaints::publish_ruleset(&log, SAMPLE_RULES).await?;
-    let index = aduan_kv_sled::wrap(views.clone()).open_tree("intake")?;
+    let index = views.open_tree("intake")?;
     let key = aduan_intake::ReporterKey::random();
     let intake = Intake::open(log.clone(), index, key).await?;
     let (stop_tx, stop) = tokio::sync::watch::channel(false);
@@ -43,7 +43,6 @@ pub async fn submit_to_assignment(
     let client = async_nats::connect(&server.url).await?;
     let sink = JetStreamSink::new(client.clone(), subjects.clone()).await?;
     {
-        let views = aduan_kv_sled::wrap(views.clone());
         let (log, stop) = (log.clone(), stop.clone());
         let config = RouterConfig::new(Arc::new(SystemClock));
         services.spawn(async move {

@@ -17,6 +17,15 @@ pub const JSON: &str = "application/json";
 /// The content type of protobuf payloads.
 pub const PROTOBUF: &str = "application/protobuf";
 
+/// A service's NATS edge: the connection and the subjects it speaks on.
+#[derive(Debug, Clone)]
+pub struct Edge {
+    /// One connection serves every subject: NATS multiplexes it.
+    pub client: async_nats::Client,
+    /// The subject names under the configured prefix.
+    pub subjects: Subjects,
+}
+
 /// Subject names under a configurable prefix (default `aduan`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subjects {

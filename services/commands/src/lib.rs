@@ -20,6 +20,8 @@ use time::OffsetDateTime;
 
 mod error;
 pub mod nats;
+
+pub use nats::run;
 mod opd;
 
 pub use error::CommandError;

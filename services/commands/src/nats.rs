@@ -80,3 +80,12 @@ pub async fn serve<L: EventLog + Clone>(
     )
     .await
 }
+
+/// Runs the OPD command handler on `edge` until `shutdown`.
+pub async fn run<L: EventLog + Clone>(
+    commands: Commands<L>,
+    edge: aduan_bus::Edge,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+) -> Result<(), async_nats::Error> {
+    serve(commands, edge.client, edge.subjects, shutdown).await
+}

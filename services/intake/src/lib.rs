@@ -24,6 +24,8 @@ use aduan_proto::v1;
 mod error;
 pub mod index;
 pub mod nats;
+
+pub use nats::run;
 mod reporter_key;
 pub mod validate;
 

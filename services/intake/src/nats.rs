@@ -61,3 +61,25 @@ pub async fn serve<L: EventLog + Clone>(
     )
     .await
 }
+
+/// Runs intake until `shutdown`: the indexer, and with `nats` the
+/// `aduan.intake.submit` responder. Submissions over HTTP go to the same
+/// `intake` handle, which the caller keeps.
+pub async fn run<L: EventLog + Clone>(
+    intake: Intake<L>,
+    nats: Option<aduan_bus::Edge>,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+) -> Result<(), async_nats::Error> {
+    let indexer = {
+        let (intake, shutdown) = (intake.clone(), shutdown.clone());
+        async move { intake.run_indexer(shutdown).await }
+    };
+    let responder = async move {
+        match nats {
+            Some(edge) => serve(intake, edge.client, &edge.subjects, shutdown).await,
+            None => Ok(()),
+        }
+    };
+    let ((), served) = tokio::join!(indexer, responder);
+    served
+}

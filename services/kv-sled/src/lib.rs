@@ -15,13 +15,6 @@ pub fn open(path: &Path) -> Result<Db, KvError> {
     Ok(Db::new(SledDb(db)))
 }
 
-/// An [`aduan_kv::Db`] over a sled database that is already open: for a
-/// process whose other parts still use the same database through sled
-/// itself (sled locks its directory, so it cannot be opened a second time).
-pub fn wrap(db: sled::Db) -> Db {
-    Db::new(SledDb(db))
-}
-
 fn storage(e: sled::Error) -> KvError {
     KvError::Storage(Box::new(e))
 }

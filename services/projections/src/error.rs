@@ -37,6 +37,9 @@ pub enum ProjectionError {
         /// What is wrong with it.
         why: &'static str,
     },
+    /// The NATS status-query responder failed.
+    #[error("status queries on NATS")]
+    Nats(#[source] async_nats::Error),
     /// The asked-for thing is not in the read model.
     #[error("{0} not found")]
     NotFound(&'static str),
@@ -50,7 +53,8 @@ impl ProjectionError {
             | Self::Log(_)
             | Self::Corrupt { .. }
             | Self::Checkpoint { .. }
-            | Self::StoredRules(_) => "unavailable",
+            | Self::StoredRules(_)
+            | Self::Nats(_) => "unavailable",
             Self::InvalidArgument { .. } => "invalid_argument",
             Self::NotFound(_) => "not_found",
         }

@@ -264,13 +264,32 @@ fn read_checkpoint(tree: &Tree) -> Result<u64, ProjectionError> {
     Ok(u64::from_be_bytes(bytes))
 }
 
-/// Opens the read models in `views` and tails `log` until `shutdown`.
+/// Runs the read models until `shutdown`: tails `log` into `projections`
+/// and, with `nats`, answers status queries by the clock given with it. The
+/// HTTP API reads the same `projections` handle, which the caller keeps.
 pub async fn run<L: EventLog>(
-    log: &L,
-    views: &Db,
+    projections: Projections,
+    log: L,
+    nats: Option<(aduan_bus::Edge, aduan_domain::SharedClock)>,
     shutdown: watch::Receiver<bool>,
 ) -> Result<(), ProjectionError> {
-    Projections::open(views)?.run(log, shutdown).await
+    let tail = projections.run(&log, shutdown.clone());
+    let query = async {
+        match nats {
+            Some((edge, clock)) => nats::serve(
+                projections.clone(),
+                clock,
+                edge.client,
+                &edge.subjects,
+                shutdown,
+            )
+            .await
+            .map_err(ProjectionError::Nats),
+            None => Ok(()),
+        }
+    };
+    let (tailed, queried) = tokio::join!(tail, query);
+    tailed.and(queried)
 }
 
 /// Drops the read models in `views` and replays `log` into them; see [`Projections::rebuild`].

@@ -15,7 +15,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::data;
+use super::layout::Layout;
 
 /// `aduan audit …`
 #[derive(Debug, Args)]
@@ -96,13 +96,14 @@ pub enum ExportFormat {
 
 /// Runs an audit subcommand.
 pub fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
-    let log = data::open_log(&args.data)?;
+    let layout = Layout::new(&args.data);
+    let log = layout.open_log()?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .context("runtime")?;
     let code = rt.block_on(async {
         match args.cmd {
-            AuditCmd::History { id, json } => history(&log, &args.data, &id, json).await,
+            AuditCmd::History { id, json } => history(&log, &layout, &id, json).await,
             AuditCmd::Verify {
                 from,
                 to,
@@ -122,19 +123,15 @@ pub fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
     code
 }
 
-async fn history(
-    log: &SledLog,
-    data_dir: &std::path::Path,
-    id: &str,
-    json: bool,
-) -> anyhow::Result<ExitCode> {
+async fn history(log: &SledLog, layout: &Layout, id: &str, json: bool) -> anyhow::Result<ExitCode> {
     let complaint = match ComplaintId::parse(id) {
         Ok(c) => c,
         Err(_) => {
             let t = TrackingNo::parse(id).map_err(|e| {
                 anyhow::anyhow!("{id:?} is neither a complaint id nor a tracking number: {e}")
             })?;
-            data::complaint_of(data_dir, &t)?
+            layout
+                .complaint_of(&t)?
                 .with_context(|| format!("no complaint has tracking number {t}"))?
         }
     };

@@ -2,7 +2,9 @@
 
 pub mod audit;
 pub mod bench;
-pub mod data;
+pub mod intake;
+pub mod layout;
+pub mod process;
 pub mod projections;
 pub mod router;
 pub mod rules;

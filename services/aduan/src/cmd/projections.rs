@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use aduan_bus::Subjects;
+use aduan_bus::Edge;
 use aduan_domain::SharedClock;
 use aduan_log::EventLog;
 use aduan_log_sled::SledLog;
@@ -13,9 +13,8 @@ use aduan_projections::Projections;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use tokio::sync::watch;
-use tokio::task::JoinSet;
 
-use super::serve::{connect, finish, open_stores, runtime, Common};
+use super::process::{edge, finish, runtime, Common, Tasks};
 use super::shutdown;
 
 /// Flags of `aduan projections`.
@@ -39,33 +38,23 @@ enum Sub {
     },
 }
 
-/// What `spawn` needs.
-pub struct Wiring<'a> {
-    pub log: SledLog,
-    pub views: &'a aduan_kv::Db,
-    pub clock: SharedClock,
-    pub nats: Option<async_nats::Client>,
-    pub subjects: Subjects,
-    pub stop: watch::Receiver<bool>,
-}
-
-/// Opens the read models and spawns their tailing loop (and the NATS status
-/// query when connected) into `tasks`.
+/// Opens the read models in `views` and spawns their loop (tailing `log`;
+/// with `nats`, answering status queries by `clock`).
 pub fn spawn(
-    tasks: &mut JoinSet<anyhow::Result<()>>,
-    w: Wiring<'_>,
+    tasks: &mut Tasks,
+    log: SledLog,
+    views: &aduan_kv::Db,
+    nats: Option<Edge>,
+    clock: SharedClock,
+    stop: watch::Receiver<bool>,
 ) -> anyhow::Result<Projections> {
-    let p = Projections::open(w.views).context("opening the read models")?;
-    let (runner, log, stop) = (p.clone(), w.log, w.stop.clone());
-    tasks.spawn(async move { runner.run(&log, stop).await.context("projections") });
-    if let Some(client) = w.nats {
-        let (q, stop) = (p.clone(), w.stop);
-        tasks.spawn(async move {
-            aduan_projections::nats::serve(q, w.clock, client, &w.subjects, stop)
-                .await
-                .map_err(anyhow::Error::msg)
-        });
-    }
+    let p = Projections::open(views).context("opening the read models")?;
+    let runner = p.clone();
+    tasks.spawn(async move {
+        aduan_projections::run(runner, log, nats.map(|e| (e, clock)), stop)
+            .await
+            .context("projections")
+    });
     Ok(p)
 }
 
@@ -79,29 +68,26 @@ pub fn projections(args: ProjectionsArgs) -> anyhow::Result<ExitCode> {
 
 fn run(args: ProjectionsArgs) -> anyhow::Result<ExitCode> {
     tracing::info!(data = %args.common.data.display(), nats = ?args.nats, "aduan projections starting");
-    let stores = open_stores(&args.common.data)?;
+    let stores = args.common.layout().open()?;
     runtime()?.block_on(async move {
         let stop = shutdown::on_signal();
-        let nats = match &args.nats {
-            Some(url) => Some(connect(url).await?),
-            None => None,
-        };
-        let mut tasks = JoinSet::new();
-        let wiring = Wiring {
-            log: stores.log.clone(),
-            views: &stores.read_models,
-            clock: Arc::new(aduan_domain::SystemClock),
+        let nats = edge(args.nats.as_deref(), &args.common.subject_prefix).await?;
+        let mut tasks = Tasks::new();
+        let clock = Arc::new(aduan_domain::SystemClock);
+        spawn(
+            &mut tasks,
+            stores.log.clone(),
+            &stores.views,
             nats,
-            subjects: Subjects::new(&args.common.subject_prefix),
+            clock,
             stop,
-        };
-        spawn(&mut tasks, wiring)?;
+        )?;
         finish(tasks, &stores).await
     })
 }
 
 fn rebuild(common: &Common) -> anyhow::Result<ExitCode> {
-    let stores = open_stores(&common.data)?;
+    let stores = common.layout().open()?;
     runtime()?.block_on(async move {
         let bar = indicatif::ProgressBar::new(*stores.log.head().borrow());
         bar.set_style(
@@ -111,21 +97,20 @@ fn rebuild(common: &Common) -> anyhow::Result<ExitCode> {
             .context("progress bar template")?,
         );
         let started = std::time::Instant::now();
-        let p = aduan_projections::rebuild(&stores.log, &stores.read_models, None, |done, head| {
+        let p = aduan_projections::rebuild(&stores.log, &stores.views, None, |done, head| {
             bar.set_length(head);
             bar.set_position(done);
         })
         .await
         .context("rebuilding the read models")?;
         bar.finish();
-        stores.views.flush().context("flushing read models")?;
         let secs = started.elapsed().as_secs_f64().max(1e-9);
         let n = p.checkpoint();
         println!(
             "rebuilt read models from {n} events in {secs:.2} s ({:.0} events/s)",
             n as f64 / secs
         );
-        stores.log.close();
+        stores.close()?;
         Ok(ExitCode::SUCCESS)
     })
 }

@@ -12,6 +12,37 @@ use aduan_rules::{Facts, Kind, LoadError, RuleSet};
 use anyhow::Context;
 use clap::{Args, Subcommand};
 
+/// The sample rule set, built in so `aduan serve` runs from anywhere.
+pub const SAMPLE_RULES: &str = include_str!("../../../../deploy/rules/sample.toml");
+
+/// Puts a rule set in force before a service starts: the file at `path`
+/// unless it is already the latest publication; without a file, the rule set
+/// in force in the log stays, and the built-in sample is published only into
+/// a log that holds none.
+pub async fn put_in_force(log: &SledLog, path: Option<&Path>) -> anyhow::Result<()> {
+    let source = match path {
+        Some(p) => std::fs::read_to_string(p)
+            .with_context(|| format!("cannot read rule set {}", p.display()))?,
+        None => match aduan_complaints::latest_published(log)
+            .await
+            .context("reading the rule set in force")?
+        {
+            (_, Some(latest)) => {
+                tracing::info!(version = latest.version, "keeping the rule set in force");
+                return Ok(());
+            }
+            (_, None) => SAMPLE_RULES.to_owned(),
+        },
+    };
+    if let Some(a) = aduan_complaints::publish_ruleset(log, &source)
+        .await
+        .context("publishing the rule set")?
+    {
+        tracing::info!(position = a.last_position, "rule set published");
+    }
+    Ok(())
+}
+
 /// Flags of `aduan rules`.
 #[derive(Debug, Clone, Args)]
 pub struct RulesArgs {
@@ -145,7 +176,7 @@ fn publish(file: &Path, data: &Path) -> anyhow::Result<ExitCode> {
     if load(file).is_none() {
         return Ok(ExitCode::from(1));
     }
-    let log = SledLog::open(SledOptions::new(data.join("log"))).map_err(|e| match e {
+    let log = SledLog::open(SledOptions::new(super::layout::Layout::new(data).log())).map_err(|e| match e {
         LogError::Locked { .. } => anyhow::anyhow!(
             "the log in {} is in use by a running aduan (serve or router); stop it, or restart it with --rules {}",
             data.display(),

@@ -63,7 +63,7 @@ pub fn token(args: TokenArgs) -> anyhow::Result<ExitCode> {
             name: non_blank(a.name, "auditor")?,
         },
     };
-    let path = a.data.join(auth::TOKEN_FILE);
+    let path = super::layout::Layout::new(&a.data).tokens();
     let token = auth::issue(&path, &role).context("issuing the token")?;
     eprintln!(
         "issued token (role {}) into {}; it is shown once:",

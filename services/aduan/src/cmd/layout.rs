@@ -1,0 +1,102 @@
+//! The data directory, in one place: what lives where, and opening it with
+//! messages a person can act on.
+//!
+//! ```text
+//! <data>/log/               the event log (sled; the only source of truth)
+//! <data>/views/             what is derived from it: read models, intake's
+//!                           tracking-number index, router checkpoint and deadlines
+//! <data>/tokens.jsonl       hashes of API tokens (`aduan token issue`)
+//! <data>/keys/reporter.key  the key reporter tokens are derived with (0600)
+//! ```
+
+use std::path::PathBuf;
+
+use aduan_domain::{ComplaintId, TrackingNo};
+use aduan_log::LogError;
+use aduan_log_sled::{SledLog, SledOptions};
+use anyhow::Context;
+
+/// Where each part of a data directory lives.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    root: PathBuf,
+}
+
+impl Layout {
+    /// The layout of the data directory `root`.
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    /// The event log.
+    pub fn log(&self) -> PathBuf {
+        self.root.join("log")
+    }
+
+    /// The derived state: read models, indexes, checkpoints.
+    pub fn views(&self) -> PathBuf {
+        self.root.join("views")
+    }
+
+    /// The API tokens' hashes.
+    pub fn tokens(&self) -> PathBuf {
+        self.root.join(aduan_api::auth::TOKEN_FILE)
+    }
+
+    /// The key reporter tokens are derived with.
+    pub fn reporter_key(&self) -> PathBuf {
+        self.root.join("keys").join("reporter.key")
+    }
+
+    /// Opens the event log, explaining a lock held by a running `aduan`.
+    pub fn open_log(&self) -> anyhow::Result<SledLog> {
+        std::fs::create_dir_all(&self.root)
+            .with_context(|| format!("cannot create data directory {}", self.root.display()))?;
+        SledLog::open(SledOptions::new(self.log())).map_err(|e| match e {
+            LogError::Locked { path } => anyhow::anyhow!(
+                "data directory {} is in use by a running aduan; stop it or pass another --data",
+                path.display()
+            ),
+            e => anyhow::anyhow!("cannot open the event log in {}: {e}", self.root.display()),
+        })
+    }
+
+    /// Opens the derived state.
+    pub fn open_views(&self) -> anyhow::Result<aduan_kv::Db> {
+        aduan_kv_sled::open(&self.views())
+            .with_context(|| format!("cannot open read models in {}", self.root.display()))
+    }
+
+    /// The log and the derived state, for a service.
+    pub fn open(&self) -> anyhow::Result<Stores> {
+        let log = self.open_log()?;
+        let views = self.open_views()?;
+        Ok(Stores { log, views })
+    }
+
+    /// The complaint with tracking number `t`, from intake's index.
+    pub fn complaint_of(&self, t: &TrackingNo) -> anyhow::Result<Option<ComplaintId>> {
+        let index = aduan_intake::Index::new(self.open_views()?.open_tree(INTAKE_TREE)?);
+        Ok(index.complaint_of(t)?)
+    }
+}
+
+/// Intake's tree in the views.
+pub const INTAKE_TREE: &str = "intake";
+
+/// The opened stores of a data directory.
+pub struct Stores {
+    /// The event log.
+    pub log: SledLog,
+    /// The derived state.
+    pub views: aduan_kv::Db,
+}
+
+impl Stores {
+    /// Makes the derived state durable and closes the log.
+    pub fn close(&self) -> anyhow::Result<()> {
+        self.views.flush().context("flushing read models")?;
+        self.log.close();
+        Ok(())
+    }
+}

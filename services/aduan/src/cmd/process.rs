@@ -1,0 +1,124 @@
+//! What every long-running command shares: the flags naming the data
+//! directory and NATS, the runtime, the NATS connection, and the orderly end
+//! (every loop drained, derived state flushed, log closed).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use aduan_bus::{Edge, Subjects};
+use anyhow::Context;
+use clap::Args;
+use tokio::task::JoinSet;
+
+use super::layout::{Layout, Stores};
+
+/// The tasks of one process; each ends with its service's result.
+pub type Tasks = JoinSet<anyhow::Result<()>>;
+
+/// Where the data lives and how to reach NATS; shared by the service commands.
+#[derive(Debug, Clone, Args)]
+pub struct Common {
+    /// Data directory: the event log (`log/`), what is derived from it
+    /// (`views/`), API token hashes (`tokens.jsonl`) and the reporter-token
+    /// key (`keys/reporter.key`, created on first start).
+    #[arg(long, env = "ADUAN_DATA", default_value = "./data")]
+    pub data: PathBuf,
+    /// Jurisdiction rule set (TOML), published when it differs from the one in
+    /// force; default: the one in force in the log, or the built-in sample
+    /// (deploy/rules/sample.toml) when the log has none.
+    #[arg(long, env = "ADUAN_RULES")]
+    pub rules: Option<PathBuf>,
+    /// Subject prefix on NATS.
+    #[arg(long, env = "ADUAN_SUBJECT_PREFIX", default_value = "aduan")]
+    pub subject_prefix: String,
+}
+
+impl Common {
+    /// The data directory's layout.
+    pub fn layout(&self) -> Layout {
+        Layout::new(&self.data)
+    }
+}
+
+/// A multi-threaded Tokio runtime.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("tokio runtime")
+}
+
+/// Connects to NATS at `url` (when given), retrying until the server answers.
+pub async fn edge(url: Option<&str>, subject_prefix: &str) -> anyhow::Result<Option<Edge>> {
+    let Some(url) = url else {
+        return Ok(None);
+    };
+    let client = async_nats::ConnectOptions::new()
+        .name("aduan")
+        .retry_on_initial_connect()
+        .connect(url)
+        .await
+        .with_context(|| format!("cannot connect to NATS at {url}"))?;
+    Ok(Some(Edge {
+        client,
+        subjects: Subjects::new(subject_prefix),
+    }))
+}
+
+/// A listener on `addr`, saying so.
+pub async fn listen(addr: std::net::SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    tracing::info!(%addr, "HTTP API listening");
+    Ok(listener)
+}
+
+/// Waits for the stop signal or for a service to fail; a failure (its store
+/// refused a write, say) stops every other service through `trigger`, so
+/// the process exits 1 and a supervisor restarts it with the stores
+/// reopened, instead of serving on with a dead router or read model.
+/// Returns true on a failure.
+pub async fn stop_on_failure(
+    tasks: &mut Tasks,
+    stop: tokio::sync::watch::Receiver<bool>,
+    trigger: &tokio::sync::watch::Sender<bool>,
+) -> bool {
+    let failure = tokio::select! {
+        _ = super::shutdown::wait(stop) => None,
+        e = first_failure(tasks) => Some(e),
+    };
+    if let Some(e) = &failure {
+        tracing::error!(error = %e, "a service failed; stopping aduan");
+        trigger.send_replace(true);
+    }
+    failure.is_some()
+}
+
+/// The first service that stops with an error (a clean early stop is not one).
+async fn first_failure(tasks: &mut Tasks) -> anyhow::Error {
+    while let Some(r) = tasks.join_next().await {
+        if let Err(e) = r.map_err(anyhow::Error::from).and_then(|r| r) {
+            return e;
+        }
+    }
+    std::future::pending().await
+}
+
+/// Waits for every loop to drain, then makes the derived state and the log durable.
+pub async fn finish(mut tasks: Tasks, stores: &Stores) -> anyhow::Result<ExitCode> {
+    let mut failed = false;
+    while let Some(r) = tasks.join_next().await {
+        if let Err(e) = r.map_err(anyhow::Error::from).and_then(|r| r) {
+            tracing::error!(error = %e, "a service stopped with an error");
+            failed = true;
+        }
+    }
+    stores.close()?;
+    tracing::info!("stopped cleanly");
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
