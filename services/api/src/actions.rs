@@ -52,7 +52,10 @@ pub async fn opd<L: EventLog + Clone>(
     let mut cmd: v1::OpdCommand = body::json(&headers, raw)?;
     // The audit trail names who acted as the token says, whatever the body claims.
     if let Role::Opd { name, .. } = caller.role() {
-        cmd.actor = name.clone();
+        cmd.actor = match name.trim() {
+            "" => crate::auth::UNNAMED_OPERATOR.to_owned(),
+            name => name.to_owned(),
+        };
     }
     if cmd.complaint_id.trim().is_empty() {
         cmd.complaint_id = complaint_id;

@@ -27,6 +27,9 @@ use crate::ApiError;
 /// The file name of the token file inside the data directory.
 pub const TOKEN_FILE: &str = "tokens.jsonl";
 
+/// The actor an OPD token issued without a name acts as.
+pub const UNNAMED_OPERATOR: &str = "operator";
+
 /// What a token allows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Role {

@@ -38,7 +38,8 @@ struct IssueArgs {
     /// The organisation an OPD token acts for (required with --role opd).
     #[arg(long, required_if_eq("role", "opd"), value_parser = parse_org)]
     org: Option<OrgCode>,
-    /// Who the token is for; recorded as the actor of an admin's actions.
+    /// Who the token is for; recorded as the actor of every action taken with it
+    /// (default: the role, or "operator" for an OPD token).
     #[arg(long, default_value = "")]
     name: String,
     /// Data directory holding tokens.jsonl.
@@ -54,7 +55,10 @@ fn parse_org(s: &str) -> Result<OrgCode, String> {
 pub fn token(args: TokenArgs) -> anyhow::Result<ExitCode> {
     let TokenCmd::Issue(a) = args.cmd;
     let role = match (a.role, a.org) {
-        (RoleKind::Opd, Some(org)) => Role::Opd { org, name: a.name },
+        (RoleKind::Opd, Some(org)) => Role::Opd {
+            org,
+            name: non_blank(a.name, auth::UNNAMED_OPERATOR)?,
+        },
         (RoleKind::Opd, None) => anyhow::bail!("--role opd needs --org"),
         (RoleKind::Admin, _) => Role::Admin {
             name: non_blank(a.name, "admin")?,
@@ -74,8 +78,8 @@ pub fn token(args: TokenArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Admins and auditors act under their name, so it may not be blank; without
-/// --name the role itself is used.
+/// Every token acts under its name, so it may not be blank; without --name a
+/// fallback is used.
 fn non_blank(name: String, fallback: &str) -> anyhow::Result<String> {
     let name = name.trim();
     Ok(if name.is_empty() { fallback } else { name }.to_owned())
