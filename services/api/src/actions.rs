@@ -11,10 +11,10 @@
 use aduan_commands::{AdminAction, CommandError};
 use aduan_domain::{ComplaintId, OrgCode, RejectReason, ReporterToken, TrackingNo};
 use aduan_log::EventLog;
-use aduan_proto::v1;
+use aduan_proto::{v1, ErrorCode};
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::Json;
 use bytes::Bytes;
 use serde::Deserialize;
@@ -28,9 +28,9 @@ impl From<CommandError> for ApiError {
             CommandError::Unavailable(cause) => Self::unavailable(cause),
             CommandError::Corrupt(cause) => {
                 tracing::error!(error = %cause, "complaint history unreadable");
-                e.to_proto().into()
+                Self::contract(e.code(), e.to_proto())
             }
-            _ => e.to_proto().into(),
+            _ => Self::contract(e.code(), e.to_proto()),
         }
     }
 }
@@ -224,18 +224,12 @@ fn complaint_of<L: EventLog + Clone>(
 }
 
 fn invalid(field: &str, why: &str) -> ApiError {
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "invalid_argument",
-        format!("{field} {why}"),
-    )
-    .with_field(field)
+    ApiError::new(ErrorCode::InvalidArgument, format!("{field} {why}")).with_field(field)
 }
 
 fn forbidden_org(org: &str) -> ApiError {
     ApiError::new(
-        StatusCode::FORBIDDEN,
-        "forbidden",
+        ErrorCode::Forbidden,
         format!("this token may not act for {org:?}"),
     )
 }

@@ -17,9 +17,10 @@ use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use aduan_domain::{reporter_token, OrgCode};
+use aduan_proto::ErrorCode;
 use axum::extract::{FromRef, FromRequestParts};
+use axum::http::header;
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
 use serde::{Deserialize, Serialize};
 
 use crate::ApiError;
@@ -249,11 +250,11 @@ fn bearer(parts: &Parts) -> Option<&str> {
 }
 
 fn unauthorized(message: &str) -> ApiError {
-    ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    ApiError::new(ErrorCode::Unauthorized, message)
 }
 
 fn forbidden(message: impl Into<String>) -> ApiError {
-    ApiError::new(StatusCode::FORBIDDEN, "forbidden", message)
+    ApiError::new(ErrorCode::Forbidden, message)
 }
 
 /// An authenticated caller (`Authorization: Bearer <token>` found in the
@@ -336,6 +337,7 @@ impl Caller {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::StatusCode;
 
     fn opd(org: &str) -> Role {
         Role::Opd {

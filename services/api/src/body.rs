@@ -1,6 +1,7 @@
 //! The JSON edge: content type, size and syntax are checked before a handler
 //! sees a request, each refusal with its own status and code.
 
+use aduan_proto::ErrorCode;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{header, HeaderMap, StatusCode};
 use bytes::Bytes;
@@ -29,27 +30,20 @@ pub fn json<T: DeserializeOwned>(
         .to_ascii_lowercase();
     if mime != "application/json" {
         return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             format!("expected Content-Type: application/json, got {ct:?}"),
         ));
     }
     let body = body.map_err(|r| {
         if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too_large",
+                ErrorCode::TooLarge,
                 format!("request body exceeds {MAX_BODY} bytes"),
             )
         } else {
-            ApiError::new(StatusCode::BAD_REQUEST, "invalid_argument", r.body_text())
+            ApiError::new(ErrorCode::InvalidArgument, r.body_text())
         }
     })?;
-    serde_json::from_slice(&body).map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_argument",
-            format!("malformed JSON: {e}"),
-        )
-    })
+    serde_json::from_slice(&body)
+        .map_err(|e| ApiError::new(ErrorCode::InvalidArgument, format!("malformed JSON: {e}")))
 }

@@ -3,82 +3,80 @@
 //! logged, not sent.
 
 use aduan_intake::IntakeError;
-use aduan_proto::v1;
+use aduan_proto::{v1, ErrorCode};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-/// An error as the HTTP edge reports it.
+/// An error as the HTTP edge reports it: a contract code, whose status
+/// [`status_of`] gives, with a message and the offending field.
 #[derive(Debug)]
 pub struct ApiError {
-    status: StatusCode,
-    error: v1::Error,
+    code: ErrorCode,
+    message: String,
+    field: String,
 }
 
 impl ApiError {
-    /// An error with the given status, contract code and message.
-    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
-        let error = v1::Error {
-            code: code.into(),
+    /// An error with the given contract code and message.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
             message: message.into(),
             field: String::new(),
-        };
-        Self { status, error }
+        }
     }
     /// Names the offending field.
     pub fn with_field(mut self, field: &str) -> Self {
-        self.error.field = field.into();
+        self.field = field.into();
         self
     }
     /// 404 `not_found`.
     pub fn not_found(what: &str) -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("{what} not found"),
-        )
+        Self::new(ErrorCode::NotFound, format!("{what} not found"))
     }
     /// 503 `unavailable`, logging the cause.
     pub fn unavailable(cause: &dyn std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "service unavailable");
-        Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            "service temporarily unavailable",
-        )
+        Self::new(ErrorCode::Unavailable, "service temporarily unavailable")
+    }
+    /// The contract code.
+    pub fn code(&self) -> ErrorCode {
+        self.code
     }
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
-        self.status
+        status_of(self.code)
     }
-    /// The contract error.
-    pub fn error(&self) -> &v1::Error {
-        &self.error
+    /// The contract error, as the body carries it.
+    pub fn error(&self) -> v1::Error {
+        self.code.error(self.message.as_str(), self.field.as_str())
     }
-}
 
-/// The status code that fits a contract error code.
-pub fn status_of(code: &str) -> StatusCode {
-    match code {
-        "invalid_argument" => StatusCode::BAD_REQUEST,
-        "unauthorized" => StatusCode::UNAUTHORIZED,
-        "forbidden" | "not_assigned" => StatusCode::FORBIDDEN,
-        "not_found" => StatusCode::NOT_FOUND,
-        "conflict" => StatusCode::CONFLICT,
-        "too_large" => StatusCode::PAYLOAD_TOO_LARGE,
-        "unsupported_media_type" => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        "unprocessable" => StatusCode::UNPROCESSABLE_ENTITY,
-        "unavailable" => StatusCode::SERVICE_UNAVAILABLE,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    }
-}
-
-impl From<v1::Error> for ApiError {
-    fn from(error: v1::Error) -> Self {
+    /// A service error's contract form, under the code it was built from.
+    pub(crate) fn contract(code: ErrorCode, error: v1::Error) -> Self {
         Self {
-            status: status_of(&error.code),
-            error,
+            code,
+            message: error.message,
+            field: error.field,
         }
+    }
+}
+
+/// The status code CONTRACT.md gives a contract error code. Exhaustive on
+/// purpose: a new code does not compile until it has a status.
+pub fn status_of(code: ErrorCode) -> StatusCode {
+    match code {
+        ErrorCode::InvalidArgument => StatusCode::BAD_REQUEST,
+        ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
+        ErrorCode::Forbidden | ErrorCode::NotAssigned => StatusCode::FORBIDDEN,
+        ErrorCode::NotFound => StatusCode::NOT_FOUND,
+        ErrorCode::Conflict => StatusCode::CONFLICT,
+        ErrorCode::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ErrorCode::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
@@ -87,16 +85,19 @@ impl From<IntakeError> for ApiError {
         if let IntakeError::Unavailable(cause) = &e {
             return Self::unavailable(cause);
         }
-        e.to_proto().into()
+        Self::contract(e.code(), e.to_proto())
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         (
-            self.status,
-            Json(serde_json::json!({ "error": self.error })),
+            self.status(),
+            Json(serde_json::json!({ "error": self.error() })),
         )
             .into_response()
     }
 }
+
+#[cfg(test)]
+mod tests;

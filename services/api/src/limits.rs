@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use aduan_proto::ErrorCode;
 use axum::error_handling::HandleErrorLayer;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::{BoxError, Router};
 use tower::ServiceBuilder;
@@ -58,12 +58,7 @@ async fn refusal(err: BoxError) -> Response {
         tracing::error!(error = %err, "request failed in a middleware layer");
         ("service temporarily unavailable", false)
     };
-    let mut resp = ApiError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        ErrorCode::Unavailable.as_str(),
-        message,
-    )
-    .into_response();
+    let mut resp = ApiError::new(ErrorCode::Unavailable, message).into_response();
     if retry {
         resp.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));

@@ -4,8 +4,9 @@
 use std::fmt::Write;
 
 use aduan_log::EventLog;
+use aduan_proto::ErrorCode;
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::header;
 use axum::response::IntoResponse;
 
 use crate::{ApiError, ApiState};
@@ -19,8 +20,7 @@ pub async fn readyz<L: EventLog + Clone>(
         Ok("ready")
     } else {
         Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
+            ErrorCode::Unavailable,
             "projections are catching up with the log",
         ))
     }

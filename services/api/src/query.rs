@@ -5,7 +5,7 @@
 use aduan_domain::{OrgCode, TrackingNo};
 use aduan_log::EventLog;
 use aduan_projections::{Inbox, ProjectionError, Ranking, Recap, Window};
-use aduan_proto::v1;
+use aduan_proto::{v1, ErrorCode};
 use axum::extract::{Path, Query, State};
 use axum::Json;
 use serde::Deserialize;
@@ -15,10 +15,10 @@ use crate::{ApiError, ApiState};
 
 impl From<ProjectionError> for ApiError {
     fn from(e: ProjectionError) -> Self {
-        if e.code() == "unavailable" {
+        if e.code() == ErrorCode::Unavailable {
             return ApiError::unavailable(&e);
         }
-        ApiError::from(e.to_proto())
+        ApiError::contract(e.code(), e.to_proto())
     }
 }
 

@@ -8,7 +8,7 @@ use aduan_domain::SystemClock;
 use aduan_intake::Intake;
 use aduan_log_sled::{SledLog, SledOptions};
 use aduan_projections::Projections;
-use aduan_proto::v1;
+use aduan_proto::{v1, ErrorCode};
 use aduan_rules::RuleSet;
 use axum::body::Body;
 use axum::http::{header, Request};
@@ -281,7 +281,11 @@ async fn a_request_past_its_deadline_is_503_and_appends_nothing() {
     assert_eq!(resp.status().as_u16(), 503);
     let body = resp.into_body().collect().await.expect("body").to_bytes();
     let v: serde_json::Value = serde_json::from_slice(&body).expect("json");
-    assert_eq!(v["error"]["code"], "unavailable", "{v}");
+    assert_eq!(
+        v["error"]["code"].as_str().and_then(ErrorCode::parse),
+        Some(ErrorCode::Unavailable),
+        "{v}"
+    );
     assert_eq!(*aduan_log::EventLog::head(&s.log).borrow(), head);
 }
 

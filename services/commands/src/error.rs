@@ -3,7 +3,7 @@
 use aduan_complaints::StoreError;
 use aduan_domain::Rejection;
 use aduan_log::LogError;
-use aduan_proto::v1;
+use aduan_proto::{v1, ErrorCode};
 
 /// Why a command recorded nothing.
 #[derive(Debug, thiserror::Error)]
@@ -50,15 +50,15 @@ pub enum CommandError {
 
 impl CommandError {
     /// The contract's error code (CONTRACT.md, `Error.code`).
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::InvalidArgument { .. } | Self::Malformed(_) => "invalid_argument",
-            Self::TooLarge { .. } => "too_large",
-            Self::NotFound(_) => "not_found",
+            Self::InvalidArgument { .. } | Self::Malformed(_) => ErrorCode::InvalidArgument,
+            Self::TooLarge { .. } => ErrorCode::TooLarge,
+            Self::NotFound(_) => ErrorCode::NotFound,
             Self::Rejected(r) => r.code(),
-            Self::Contended { .. } => "conflict",
-            Self::Corrupt(_) => "internal",
-            Self::Unavailable(_) => "unavailable",
+            Self::Contended { .. } => ErrorCode::Conflict,
+            Self::Corrupt(_) => ErrorCode::Internal,
+            Self::Unavailable(_) => ErrorCode::Unavailable,
         }
     }
 
@@ -78,11 +78,7 @@ impl CommandError {
             Self::Unavailable(_) => "service temporarily unavailable".to_owned(),
             other => other.to_string(),
         };
-        v1::Error {
-            code: self.code().into(),
-            message,
-            field: self.field().unwrap_or_default().into(),
-        }
+        self.code().error(message, self.field().unwrap_or_default())
     }
 
     pub(crate) fn invalid(field: &'static str, why: impl Into<String>) -> Self {

@@ -7,6 +7,7 @@ use aduan_domain::calendar::unix_ms;
 use aduan_domain::{reporter_token, ComplaintEvent, ManualClock, Rejection, Status};
 use aduan_log::{ExpectedVersion, NewEvent, RecordedEvent};
 use aduan_log_sled::{SledLog, SledOptions};
+use aduan_proto::ErrorCode;
 use time::macros::datetime;
 use v1::opd_command::Action;
 
@@ -183,7 +184,7 @@ async fn another_org_is_not_assigned_and_appends_nothing() {
         matches!(err, CommandError::Rejected(Rejection::NotAssigned)),
         "{err:?}"
     );
-    assert_eq!(err.code(), "not_assigned");
+    assert_eq!(err.code(), ErrorCode::NotAssigned);
     let reply = err.to_proto();
     assert!(
         !reply.message.contains(DINKES) && !reply.field.contains(DINKES),
@@ -201,7 +202,7 @@ async fn a_command_the_state_forbids_is_a_conflict_that_says_why() {
         .opd(DINKES, &id, ack())
         .await
         .expect_err("second acknowledge");
-    assert_eq!(err.code(), "conflict");
+    assert_eq!(err.code(), ErrorCode::Conflict);
     assert!(
         err.to_proto().message.contains("already acknowledged"),
         "{err}"
@@ -228,7 +229,7 @@ async fn bad_input_is_invalid_argument_with_its_field_and_appends_nothing() {
         .expect_err("blank");
     assert_eq!(
         (err.code(), err.field()),
-        ("invalid_argument", Some("message"))
+        (ErrorCode::InvalidArgument, Some("message"))
     );
     let no_actor = v1::OpdCommand {
         complaint_id: id.to_string(),
@@ -295,7 +296,7 @@ async fn concurrent_acknowledgements_are_serialised_and_only_one_wins() {
     for t in tasks {
         match t.await.expect("join") {
             Ok(_) => won += 1,
-            Err(e) => assert_eq!(e.code(), "conflict", "{e}"),
+            Err(e) => assert_eq!(e.code(), ErrorCode::Conflict, "{e}"),
         }
     }
     assert_eq!(won, 1);
@@ -390,7 +391,7 @@ async fn a_wrong_reporter_token_is_unauthorized_and_appends_nothing() {
         .reopen(&id, &other, "x".into())
         .await
         .expect_err("wrong token");
-    assert_eq!(err.code(), "unauthorized");
+    assert_eq!(err.code(), ErrorCode::Unauthorized);
     let err = w
         .commands
         .feedback(&id, &"guess".into(), 5, String::new())

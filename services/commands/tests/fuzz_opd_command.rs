@@ -20,22 +20,23 @@ use aduan_commands::Commands;
 use aduan_domain::{calendar::unix_ms, reporter_token, ComplaintEvent, ComplaintId, ManualClock};
 use aduan_log::{EventLog, ExpectedVersion, NewEvent};
 use aduan_log_sled::{SledLog, SledOptions};
-use aduan_proto::v1;
 use aduan_proto::v1::opd_command::{self, Action};
+use aduan_proto::{v1, ErrorCode};
 use bytes::Bytes;
 use proptest::prelude::*;
 use proptest::sample::select;
 use time::macros::datetime;
 
-const CODES: &[&str] = &[
-    "invalid_argument",
-    "too_large",
-    "not_found",
-    "conflict",
-    "internal",
-    "unavailable",
-    "not_assigned",
-    "unauthorized",
+/// The codes a command reply may carry.
+const CODES: &[ErrorCode] = &[
+    ErrorCode::InvalidArgument,
+    ErrorCode::TooLarge,
+    ErrorCode::NotFound,
+    ErrorCode::Conflict,
+    ErrorCode::Internal,
+    ErrorCode::Unavailable,
+    ErrorCode::NotAssigned,
+    ErrorCode::Unauthorized,
 ];
 
 fn text(known: &'static [&'static str], junk: &'static str) -> impl Strategy<Value = String> {
@@ -252,9 +253,14 @@ fn handle_answers_every_request() {
             match reply.result {
                 Some(v1::command_reply::Result::Ack(_)) => prop_assert!(decodes),
                 Some(v1::command_reply::Result::Error(e)) => {
-                    prop_assert!(CODES.contains(&e.code.as_str()), "unknown code {:?}", e);
+                    let code = ErrorCode::parse(&e.code);
+                    prop_assert!(
+                        code.is_some_and(|c| CODES.contains(&c)),
+                        "unknown code {:?}",
+                        e
+                    );
                     if !decodes {
-                        prop_assert_eq!(e.code.as_str(), "invalid_argument");
+                        prop_assert_eq!(code, Some(ErrorCode::InvalidArgument));
                     }
                 }
                 None => prop_assert!(false, "a reply without a result"),

@@ -3,6 +3,8 @@
 //! named in the imperative; whether one is granted is decided in
 //! `Complaint::decide`, never here.
 
+use aduan_proto::ErrorCode;
+
 use crate::complaint::Deadlines;
 use crate::ids::{ComplaintId, OrgCode};
 use crate::reporter_token::ReporterToken;
@@ -243,12 +245,12 @@ pub enum Rejection {
 
 impl Rejection {
     /// The contract's error code (CONTRACT.md, `Error.code`).
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::NotAssigned => "not_assigned",
-            Self::Conflict { .. } => "conflict",
-            Self::InvalidArgument { .. } => "invalid_argument",
-            Self::Unauthorized => "unauthorized",
+            Self::NotAssigned => ErrorCode::NotAssigned,
+            Self::Conflict { .. } => ErrorCode::Conflict,
+            Self::InvalidArgument { .. } => ErrorCode::InvalidArgument,
+            Self::Unauthorized => ErrorCode::Unauthorized,
         }
     }
 

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use aduan_log::LogError;
-use aduan_proto::v1;
+use aduan_proto::{v1, ErrorCode};
 
 /// Why a submission was refused, or intake could not start. A refused
 /// submission appends nothing.
@@ -63,25 +63,21 @@ pub enum Unavailable {
 
 impl IntakeError {
     /// The contract's error code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::Invalid { .. } | Self::Malformed(_) => "invalid_argument",
-            Self::TooLarge { .. } => "too_large",
-            Self::Unavailable(_) | Self::ReporterKey { .. } => "unavailable",
+            Self::Invalid { .. } | Self::Malformed(_) => ErrorCode::InvalidArgument,
+            Self::TooLarge { .. } => ErrorCode::TooLarge,
+            Self::Unavailable(_) | Self::ReporterKey { .. } => ErrorCode::Unavailable,
         }
     }
 
     /// As the contract's `Error` message.
     pub fn to_proto(&self) -> v1::Error {
         let field = match self {
-            Self::Invalid { field, .. } => (*field).to_owned(),
-            _ => String::new(),
+            Self::Invalid { field, .. } => field,
+            _ => "",
         };
-        v1::Error {
-            code: self.code().to_owned(),
-            message: self.to_string(),
-            field,
-        }
+        self.code().error(self.to_string(), field)
     }
 }
 

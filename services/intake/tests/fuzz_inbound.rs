@@ -17,7 +17,7 @@ use aduan_fuzz::{cases, config, corpus, corpus_files, mutate, mutation_with};
 use aduan_bus::{Format, Request};
 use aduan_intake::{validate, Intake, IntakeError, ReporterKey, MAX_REQUEST_BYTES};
 use aduan_log_sled::{SledLog, SledOptions};
-use aduan_proto::v1;
+use aduan_proto::{v1, ErrorCode};
 use bytes::Bytes;
 use proptest::prelude::*;
 use proptest::sample::select;
@@ -178,7 +178,7 @@ fn check_validate(req: v1::SubmitComplaint) -> Result<bool, TestCaseError> {
         }
         Err(e) => {
             prop_assert!(matches!(e, IntakeError::Invalid { .. }), "{:?}", e);
-            prop_assert_eq!(e.code(), "invalid_argument");
+            prop_assert_eq!(e.code(), ErrorCode::InvalidArgument);
             prop_assert!(!e.to_proto().field.is_empty());
             Ok(false)
         }
@@ -336,11 +336,11 @@ fn handle_answers_every_request() {
                 payload.resize(MAX_REQUEST_BYTES + 1, b' ');
             }
             let expected = if payload.len() > MAX_REQUEST_BYTES {
-                Err("too_large")
+                Err(ErrorCode::TooLarge)
             } else {
                 match format.decode::<v1::SubmitComplaint>(&payload) {
-                    Ok(req) => outcome(req).map_err(|_| "invalid_argument"),
-                    Err(_) => Err("invalid_argument"),
+                    Ok(req) => outcome(req).map_err(|_| ErrorCode::InvalidArgument),
+                    Err(_) => Err(ErrorCode::InvalidArgument),
                 }
             };
             let (f, reply) = rt.block_on(aduan_intake::nats::handle(
@@ -354,7 +354,7 @@ fn handle_answers_every_request() {
                     prop_assert!(!ack.tracking_no.is_empty());
                 }
                 (Some(v1::submit_reply::Result::Error(e)), Err(code)) => {
-                    prop_assert_eq!(e.code.as_str(), code, "{:?}", e);
+                    prop_assert_eq!(ErrorCode::parse(&e.code), Some(code), "{:?}", e);
                 }
                 (got, want) => prop_assert!(false, "got {:?}, expected {:?}", got, want),
             }

@@ -7,7 +7,7 @@ use aduan_intake::{Intake, IntakeError, ReporterKey};
 use aduan_kv::Db;
 use aduan_log::EventLog;
 use aduan_log_sled::{SledLog, SledOptions};
-use aduan_proto::v1;
+use aduan_proto::{v1, ErrorCode};
 
 #[path = "intake/dedupe.rs"]
 mod dedupe;
@@ -147,21 +147,21 @@ async fn refused_submissions_append_nothing() {
                 body: " ".into(),
                 ..sms("b")
             },
-            "invalid_argument",
+            ErrorCode::InvalidArgument,
         ),
         (
             v1::SubmitComplaint {
                 kind: "gripe".into(),
                 ..sms("b")
             },
-            "invalid_argument",
+            ErrorCode::InvalidArgument,
         ),
         (
             v1::SubmitComplaint {
                 channel: "S M S".into(),
                 ..sms("b")
             },
-            "invalid_argument",
+            ErrorCode::InvalidArgument,
         ),
     ] {
         let err = intake.submit(bad).await.expect_err("refused");

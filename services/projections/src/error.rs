@@ -2,6 +2,7 @@
 
 use aduan_kv::KvError;
 use aduan_log::LogError;
+use aduan_proto::ErrorCode;
 
 /// Why a projection could not be updated or queried.
 #[derive(Debug, thiserror::Error)]
@@ -47,30 +48,26 @@ pub enum ProjectionError {
 
 impl ProjectionError {
     /// The contract's error code (CONTRACT.md, `Error.code`).
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
             Self::Store(_)
             | Self::Log(_)
             | Self::Corrupt { .. }
             | Self::Checkpoint { .. }
             | Self::StoredRules(_)
-            | Self::Nats(_) => "unavailable",
-            Self::InvalidArgument { .. } => "invalid_argument",
-            Self::NotFound(_) => "not_found",
+            | Self::Nats(_) => ErrorCode::Unavailable,
+            Self::InvalidArgument { .. } => ErrorCode::InvalidArgument,
+            Self::NotFound(_) => ErrorCode::NotFound,
         }
     }
 
     /// The contract's `Error` message; internal detail stays in the logs.
     pub fn to_proto(&self) -> aduan_proto::v1::Error {
         let (message, field) = match self {
-            Self::InvalidArgument { field, .. } => (self.to_string(), (*field).to_owned()),
-            Self::NotFound(_) => (self.to_string(), String::new()),
-            _ => ("service temporarily unavailable".to_owned(), String::new()),
+            Self::InvalidArgument { field, .. } => (self.to_string(), *field),
+            Self::NotFound(_) => (self.to_string(), ""),
+            _ => ("service temporarily unavailable".to_owned(), ""),
         };
-        aduan_proto::v1::Error {
-            code: self.code().into(),
-            message,
-            field,
-        }
+        self.code().error(message, field)
     }
 }

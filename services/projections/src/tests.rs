@@ -5,7 +5,7 @@
 use aduan_domain::{ComplaintEvent, OrgCode, TrackingNo};
 use aduan_kv::Db;
 use aduan_log::RecordedEvent;
-use aduan_proto::v1;
+use aduan_proto::{v1, ErrorCode};
 
 use crate::{Projections, Window};
 
@@ -382,6 +382,6 @@ fn confidential_reporter_never_reaches_a_read_model() {
 #[test]
 fn bad_windows_are_refused() {
     let e = Window::parse(Some("kemarin"), None).unwrap_err();
-    assert_eq!(e.code(), "invalid_argument");
+    assert_eq!(e.code(), ErrorCode::InvalidArgument);
     assert!(Window::parse(Some("2026-11-05"), Some("2026-11-01")).is_err());
 }

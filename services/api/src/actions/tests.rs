@@ -11,7 +11,7 @@ use aduan_log::{ExpectedVersion, NewEvent};
 use aduan_log_sled::{SledLog, SledOptions};
 use aduan_rules::RuleSet;
 use axum::body::Body;
-use axum::http::{header, Request};
+use axum::http::{header, Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;
@@ -152,8 +152,9 @@ fn action_path(org: &str, id: &str) -> String {
     format!("/v1/orgs/{org}/complaints/{id}/actions")
 }
 
-fn code(v: &Value) -> &str {
-    v["error"]["code"].as_str().unwrap_or("")
+/// The contract code of an error body (None: no code, or not a contract word).
+fn code(v: &Value) -> Option<ErrorCode> {
+    ErrorCode::parse(v["error"]["code"].as_str()?)
 }
 
 #[tokio::test]
@@ -199,7 +200,7 @@ async fn without_a_known_token_it_is_401_and_appends_nothing() {
         .await;
     assert_eq!(
         (status, code(&v)),
-        (StatusCode::UNAUTHORIZED, "unauthorized")
+        (StatusCode::UNAUTHORIZED, Some(ErrorCode::Unauthorized))
     );
     let (status, _) = w
         .post(&action_path(DINKES, &g.id), Some("made-up"), body)
@@ -218,7 +219,10 @@ async fn another_opds_token_or_a_wrong_org_in_the_path_is_refused() {
     let (status, v) = w
         .post(&action_path(DINKES, &g.id), Some(&rsud), body.clone())
         .await;
-    assert_eq!((status, code(&v)), (StatusCode::FORBIDDEN, "forbidden"));
+    assert_eq!(
+        (status, code(&v)),
+        (StatusCode::FORBIDDEN, Some(ErrorCode::Forbidden))
+    );
     // Its own path, but not the owner: 403 not_assigned.
     let (status, v) = w
         .post(
@@ -227,7 +231,10 @@ async fn another_opds_token_or_a_wrong_org_in_the_path_is_refused() {
             body.clone(),
         )
         .await;
-    assert_eq!((status, code(&v)), (StatusCode::FORBIDDEN, "not_assigned"));
+    assert_eq!(
+        (status, code(&v)),
+        (StatusCode::FORBIDDEN, Some(ErrorCode::NotAssigned))
+    );
     // An admin token is not an OPD token.
     let admin = w.token(Role::Admin {
         name: "budi".into(),
@@ -250,7 +257,7 @@ async fn a_reporter_token_of_another_complaint_is_401_and_appends_nothing() {
         .await;
     assert_eq!(
         (status, code(&v)),
-        (StatusCode::UNAUTHORIZED, "unauthorized")
+        (StatusCode::UNAUTHORIZED, Some(ErrorCode::Unauthorized))
     );
     let (status, _) = w.post(&path, None, json!({"reason": "x"})).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);

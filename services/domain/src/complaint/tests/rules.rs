@@ -1,6 +1,7 @@
 //! One test per refusal: each business rule of `decide`, and escalation.
 
 use super::*;
+use aduan_proto::ErrorCode;
 
 pub(super) fn in_progress() -> Vec<ComplaintEvent> {
     let mut events = with_dinkes();
@@ -339,22 +340,22 @@ fn routing_rules() {
 #[test]
 fn rejections_map_to_contract_codes() {
     let cases = [
-        (Rejection::NotAssigned, "not_assigned"),
+        (Rejection::NotAssigned, ErrorCode::NotAssigned),
         (
             Rejection::Conflict {
                 status: Status::Closed,
                 why: "x".into(),
             },
-            "conflict",
+            ErrorCode::Conflict,
         ),
         (
             Rejection::InvalidArgument {
                 field: "rating",
                 why: "x",
             },
-            "invalid_argument",
+            ErrorCode::InvalidArgument,
         ),
-        (Rejection::Unauthorized, "unauthorized"),
+        (Rejection::Unauthorized, ErrorCode::Unauthorized),
     ];
     for (r, code) in cases {
         assert_eq!(r.code(), code);
