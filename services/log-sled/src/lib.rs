@@ -22,7 +22,7 @@ use std::thread::JoinHandle;
 
 use aduan_log::record;
 use aduan_log::{
-    check_new_event, Appended, EventLog, ExpectedVersion, LogError, NewEvent, RecordedEvent,
+    check_append, Appended, EventLog, ExpectedVersion, LogError, NewEvent, RecordedEvent,
 };
 use tokio::sync::{oneshot, watch};
 
@@ -202,14 +202,7 @@ impl EventLog for SledLog {
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
     ) -> Result<Appended, LogError> {
-        if events.is_empty() {
-            return Err(LogError::Invalid(
-                "an append needs at least one event".into(),
-            ));
-        }
-        for e in &events {
-            check_new_event(stream, e)?;
-        }
+        check_append(stream, &events)?;
         let (reply, rx) = oneshot::channel();
         let req = Request::Append {
             stream: stream.to_owned(),

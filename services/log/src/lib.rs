@@ -182,6 +182,17 @@ pub trait EventLog: Send + Sync + 'static {
     }
 }
 
+/// Checks a whole append before a backend takes it: at least one event, and
+/// each one within [`check_new_event`]'s limits.
+pub fn check_append(stream: &str, events: &[NewEvent]) -> Result<(), LogError> {
+    if events.is_empty() {
+        return Err(LogError::Invalid(
+            "an append needs at least one event".into(),
+        ));
+    }
+    events.iter().try_for_each(|e| check_new_event(stream, e))
+}
+
 /// The checks every backend makes of an append before it takes it: a stream
 /// id and event type of 1 to [`MAX_NAME`] bytes, an actor of at most
 /// [`MAX_NAME`], a payload of at most [`MAX_PAYLOAD`] (the record format

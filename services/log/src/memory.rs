@@ -13,7 +13,7 @@ use tokio::sync::watch;
 
 use crate::record::{self, GENESIS, HASH_LEN};
 use crate::{
-    check_new_event, Appended, EventLog, ExpectedVersion, ImportCheck, LogError, NewEvent,
+    check_append, Appended, EventLog, ExpectedVersion, ImportCheck, LogError, NewEvent,
     RecordedEvent,
 };
 
@@ -103,14 +103,7 @@ impl MemoryLog {
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
     ) -> Result<Appended, LogError> {
-        if events.is_empty() {
-            return Err(LogError::Invalid(
-                "an append needs at least one event".into(),
-            ));
-        }
-        for e in &events {
-            check_new_event(stream, e)?;
-        }
+        check_append(stream, &events)?;
         let mut state = self.state();
         let current = state.version(stream);
         if !expected.admits(current) {
