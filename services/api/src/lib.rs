@@ -25,6 +25,9 @@ pub mod limits;
 pub mod ops;
 pub mod query;
 
+#[cfg(test)]
+mod test_state;
+
 pub use error::ApiError;
 
 /// What the handlers share.

@@ -1,15 +1,8 @@
 //! The read endpoints through `app().oneshot(request)`: who may read what,
 //! bad input, readiness, and that a confidential reporter never shows.
 
-use std::sync::Arc;
-
-use aduan_commands::Commands;
-use aduan_domain::SystemClock;
-use aduan_intake::Intake;
-use aduan_log_sled::{SledLog, SledOptions};
-use aduan_projections::Projections;
+use aduan_log_sled::SledLog;
 use aduan_proto::{v1, ErrorCode};
-use aduan_rules::RuleSet;
 use axum::body::Body;
 use axum::http::{header, Request};
 use http_body_util::BodyExt;
@@ -18,35 +11,13 @@ use tower::ServiceExt;
 use crate::auth::{Role, Tokens};
 use crate::{app, ApiState};
 
-const RULES: &str = include_str!("../../../deploy/rules/sample.toml");
 const SECRETS: [&str; 3] = [
     "Xylophon Rahasiawan",
     "+62-811-4242-9999",
     "xylo.rahasia@contoh.test",
 ];
 
-async fn state(dir: &std::path::Path) -> ApiState<SledLog> {
-    let mut opts = SledOptions::new(dir.join("log"));
-    opts.fsync = false;
-    let log = SledLog::open(opts).expect("log");
-    let intake = Intake::open(
-        log.clone(),
-        aduan_kv::Db::memory().open_tree("intake").expect("tree"),
-        aduan_intake::ReporterKey::random(),
-    )
-    .await
-    .expect("intake");
-    let rules = Arc::new(RuleSet::load(RULES).expect("rules"));
-    ApiState {
-        commands: Commands::new(log.clone(), Arc::new(SystemClock)),
-        projections: Projections::open(&aduan_kv::Db::memory()).expect("projections"),
-        clock: Arc::new(SystemClock),
-        tokens: Tokens::in_data_dir(dir),
-        log,
-        intake,
-        rules,
-    }
-}
+use crate::test_state::state;
 
 async fn get(s: &ApiState<SledLog>, path: &str, token: Option<&str>) -> (u16, String) {
     let mut req = Request::get(path);

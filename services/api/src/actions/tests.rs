@@ -1,15 +1,10 @@
 //! The command endpoints through `app().oneshot(request)`, without a socket:
 //! who may call what, and that every refusal appends nothing.
 
-use std::sync::Arc;
-
-use aduan_commands::Commands;
 use aduan_domain::calendar::unix_ms;
-use aduan_domain::{ComplaintEvent, SystemClock};
-use aduan_intake::Intake;
+use aduan_domain::ComplaintEvent;
 use aduan_log::{ExpectedVersion, NewEvent};
-use aduan_log_sled::{SledLog, SledOptions};
-use aduan_rules::RuleSet;
+use aduan_log_sled::SledLog;
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use http_body_util::BodyExt;
@@ -17,9 +12,9 @@ use serde_json::{json, Value};
 use tower::ServiceExt;
 
 use super::*;
-use crate::auth::{Role, Tokens};
+use crate::auth::Role;
 
-const RULES: &str = include_str!("../../../../deploy/rules/sample.toml");
+use crate::test_state::RULES;
 const DINKES: &str = "kab-pati-dinkes";
 
 struct World {
@@ -36,34 +31,14 @@ struct Given {
 
 async fn world() -> World {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut opts = SledOptions::new(dir.path().join("log"));
-    opts.fsync = false;
-    let log = SledLog::open(opts).expect("log");
-    let intake = Intake::open(
-        log.clone(),
-        aduan_kv::Db::memory().open_tree("intake").expect("tree"),
-        aduan_intake::ReporterKey::random(),
-    )
-    .await
-    .expect("intake");
-    let rules = Arc::new(RuleSet::load(RULES).expect("rules"));
-    let commands = Commands::new(log.clone(), Arc::new(SystemClock));
+    let state = crate::test_state::state(dir.path()).await;
     // The command side takes the rule set in force from the log.
-    commands
+    state
+        .commands
         .store()
         .publish_ruleset(RULES)
         .await
         .expect("publish rules");
-    let state = ApiState {
-        log,
-        intake,
-        rules,
-        tokens: Tokens::in_data_dir(dir.path()),
-        commands,
-        projections: aduan_projections::Projections::open(&aduan_kv::Db::memory())
-            .expect("projections"),
-        clock: Arc::new(SystemClock),
-    };
     World { state, _dir: dir }
 }
 

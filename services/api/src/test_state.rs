@@ -1,0 +1,42 @@
+//! The state the handler tests run against: a sled log in a temporary
+//! directory (fsync off), intake and read models in memory, the sample rule
+//! set. Shared by the read and command endpoint tests.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use aduan_commands::Commands;
+use aduan_domain::SystemClock;
+use aduan_intake::Intake;
+use aduan_log_sled::{SledLog, SledOptions};
+use aduan_projections::Projections;
+use aduan_rules::RuleSet;
+
+use crate::auth::Tokens;
+use crate::ApiState;
+
+/// The sample rule set.
+pub(crate) const RULES: &str = include_str!("../../../deploy/rules/sample.toml");
+
+/// A fresh state over a log in `dir`; nothing is published yet.
+pub(crate) async fn state(dir: &Path) -> ApiState<SledLog> {
+    let mut opts = SledOptions::new(dir.join("log"));
+    opts.fsync = false;
+    let log = SledLog::open(opts).expect("log");
+    let intake = Intake::open(
+        log.clone(),
+        aduan_kv::Db::memory().open_tree("intake").expect("tree"),
+        aduan_intake::ReporterKey::random(),
+    )
+    .await
+    .expect("intake");
+    ApiState {
+        commands: Commands::new(log.clone(), Arc::new(SystemClock)),
+        projections: Projections::open(&aduan_kv::Db::memory()).expect("projections"),
+        clock: Arc::new(SystemClock),
+        tokens: Tokens::in_data_dir(dir),
+        log,
+        intake,
+        rules: Arc::new(RuleSet::load(RULES).expect("rules")),
+    }
+}
