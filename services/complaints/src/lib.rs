@@ -28,7 +28,7 @@ pub use cause::Cause;
 pub use error::StoreError;
 pub use publication::{latest_published, publish_ruleset, published};
 pub use retry::RetryPolicy;
-pub use rules::At;
+pub use rules::{published_rules, At, Published};
 
 /// A complaint as its stream holds it.
 #[derive(Debug, Clone)]

@@ -61,13 +61,9 @@ impl<L: EventLog + Clone> ComplaintStore<L> {
         if let Some(cached) = lock(&self.rules.parsed).get(&key) {
             return Ok(cached.clone());
         }
-        let source = publication::published(e)?.source;
-        let parsed = match RuleSet::load(&source) {
-            Ok(r) => Some(Arc::new(r)),
-            Err(err) => {
-                tracing::error!(position = e.position, error = %err, "a published rule set does not load; it is skipped");
-                None
-            }
+        let parsed = match published_rules(e)? {
+            Published::InForce { rules, .. } => Some(rules),
+            Published::Refused(_) => None,
         };
         lock(&self.rules.parsed).insert(key, parsed.clone());
         Ok(parsed)
@@ -80,6 +76,38 @@ impl<L: EventLog + Clone> ComplaintStore<L> {
     ) -> Result<Option<aduan_log::Appended>, StoreError> {
         publication::publish_ruleset(&self.log, source).await
     }
+}
+
+/// What a `ruleset` stream event publishes, as this build reads it.
+#[derive(Debug)]
+pub enum Published {
+    /// A rule set that loads: it is in force from its position on.
+    InForce {
+        /// The TOML source, as published.
+        source: String,
+        /// The rules it defines.
+        rules: Arc<RuleSet>,
+    },
+    /// A publication this build refuses; the one before it stays in force.
+    Refused(aduan_rules::LoadError),
+}
+
+/// Reads the rule set a `ruleset` stream event publishes: the one policy for
+/// every reader of the log (router, commands, projections, audit replay). A
+/// publication that does not load is logged and reported as refused; an
+/// event that does not decode at all is an error.
+pub fn published_rules(e: &RecordedEvent) -> Result<Published, StoreError> {
+    let source = publication::published(e)?.source;
+    Ok(match RuleSet::load(&source) {
+        Ok(rules) => Published::InForce {
+            source,
+            rules: Arc::new(rules),
+        },
+        Err(err) => {
+            tracing::error!(position = e.position, error = %err, "a published rule set does not load; it is skipped");
+            Published::Refused(err)
+        }
+    })
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

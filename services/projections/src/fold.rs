@@ -11,7 +11,8 @@
 //! byte-for-byte what the live run wrote. Nothing of the reporter is ever
 //! copied out of `ComplaintReceived`.
 
-use aduan_domain::{ComplaintEvent, ComplaintId, OrgCode, RuleSetEvent, Status, RULESET_STREAM};
+use aduan_complaints::Published;
+use aduan_domain::{ComplaintEvent, ComplaintId, OrgCode, Status, RULESET_STREAM};
 use aduan_log::RecordedEvent;
 use aduan_proto::v1;
 use aduan_rules::RuleSet;
@@ -99,17 +100,13 @@ fn skipped(
     Ok(())
 }
 
-/// Takes a published rule set into force for the events after it. One this
-/// build does not load keeps the previous in force, as the router does.
+/// Takes a published rule set into force for the events after it, read by
+/// the complaint store's one policy: one this build does not load keeps the
+/// previous in force, as the router does.
 fn adopt(page: &mut Page<'_>, totals: &mut Totals, e: &RecordedEvent) {
-    let loaded = RuleSetEvent::decode(&e.event_type, e.schema_version, &e.payload)
-        .map_err(Unusable::Payload)
-        .and_then(|RuleSetEvent::Published(p)| {
-            let rules = RuleSet::load(&p.source).map_err(Unusable::Rules)?;
-            Ok((p.source, rules))
-        });
-    match loaded {
-        Ok((source, rules)) => page.publish(source, rules),
+    match aduan_complaints::published_rules(e) {
+        Ok(Published::InForce { source, rules }) => page.publish(source, rules),
+        Ok(Published::Refused(err)) => skip(totals, e, &err),
         Err(err) => skip(totals, e, &err),
     }
 }

@@ -41,9 +41,6 @@ pub(crate) enum Unusable {
     /// The payload does not decode.
     #[error(transparent)]
     Payload(aduan_domain::DecodeError),
-    /// A published rule set does not load with this build.
-    #[error(transparent)]
-    Rules(aduan_rules::LoadError),
     /// The stream or payload names an id that does not parse.
     #[error(transparent)]
     Id(#[from] aduan_domain::InvalidId),
