@@ -56,3 +56,30 @@ fn events_naming_ids_that_do_not_parse_are_skipped_and_counted() {
         .expect("recap");
     assert_eq!((nasional.received, nasional.rejected), (0, 0));
 }
+
+#[test]
+fn read_models_in_another_format_are_dropped_at_open_and_current_ones_kept() {
+    let mut ev = Events::default();
+    ev.publish(SAMPLE, D0);
+    ev.push(C2, received(C2, "BBBBB2222B", "web", "", D0), D0);
+    let db = Db::memory();
+    let p = Projections::open(&db).expect("open");
+    let head = p.apply(&ev.list).expect("apply");
+    drop(p);
+
+    // Reopened as written: kept, checkpoint and all.
+    let p = Projections::open(&db).expect("reopen");
+    assert_eq!(p.checkpoint(), head);
+    assert!(p.rules().is_some());
+    drop(p);
+
+    // As an older build left them: JSON values, no format mark.
+    let tree = db.open_tree(crate::TREE).expect("tree");
+    tree.remove(crate::keys::FORMAT).expect("unmark");
+    tree.insert(crate::keys::RULES, b"\"[[org]]\"")
+        .expect("json");
+    let p = Projections::open(&db).expect("open old format");
+    assert_eq!(p.checkpoint(), 0, "an old format is rebuilt from the start");
+    assert!(p.rules().is_none());
+    assert!(p.dump().expect("dump").is_empty());
+}

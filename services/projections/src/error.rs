@@ -13,13 +13,13 @@ pub enum ProjectionError {
     /// The event log failed.
     #[error("event log")]
     Log(#[from] LogError),
-    /// A stored read-model value does not parse (written by another build?).
+    /// A stored read-model value does not parse.
     #[error("read model {key} is corrupt")]
     Corrupt {
         /// The key, printable.
         key: String,
         /// What the parser found wrong.
-        source: serde_json::Error,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// The stored checkpoint is not a big-endian u64.
     #[error("read-model checkpoint is {len} bytes, not 8")]
@@ -47,6 +47,16 @@ pub enum ProjectionError {
 }
 
 impl ProjectionError {
+    pub(crate) fn corrupt(
+        key: &[u8],
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Self::Corrupt {
+            key: String::from_utf8_lossy(key).into_owned(),
+            source: source.into(),
+        }
+    }
+
     /// The contract's error code (CONTRACT.md, `Error.code`).
     pub fn code(&self) -> ErrorCode {
         match self {

@@ -3,8 +3,9 @@
 //! `aduan_kv::Batch` (batches are atomic per tree).
 //!
 //! - `k` → checkpoint: last applied global position, u64 BE
+//! - `v` → the format of every value here ([`FORMAT_VERSION`], u32 BE)
 //! - `g` → totals over the whole log (events by type, routings by reason)
-//! - `s` → the rule set in force (the last one published): its TOML source, as a JSON string
+//! - `s` → the rule set in force (the last one published): its TOML source
 //! - `c` ‖ complaint id → the complaint's record
 //! - `t` ‖ tracking no → complaint id
 //! - `i` ‖ org ‖ 0 ‖ due (sortable) ‖ complaint id → inbox item (open, owned)
@@ -17,6 +18,11 @@ use aduan_domain::ComplaintId;
 
 /// The checkpoint key.
 pub const CHECKPOINT: &[u8] = b"k";
+/// The key of the values' format.
+pub const FORMAT: &[u8] = b"v";
+/// The values' format: 2 is postcard (1, unmarked, was JSON). Read models
+/// in any other format are dropped at open and rebuilt from the log.
+pub const FORMAT_VERSION: u32 = 2;
 /// The totals key.
 pub const TOTALS: &[u8] = b"g";
 /// The key of the rule set in force.

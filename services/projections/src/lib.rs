@@ -64,8 +64,15 @@ impl std::fmt::Debug for Projections {
 impl Projections {
     /// Opens the read models in `views` (the live database, or a separate one
     /// for an audit replay), with the rule set in force as of their checkpoint.
+    /// Read models written in another format than this build's are dropped
+    /// here, so the tail rebuilds them from the log.
     pub fn open(views: &Db) -> Result<Self, ProjectionError> {
-        let tree = views.open_tree(TREE)?;
+        let mut tree = views.open_tree(TREE)?;
+        if !in_current_format(&tree)? {
+            tracing::warn!("read models in another format: dropped, to be rebuilt from the log");
+            views.drop_tree(TREE)?;
+            tree = views.open_tree(TREE)?;
+        }
         let position = read_checkpoint(&tree)?;
         let rules = match tree.get(keys::RULES)? {
             Some(v) => {
@@ -251,6 +258,16 @@ impl Projections {
     pub fn dump(&self) -> Result<Vec<Entry>, ProjectionError> {
         self.tree.iter().map(|kv| kv.map_err(Into::into)).collect()
     }
+}
+
+/// True when `tree` is empty or written in this build's format.
+fn in_current_format(tree: &Tree) -> Result<bool, ProjectionError> {
+    let format = tree.get(keys::FORMAT)?;
+    let current = keys::FORMAT_VERSION.to_be_bytes();
+    Ok(match format {
+        Some(f) => f == current,
+        None => tree.iter().next().is_none(),
+    })
 }
 
 fn read_checkpoint(tree: &Tree) -> Result<u64, ProjectionError> {

@@ -122,12 +122,8 @@ pub(crate) fn record_of(tree: &Tree, t: &TrackingNo) -> Result<Option<Record>, P
 
 /// A complaint id stored as its text.
 fn decode_id(key: &[u8], v: &[u8]) -> Result<ComplaintId, ProjectionError> {
-    // As a JSON string, so a bad one is the same `Corrupt` as any other value.
-    let mut quoted = Vec::with_capacity(v.len() + 2);
-    quoted.push(b'"');
-    quoted.extend_from_slice(v);
-    quoted.push(b'"');
-    decode(key, &quoted)
+    let text = std::str::from_utf8(v).map_err(|e| ProjectionError::corrupt(key, e))?;
+    ComplaintId::parse(text).map_err(|e| ProjectionError::corrupt(key, e))
 }
 
 /// What anyone may see of a complaint, as of `now_ms`.
