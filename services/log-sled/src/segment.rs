@@ -226,15 +226,38 @@ mod tests {
     }
 
     #[test]
-    fn garbage_headers_do_not_panic() {
-        for seg in [
-            &[][..],
-            &[0, 0, 0, 9][..],
-            &[0, 0, 0, 1, 0, 0, 0, 50, 1][..],
-            &[255; 7][..],
-        ] {
-            let _ = records(seg).count();
-            let _ = record(seg, 0);
+    fn garbage_headers_describe_no_record() {
+        // (segment, what its header counts, what check finds)
+        let cases: [(&[u8], usize, Damage); 5] = [
+            (&[], 0, Damage::Header),
+            (&[0, 0, 0], 0, Damage::Header),
+            // Nine records counted, no room for their ends.
+            (&[0, 0, 0, 9], 0, Damage::Header),
+            (&[255; 7], 0, Damage::Header),
+            // One record ending at byte 50 of one byte of data.
+            (
+                &[0, 0, 0, 1, 0, 0, 0, 50, 1],
+                1,
+                Damage::Truncated { missing: 49 },
+            ),
+        ];
+        for (seg, n, damage) in cases {
+            assert_eq!(count(seg), n, "{seg:?}");
+            assert_eq!(records(seg).count(), 0, "{seg:?}");
+            assert_eq!(record(seg, 0), None, "{seg:?}");
+            assert_eq!(check(seg), Err(damage), "{seg:?}");
         }
+    }
+
+    #[test]
+    fn a_record_out_of_order_ends_the_records() {
+        // Ends 2, 1, 3: record 1 would end before it starts.
+        let seg = [0, 0, 0, 3, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 3, 7, 8, 9];
+        assert_eq!(record(&seg, 0), Some(&[7, 8][..]));
+        assert_eq!(record(&seg, 1), None);
+        // Each record starts where the previous one's end says.
+        assert_eq!(record(&seg, 2), Some(&[8, 9][..]));
+        assert_eq!(records(&seg).collect::<Vec<_>>(), vec![&[7, 8][..]]);
+        assert_eq!(check(&seg), Err(Damage::Disordered { index: 1 }));
     }
 }
