@@ -4,8 +4,10 @@
 //! routed complaints, so decoding, parsing and the domain's `decide` are all
 //! reached. Properties: nothing panics; decoding refusals are `DecodeError`s;
 //! valid commands round-trip through both encodings; every request gets a
-//! `CommandReply` with a result in the request's format, and a request that
-//! does not decode is answered `invalid_argument`.
+//! `CommandReply` in the request's format whose result follows from the
+//! request and the complaint's state before it: `invalid_argument` when
+//! malformed, `not_found` for an unknown complaint, `not_assigned` for an org
+//! that does not own it, an ack only for its owner; never `internal`.
 //!
 //! `ADUAN_FUZZ_CASES=N` runs a sustained campaign
 //! (`cargo test --release -p aduan-commands --test fuzz_opd_command`).
@@ -17,7 +19,11 @@ use std::sync::Arc;
 
 use aduan_bus::{Format, Request, Subjects};
 use aduan_commands::Commands;
-use aduan_domain::{calendar::unix_ms, reporter_token, ComplaintEvent, ComplaintId, ManualClock};
+use aduan_complaints::StoreError;
+use aduan_domain::{
+    calendar::unix_ms, reporter_token, Complaint, ComplaintEvent, ComplaintId, ManualClock,
+    OrgCode, Status,
+};
 use aduan_log::{EventLog, ExpectedVersion, NewEvent};
 use aduan_log_sled::{SledLog, SledOptions};
 use aduan_proto::v1::opd_command::{self, Action};
@@ -26,18 +32,6 @@ use bytes::Bytes;
 use proptest::prelude::*;
 use proptest::sample::select;
 use time::macros::datetime;
-
-/// The codes a command reply may carry.
-const CODES: &[ErrorCode] = &[
-    ErrorCode::InvalidArgument,
-    ErrorCode::TooLarge,
-    ErrorCode::NotFound,
-    ErrorCode::Conflict,
-    ErrorCode::Internal,
-    ErrorCode::Unavailable,
-    ErrorCode::NotAssigned,
-    ErrorCode::Unauthorized,
-];
 
 fn text(known: &'static [&'static str], junk: &'static str) -> impl Strategy<Value = String> {
     prop_oneof![3 => select(known).prop_map(str::to_owned), 1 => junk, 1 => ".{0,8}"]
@@ -191,10 +185,111 @@ async fn routed(log: &SledLog, owner: &str) -> String {
     id.to_string()
 }
 
-/// End to end through `nats::handle` over a real log with routed complaints:
-/// every request is answered in its own format with a result, and requests
-/// that do not decode are `invalid_argument`. Accepted commands append, so
-/// this runs a tenth of the cases.
+/// What the reply to one request must be, from the request and the state of
+/// its complaint before it (CONTRACT.md: `<org>` of `aduan.opd.<org>.cmd` must
+/// be the complaint's current owner).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    /// Malformed: no org in the subject, undecodable, or a bad field.
+    InvalidArgument,
+    /// A well-formed command for a complaint that does not exist.
+    NotFound,
+    /// A well-formed command from an org that does not own the complaint.
+    NotAssigned,
+    /// The owner, but the complaint is not at work (resolved, declined, …).
+    Conflict,
+    /// The owner of a complaint at work: an ack, or a refusal of the state
+    /// (already acknowledged, question pending) or of a field (blank text).
+    OwnerAtWork,
+}
+
+/// Whether `cmd` has the shape the command side parses (`opd::parse`):
+/// a complaint id, an actor, an action, a usable suggested org.
+fn well_formed(cmd: &v1::OpdCommand) -> Option<ComplaintId> {
+    let id = ComplaintId::parse(cmd.complaint_id.trim()).ok()?;
+    let actor = cmd.actor.trim();
+    if actor.is_empty() || actor.len() > aduan_commands::MAX_ACTOR {
+        return None;
+    }
+    match cmd.action.as_ref()? {
+        Action::Reject(r) if !r.suggested_org.trim().is_empty() => {
+            OrgCode::parse(r.suggested_org.trim()).ok()?;
+        }
+        _ => {}
+    }
+    Some(id)
+}
+
+/// The expected reply, and the complaint as it is before the request (when
+/// the reply depends on it).
+async fn expect(
+    commands: &Commands<SledLog>,
+    org: Option<OrgCode>,
+    cmd: Option<&v1::OpdCommand>,
+) -> (Expect, Option<Complaint>) {
+    let (Some(org), Some(cmd)) = (org, cmd) else {
+        return (Expect::InvalidArgument, None);
+    };
+    let Some(id) = well_formed(cmd) else {
+        return (Expect::InvalidArgument, None);
+    };
+    let c = match commands.store().load(&id).await {
+        Ok(loaded) => loaded.complaint,
+        Err(StoreError::NotFound(_)) => return (Expect::NotFound, None),
+        Err(e) => panic!("the seeded log is readable: {e}"),
+    };
+    let e = if c.owner.as_ref() != Some(&org) {
+        Expect::NotAssigned
+    } else if matches!(c.status, Status::Routed | Status::InProgress) {
+        Expect::OwnerAtWork
+    } else {
+        Expect::Conflict
+    };
+    (e, Some(c))
+}
+
+/// Checks one reply against what was expected; returns the reply's code
+/// ("ack" for an acknowledgement).
+fn check_reply(
+    want: Expect,
+    before: Option<&Complaint>,
+    reply: &v1::CommandReply,
+) -> Result<&'static str, TestCaseError> {
+    let code = match &reply.result {
+        Some(v1::command_reply::Result::Ack(ack)) => {
+            prop_assert_eq!(want, Expect::OwnerAtWork, "acknowledged: {:?}", ack);
+            let c = before.expect("an owner's complaint was loaded");
+            prop_assert_eq!(&ack.complaint_id, &c.id.to_string());
+            prop_assert_eq!(ack.stream_version, c.version + 1);
+            return Ok("ack");
+        }
+        Some(v1::command_reply::Result::Error(e)) => ErrorCode::parse(&e.code)
+            .ok_or_else(|| TestCaseError::fail(format!("not a contract code: {e:?}")))?,
+        None => return Err(TestCaseError::fail("a reply without a result")),
+    };
+    // `internal`, `unavailable` and the rest are never an answer here.
+    let allowed: &[ErrorCode] = match want {
+        Expect::InvalidArgument => &[ErrorCode::InvalidArgument],
+        Expect::NotFound => &[ErrorCode::NotFound],
+        Expect::NotAssigned => &[ErrorCode::NotAssigned],
+        Expect::Conflict => &[ErrorCode::Conflict],
+        Expect::OwnerAtWork => &[ErrorCode::Conflict, ErrorCode::InvalidArgument],
+    };
+    prop_assert!(
+        allowed.contains(&code),
+        "expected {:?}, got {:?}: {:?}",
+        want,
+        code,
+        reply
+    );
+    Ok(code.as_str())
+}
+
+/// End to end through `nats::handle` over a real log with routed complaints,
+/// each request checked against the owner rule: an org that does not own the
+/// complaint gets `not_assigned`, only its owner an ack; a malformed request
+/// gets `invalid_argument`, an unknown complaint `not_found`; never
+/// `internal`. Accepted commands append, so this runs a tenth of the cases.
 #[test]
 fn handle_answers_every_request() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
@@ -205,32 +300,59 @@ fn handle_answers_every_request() {
     let clock = Arc::new(ManualClock::new(datetime!(2026-11-23 09:00 UTC)));
     let commands = Commands::new(log.clone(), clock);
     let subjects = Subjects::default();
+    // Enough complaints per org that some are still at work late in the run.
+    let owners = ["kab-pati-dinkes", "prov-jateng-dinkes"];
     let ids: Vec<String> = rt.block_on(async {
         let mut ids = Vec::new();
-        for owner in [
-            "kab-pati-dinkes",
-            "kab-pati-dinkes",
-            "kab-pati-dinkes",
-            "prov-jateng-dinkes",
-        ] {
-            ids.push(routed(&log, owner).await);
+        for _ in 0..6 {
+            for owner in owners {
+                ids.push(routed(&log, owner).await);
+            }
         }
         ids
     });
+    let ask = |org: &str, payload: Vec<u8>, format: Format| {
+        let subject = subjects.opd_cmd(org);
+        let acting = subjects
+            .org_of(&subject)
+            .and_then(|o| OrgCode::parse(o).ok());
+        let cmd = format.decode::<v1::OpdCommand>(&payload).ok();
+        let (want, before) = rt.block_on(expect(&commands, acting, cmd.as_ref()));
+        let req = Request {
+            subject,
+            headers: Some(format.headers()),
+            payload: Bytes::from(payload),
+        };
+        let (f, reply) = rt.block_on(aduan_commands::nats::handle(&commands, &subjects, req));
+        prop_assert_eq!(f, format);
+        let reply: v1::CommandReply = format.decode(&reply).expect("the reply decodes");
+        check_reply(want, before.as_ref(), &reply)
+    };
+    // The owner rule, once for certain: the other org, then the owner.
+    let ack = |id: &String| v1::OpdCommand {
+        complaint_id: id.clone(),
+        actor: "ani".into(),
+        action: Some(Action::Acknowledge(opd_command::Acknowledge {})),
+    };
+    let first = Format::Proto.encode(&ack(&ids[0])).to_vec();
+    let by_other = ask(owners[1], first.clone(), Format::Proto).expect("the other org");
+    assert_eq!(by_other, "not_assigned");
+    assert_eq!(
+        ask(owners[0], first, Format::Proto).expect("the owner"),
+        "ack"
+    );
+
     let mut runner = proptest::test_runner::TestRunner::new(config((cases(2_000) / 10).max(50)));
     let strategy = (
         arb_command(ids),
-        select(vec![
-            "kab-pati-dinkes",
-            "prov-jateng-dinkes",
-            "not_assigned",
-            "Bad Org",
-            "",
-            "kab-pati-dinkes.x",
-        ]),
+        prop_oneof![
+            3 => select(owners.to_vec()),
+            1 => select(vec!["not_assigned", "Bad Org", "", "kab-pati-dinkes.x"]),
+        ],
         any::<bool>(),
         proptest::option::weighted(0.3, proptest::collection::vec(mutation(), 1..3)),
     );
+    let tally = std::sync::Mutex::new(std::collections::BTreeMap::<&str, u32>::new());
     runner
         .run(&strategy, |(cmd, org, json, ms)| {
             let format = if json { Format::Json } else { Format::Proto };
@@ -241,37 +363,12 @@ fn handle_answers_every_request() {
                     mutate(&mut payload, m, &original);
                 }
             }
-            let decodes = format.decode::<v1::OpdCommand>(&payload).is_ok();
-            let req = Request {
-                subject: subjects.opd_cmd(org),
-                headers: Some(format.headers()),
-                payload: Bytes::from(payload),
-            };
-            let (f, reply) = rt.block_on(aduan_commands::nats::handle(&commands, &subjects, req));
-            prop_assert_eq!(f, format);
-            let reply: v1::CommandReply = format.decode(&reply).expect("the reply decodes");
-            match reply.result {
-                Some(v1::command_reply::Result::Ack(_)) => prop_assert!(decodes),
-                Some(v1::command_reply::Result::Error(e)) => {
-                    let code = ErrorCode::parse(&e.code);
-                    prop_assert!(
-                        code.is_some_and(|c| CODES.contains(&c)),
-                        "unknown code {:?}",
-                        e
-                    );
-                    if !decodes {
-                        prop_assert_eq!(code, Some(ErrorCode::InvalidArgument));
-                    }
-                }
-                None => prop_assert!(false, "a reply without a result"),
-            }
+            let code = ask(org, payload, format)?;
+            *tally.lock().unwrap().entry(code).or_default() += 1;
             Ok(())
         })
-        .expect("handle answers every request");
-    rt.block_on(async {
-        let head = *log.head().borrow();
-        assert!(head >= 8, "the seeded complaints are in the log");
-    });
+        .expect("every request answered by the owner rule");
+    eprintln!("replies: {:?}", tally.into_inner().unwrap());
     log.close();
 }
 

@@ -34,7 +34,7 @@ mod writer;
 
 pub use options::SledOptions;
 use store::{
-    be_u64, drop_stored_stream_index, missing, open_db, read_tail, segment_at, segment_key,
+    be_u64, checked, drop_stored_stream_index, missing, open_db, read_tail, segment_at, segment_key,
 };
 use streams::{SharedStreams, Streams};
 use writer::{Request, Writer};
@@ -170,6 +170,7 @@ impl SledLog {
         let Some((first, seg)) = segment_at(&self.inner.db, position)? else {
             return Ok(None);
         };
+        checked(first, &seg)?;
         match segment::record(&seg, (position - first) as usize) {
             Some(rec) => record::decode(position, rec).map(Some),
             None => Ok(None),
@@ -258,6 +259,7 @@ impl EventLog for SledLog {
             if first > next {
                 return Err(missing(next));
             }
+            checked(first, &seg)?;
             for (i, rec) in segment::records(&seg).enumerate() {
                 let position = first + i as u64;
                 if position < next {

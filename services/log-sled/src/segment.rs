@@ -3,7 +3,10 @@
 //! sled copies a leaf node on every insert, so a commit of N records as N keys
 //! costs N leaf copies; one key per commit (capped in size) costs one. Layout:
 //! `count: u32 ‖ end offset of each record: u32 × count ‖ records`. The records
-//! keep their own hashes, so a damaged header shows up as a failed record.
+//! keep their own hashes, so a damaged header shows up as a failed record; what
+//! the records' hashes do not cover (an empty segment, ends out of order, bytes
+//! after the last record) is found by [`check`]. A segment's bytes are exactly
+//! what was written: anything more is damage.
 
 /// A segment grows until it holds about this many bytes.
 pub const TARGET_BYTES: usize = 64 * 1024;
@@ -89,6 +92,90 @@ pub fn record(seg: &[u8], i: usize) -> Option<&[u8]> {
     seg.get(base + start..base + end)
 }
 
+/// What is wrong with the layout of a stored segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Damage {
+    /// The header is cut short, or counts no record (no segment is written empty).
+    Header,
+    /// Record `index` ends before the previous one.
+    Disordered {
+        /// The record (0-based within the segment).
+        index: usize,
+    },
+    /// The data ends before the last record the header describes.
+    Truncated {
+        /// Bytes missing.
+        missing: usize,
+    },
+    /// Bytes follow the last record.
+    Trailing {
+        /// Bytes after the last record.
+        extra: usize,
+    },
+}
+
+impl Damage {
+    /// The record the damage is reported at (0-based), in a segment of `n` records.
+    pub fn index(&self, n: usize) -> usize {
+        match self {
+            Self::Header => 0,
+            Self::Disordered { index } => *index,
+            Self::Truncated { .. } | Self::Trailing { .. } => n.saturating_sub(1),
+        }
+    }
+}
+
+impl std::fmt::Display for Damage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Header => write!(f, "segment header is unreadable or counts no record"),
+            Self::Disordered { index } => {
+                write!(f, "segment header ends record {index} before it starts")
+            }
+            Self::Truncated { missing } => {
+                write!(
+                    f,
+                    "segment data is {missing} bytes short of its last record"
+                )
+            }
+            Self::Trailing { extra } => {
+                write!(f, "segment has {extra} bytes after its last record")
+            }
+        }
+    }
+}
+
+/// Checks a stored segment's layout: a readable header counting at least one
+/// record, ends in order, and data that ends exactly where the last record
+/// does. Returns the number of records. Records' own contents are checked by
+/// decoding them.
+pub fn check(seg: &[u8]) -> Result<usize, Damage> {
+    let n = count(seg);
+    if n == 0 {
+        return Err(Damage::Header);
+    }
+    let ends = seg[4..4 + 4 * n]
+        .chunks_exact(4)
+        .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize);
+    let mut start = 0;
+    for (index, end) in ends.enumerate() {
+        if end < start {
+            return Err(Damage::Disordered { index });
+        }
+        start = end;
+    }
+    let data = seg.len() - (4 + 4 * n);
+    match start.cmp(&data) {
+        std::cmp::Ordering::Equal => Ok(n),
+        std::cmp::Ordering::Greater => Err(Damage::Truncated {
+            missing: start - data,
+        }),
+        std::cmp::Ordering::Less => Err(Damage::Trailing {
+            extra: data - start,
+        }),
+    }
+}
+
 /// Every record of a stored segment, in order; stops at the first the header
 /// does not describe.
 pub fn records(seg: &[u8]) -> impl Iterator<Item = &[u8]> {
@@ -115,15 +202,62 @@ mod tests {
     }
 
     #[test]
-    fn garbage_headers_do_not_panic() {
-        for seg in [
-            &[][..],
-            &[0, 0, 0, 9][..],
-            &[0, 0, 0, 1, 0, 0, 0, 50, 1][..],
-            &[255; 7][..],
-        ] {
-            let _ = records(seg).count();
-            let _ = record(seg, 0);
+    fn check_names_what_is_wrong_with_a_layout() {
+        let mut b = Builder::new(1);
+        for r in [&b"one"[..], b"", b"three"] {
+            b.push(r);
         }
+        let seg = b.finish();
+        assert_eq!(check(&seg), Ok(3));
+        let mut trailing = seg.clone();
+        trailing.extend_from_slice(b"xy");
+        assert_eq!(check(&trailing), Err(Damage::Trailing { extra: 2 }));
+        assert_eq!(
+            check(&seg[..seg.len() - 1]),
+            Err(Damage::Truncated { missing: 1 })
+        );
+        assert_eq!(check(&Builder::new(1).finish()), Err(Damage::Header));
+        // Ends 3, 3, 8: record 1 made to end at 2, before record 0's end.
+        let mut disordered = seg.clone();
+        disordered[8..12].copy_from_slice(&2u32.to_be_bytes());
+        assert_eq!(check(&disordered), Err(Damage::Disordered { index: 1 }));
+        assert_eq!(Damage::Trailing { extra: 2 }.index(3), 2);
+        assert_eq!(Damage::Disordered { index: 1 }.index(3), 1);
+    }
+
+    #[test]
+    fn garbage_headers_describe_no_record() {
+        // (segment, what its header counts, what check finds)
+        let cases: [(&[u8], usize, Damage); 5] = [
+            (&[], 0, Damage::Header),
+            (&[0, 0, 0], 0, Damage::Header),
+            // Nine records counted, no room for their ends.
+            (&[0, 0, 0, 9], 0, Damage::Header),
+            (&[255; 7], 0, Damage::Header),
+            // One record ending at byte 50 of one byte of data.
+            (
+                &[0, 0, 0, 1, 0, 0, 0, 50, 1],
+                1,
+                Damage::Truncated { missing: 49 },
+            ),
+        ];
+        for (seg, n, damage) in cases {
+            assert_eq!(count(seg), n, "{seg:?}");
+            assert_eq!(records(seg).count(), 0, "{seg:?}");
+            assert_eq!(record(seg, 0), None, "{seg:?}");
+            assert_eq!(check(seg), Err(damage), "{seg:?}");
+        }
+    }
+
+    #[test]
+    fn a_record_out_of_order_ends_the_records() {
+        // Ends 2, 1, 3: record 1 would end before it starts.
+        let seg = [0, 0, 0, 3, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 3, 7, 8, 9];
+        assert_eq!(record(&seg, 0), Some(&[7, 8][..]));
+        assert_eq!(record(&seg, 1), None);
+        // Each record starts where the previous one's end says.
+        assert_eq!(record(&seg, 2), Some(&[8, 9][..]));
+        assert_eq!(records(&seg).collect::<Vec<_>>(), vec![&[7, 8][..]]);
+        assert_eq!(check(&seg), Err(Damage::Disordered { index: 1 }));
     }
 }

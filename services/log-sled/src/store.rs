@@ -130,6 +130,15 @@ pub(crate) fn segment_at(
     }
 }
 
+/// The number of records of the segment whose first position is `first`, or
+/// `Corrupt` naming the position where its layout is damaged.
+pub(crate) fn checked(first: u64, seg: &[u8]) -> Result<usize, LogError> {
+    segment::check(seg).map_err(|damage| LogError::Corrupt {
+        position: first + damage.index(segment::count(seg)) as u64,
+        reason: damage.to_string(),
+    })
+}
+
 pub(crate) fn missing(position: u64) -> LogError {
     LogError::Corrupt {
         position,

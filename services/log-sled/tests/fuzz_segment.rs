@@ -2,8 +2,9 @@
 //! parsing on raw bytes and on valid segments mutated by bit flips,
 //! truncation, extension, splicing and overwrites, and segments damaged in the
 //! sled database under a closed log. Properties: nothing panics, what a
-//! segment yields lies inside it, and opening, reading and verifying a damaged
-//! log either succeed or refuse with `LogError::Corrupt` or `LogError::Storage`.
+//! segment yields lies inside it, and a log with any changed segment (bytes
+//! after its last record included) is refused with `LogError::Corrupt` or
+//! `LogError::Storage` by opening or by `verify`, while an unchanged one verifies.
 //!
 //! Cases per property default to a CI-sized number; `ADUAN_FUZZ_CASES=N` runs a
 //! sustained campaign (`cargo test --release -p aduan-log-sled --test fuzz_segment`).
@@ -98,9 +99,11 @@ fn check_segment(seg: &[u8], i: usize) -> Result<(), TestCaseError> {
 }
 
 /// Stored damage, end to end: a segment overwritten in the sled database under
-/// a closed log. Opening, reading and verifying must refuse it with
-/// `Corrupt`/`Storage`, or succeed; never panic. Each case opens sled twice,
-/// so this runs a hundredth of the campaign's cases.
+/// a closed log. A segment's bytes are exactly what was written, so every change
+/// (trailing bytes included) must be refused with `Corrupt`/`Storage`, by
+/// opening or else by `verify`; an unchanged segment must verify. Never a
+/// panic. Each case opens sled twice, so this runs a hundredth of the
+/// campaign's cases; it prints how many cases were refused where.
 #[test]
 fn damaged_stored_segments_are_refused_not_panicked() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
@@ -115,18 +118,36 @@ fn damaged_stored_segments_are_refused_not_panicked() {
         any::<Index>(),
         proptest::collection::vec(mutation(), 1..4),
     );
+    let tally = std::sync::Mutex::new(std::collections::BTreeMap::<Outcome, u32>::new());
     runner
         .run(&strategy, |(events, which, ms)| {
-            rt.block_on(damaged_segment(events, which, ms))
+            let outcome = rt.block_on(damaged_segment(events, which, ms))?;
+            *tally.lock().unwrap().entry(outcome).or_default() += 1;
+            Ok(())
         })
-        .expect("no panic and only Corrupt/Storage refusals");
+        .expect("every changed segment refused with Corrupt/Storage, no panic");
+    let tally = tally.into_inner().unwrap();
+    eprintln!("damaged stored segments, {n} cases: {tally:?}");
+    // Proptest runs exactly `n` passing cases.
+    assert_eq!(tally.values().sum::<u32>(), n);
+}
+
+/// Where a case ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Outcome {
+    /// The mutations left the segment as it was; the log verified.
+    Unchanged,
+    /// Opening the log refused the damage.
+    RefusedAtOpen,
+    /// The log opened; `verify` refused the damage.
+    RefusedAtVerify,
 }
 
 async fn damaged_segment(
     events: usize,
     which: Index,
     ms: Vec<Mutation>,
-) -> Result<(), TestCaseError> {
+) -> Result<Outcome, TestCaseError> {
     let dir = tempfile::tempdir().expect("tempdir");
     let opts = || {
         let mut o = SledOptions::new(dir.path());
@@ -165,23 +186,76 @@ async fn damaged_segment(
     let log = match SledLog::open(opts()) {
         Ok(log) => log,
         Err(e) => {
-            prop_assert!(refusal(&e), "{:?}", e);
-            return Ok(());
+            prop_assert!(refusal(&e), "open: {:?}", e);
+            prop_assert!(changed, "an unchanged log must open: {:?}", e);
+            return Ok(Outcome::RefusedAtOpen);
         }
     };
     let read = log.read_all(1, events + 10).await;
     prop_assert!(read.as_ref().err().is_none_or(refusal), "{:?}", read);
     let verified = verify(&log, 1, None, &mut |_| {}).await;
-    prop_assert!(
-        verified.as_ref().err().is_none_or(refusal),
-        "{:?}",
-        verified
-    );
-    if !changed {
-        prop_assert!(verified.is_ok());
-    }
     log.close();
-    Ok(())
+    match verified {
+        Ok(report) => {
+            prop_assert!(!changed, "a changed segment verified: {:?}", report);
+            prop_assert_eq!(report.events, events as u64);
+            Ok(Outcome::Unchanged)
+        }
+        Err(e) => {
+            prop_assert!(refusal(&e), "verify: {:?}", e);
+            prop_assert!(changed, "an unchanged log must verify: {:?}", e);
+            Ok(Outcome::RefusedAtVerify)
+        }
+    }
+}
+
+/// The shrunk case of `damaged_stored_segments_are_refused_not_panicked`
+/// before trailing bytes counted as damage: one byte appended to a stored
+/// segment. Reads and `verify` refuse it, naming the segment's last record.
+#[tokio::test]
+async fn trailing_bytes_after_a_stored_segment_are_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let opts = || {
+        let mut o = SledOptions::new(dir.path());
+        o.fsync = false;
+        o
+    };
+    {
+        let log = SledLog::open(opts()).expect("open");
+        let events = (0..3).map(|i| NewEvent::new("Fuzzed", "fuzz", vec![i; 8]));
+        log.append("s", ExpectedVersion::Any, events.collect())
+            .await
+            .expect("append");
+        log.close();
+    }
+    {
+        let db = common::raw_sled(dir.path());
+        let (key, seg) = db
+            .scan_prefix([b'g'])
+            .next()
+            .expect("a segment")
+            .expect("read");
+        let mut seg = seg.to_vec();
+        seg.push(0);
+        db.insert(key, seg).expect("insert");
+        db.flush().expect("flush");
+    }
+    let log = SledLog::open(opts()).expect("trailing bytes do not stop the log opening");
+    let verified = verify(&log, 1, None, &mut |_| {}).await;
+    assert_eq!(corrupt_at(&verified), Some(3), "{verified:?}");
+    let read = log.read_all(1, 10).await;
+    assert_eq!(corrupt_at(&read), Some(3), "{read:?}");
+    let stream = log.read_stream("s", 1).await;
+    assert_eq!(corrupt_at(&stream), Some(3), "{stream:?}");
+    log.close();
+}
+
+/// The position a `Corrupt` refusal names (None for success or another error).
+fn corrupt_at<T>(r: &Result<T, LogError>) -> Option<u64> {
+    match r {
+        Err(LogError::Corrupt { position, .. }) => Some(*position),
+        _ => None,
+    }
 }
 
 /// How stored damage may be reported.
@@ -196,7 +270,8 @@ fn replay_corpus() {
         let seg = &f.bytes;
         check_segment(seg, 0).expect("segment parses without panic");
         let records: Vec<&[u8]> = segment::records(seg).collect();
-        let mut whole = !records.is_empty() && records.len() == segment::count(seg);
+        // A segment is whole when its layout checks out and every record decodes.
+        let mut whole = segment::check(seg) == Ok(records.len());
         for (i, rec) in records.into_iter().enumerate() {
             let r = decode(CORPUS_POSITION + i as u64, rec);
             assert!(
@@ -206,7 +281,7 @@ fn replay_corpus() {
             );
             whole &= r.is_ok();
         }
-        // An `ok-` segment yields every record its header describes, each valid.
+        // An `ok-` segment's layout checks out and every record it holds is valid.
         assert_eq!(f.must_pass(), whole, "{}", f.name);
     }
 }
@@ -254,4 +329,7 @@ fn write_seed_corpus() {
     let mut cut = seg.clone();
     cut.truncate(seg.len() - 5);
     write("err-truncated.bin", &cut);
+    let mut trailing = seg.clone();
+    trailing.push(0);
+    write("err-trailing-byte.bin", &trailing);
 }

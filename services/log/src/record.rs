@@ -62,29 +62,63 @@ fn put_str(out: &mut Vec<u8>, s: &[u8]) {
 /// Decodes and checks a record stored under `position`: its own hash, its
 /// format and that it claims the position it is stored at.
 pub fn decode(position: u64, bytes: &[u8]) -> Result<RecordedEvent, LogError> {
-    let corrupt = |reason: &str| LogError::Corrupt {
+    parse(position, bytes).map_err(|damage| LogError::Corrupt {
         position,
-        reason: reason.to_owned(),
-    };
+        reason: damage.to_string(),
+    })
+}
+
+/// What a record that fails [`decode`] is wrong with, as a value to branch on
+/// (its text is the `reason` of the `LogError::Corrupt` that `decode` returns).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Damage {
+    /// The bytes end before the record does.
+    Truncated,
+    /// The record's hash does not match its body.
+    HashMismatch,
+    /// The body's format tag is not one this version reads.
+    UnknownFormat(u8),
+    /// The record claims another position than the one it is stored at.
+    OtherPosition(u64),
+    /// The causation flag is neither 0 (none) nor 1 (an id follows).
+    BadCausationFlag(u8),
+    /// A text field (stream id, event type, actor) is not UTF-8.
+    NotUtf8,
+    /// Bytes follow the payload.
+    TrailingBytes,
+}
+
+impl std::fmt::Display for Damage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Truncated => write!(f, "record is truncated"),
+            Self::HashMismatch => write!(f, "record hash does not match its contents"),
+            Self::UnknownFormat(tag) => write!(f, "unknown record format {tag}"),
+            Self::OtherPosition(p) => write!(f, "record claims position {p}"),
+            Self::BadCausationFlag(flag) => write!(f, "bad causation flag {flag}"),
+            Self::NotUtf8 => write!(f, "text field is not UTF-8"),
+            Self::TrailingBytes => write!(f, "trailing bytes after payload"),
+        }
+    }
+}
+
+/// [`decode`], with the damage as a [`Damage`].
+pub fn parse(position: u64, bytes: &[u8]) -> Result<RecordedEvent, Damage> {
     if bytes.len() < HASH_LEN + 1 {
-        return Err(corrupt("record is truncated"));
+        return Err(Damage::Truncated);
     }
     if !is_intact(bytes) {
-        return Err(corrupt("record hash does not match its contents"));
+        return Err(Damage::HashMismatch);
     }
     let (stored_hash, body) = bytes.split_at(HASH_LEN);
-    let mut r = Reader {
-        buf: body,
-        position,
-    };
-    if r.u8()? != FORMAT {
-        return Err(corrupt("unknown record format"));
+    let mut r = Reader { buf: body };
+    let format = r.u8()?;
+    if format != FORMAT {
+        return Err(Damage::UnknownFormat(format));
     }
     let stored_position = r.u64()?;
     if stored_position != position {
-        return Err(corrupt(&format!(
-            "record claims position {stored_position}"
-        )));
+        return Err(Damage::OtherPosition(stored_position));
     }
     let stream_version = r.u64()?;
     let recorded_at_ms = r.u64()? as i64;
@@ -93,7 +127,7 @@ pub fn decode(position: u64, bytes: &[u8]) -> Result<RecordedEvent, LogError> {
     let causation_id = match r.u8()? {
         0 => None,
         1 => Some(r.uuid()?),
-        _ => return Err(corrupt("bad causation flag")),
+        flag => return Err(Damage::BadCausationFlag(flag)),
     };
     let schema_version = r.u32()?;
     let prev_hash = r.hash()?;
@@ -103,7 +137,7 @@ pub fn decode(position: u64, bytes: &[u8]) -> Result<RecordedEvent, LogError> {
     let len = r.u32()? as usize;
     let payload = r.take(len)?.to_vec();
     if !r.buf.is_empty() {
-        return Err(corrupt("trailing bytes after payload"));
+        return Err(Damage::TrailingBytes);
     }
     let mut hash = [0; HASH_LEN];
     hash.copy_from_slice(stored_hash);
@@ -153,128 +187,43 @@ pub fn peek_stream(bytes: &[u8]) -> Option<(&str, u64)> {
 
 struct Reader<'a> {
     buf: &'a [u8],
-    position: u64,
 }
 
 impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], LogError> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], Damage> {
         if self.buf.len() < n {
-            return Err(LogError::Corrupt {
-                position: self.position,
-                reason: "record is truncated".to_owned(),
-            });
+            return Err(Damage::Truncated);
         }
         let (head, rest) = self.buf.split_at(n);
         self.buf = rest;
         Ok(head)
     }
-    fn array<const N: usize>(&mut self) -> Result<[u8; N], LogError> {
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], Damage> {
         let mut a = [0; N];
         a.copy_from_slice(self.take(N)?);
         Ok(a)
     }
-    fn u8(&mut self) -> Result<u8, LogError> {
+    fn u8(&mut self) -> Result<u8, Damage> {
         Ok(self.take(1)?[0])
     }
-    fn u32(&mut self) -> Result<u32, LogError> {
+    fn u32(&mut self) -> Result<u32, Damage> {
         Ok(u32::from_be_bytes(self.array()?))
     }
-    fn u64(&mut self) -> Result<u64, LogError> {
+    fn u64(&mut self) -> Result<u64, Damage> {
         Ok(u64::from_be_bytes(self.array()?))
     }
-    fn uuid(&mut self) -> Result<Uuid, LogError> {
+    fn uuid(&mut self) -> Result<Uuid, Damage> {
         Ok(Uuid::from_bytes(self.array()?))
     }
-    fn hash(&mut self) -> Result<[u8; HASH_LEN], LogError> {
+    fn hash(&mut self) -> Result<[u8; HASH_LEN], Damage> {
         self.array()
     }
-    fn string(&mut self) -> Result<String, LogError> {
+    fn string(&mut self) -> Result<String, Damage> {
         let len = u16::from_be_bytes(self.array()?) as usize;
         let bytes = self.take(len)?;
-        String::from_utf8(bytes.to_vec()).map_err(|_| LogError::Corrupt {
-            position: self.position,
-            reason: "text field is not UTF-8".to_owned(),
-        })
+        String::from_utf8(bytes.to_vec()).map_err(|_| Damage::NotUtf8)
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use proptest::prelude::*;
-
-    use super::*;
-
-    fn arb_event() -> impl Strategy<Value = RecordedEvent> {
-        (
-            (1u64.., 1u64.., any::<i64>(), any::<u128>(), any::<u128>()),
-            (
-                proptest::option::of(any::<u128>()),
-                any::<u32>(),
-                any::<[u8; 32]>(),
-            ),
-            ("[a-z0-9-]{1,40}", "[A-Za-z]{1,30}", ".{0,40}"),
-            proptest::collection::vec(any::<u8>(), 0..600),
-        )
-            .prop_map(
-                |((pos, ver, at, id, corr), (cause, sv, prev), (s, t, a), payload)| RecordedEvent {
-                    event_id: Uuid::from_u128(id),
-                    stream_id: s,
-                    stream_version: ver,
-                    position: pos,
-                    recorded_at_ms: at,
-                    event_type: t,
-                    schema_version: sv,
-                    actor: a,
-                    correlation_id: Uuid::from_u128(corr),
-                    causation_id: cause.map(Uuid::from_u128),
-                    payload,
-                    prev_hash: prev,
-                    hash: [0; 32],
-                },
-            )
-    }
-
-    proptest! {
-        #[test]
-        fn decode_inverts_encode(e in arb_event()) {
-            let (bytes, hash) = encode(&e);
-            let back = decode(e.position, &bytes).expect("decodes");
-            prop_assert_eq!(back, RecordedEvent { hash, ..e });
-        }
-
-        #[test]
-        fn any_flipped_byte_is_detected(e in arb_event(), at in any::<prop::sample::Index>(), bit in 0u8..8) {
-            let (mut bytes, _) = encode(&e);
-            let i = at.index(bytes.len());
-            bytes[i] ^= 1 << bit;
-            let err = decode(e.position, &bytes).expect_err("must be detected");
-            let named = matches!(err, LogError::Corrupt { position, .. } if position == e.position);
-            prop_assert!(named, "wrong error {:?}", err);
-        }
-
-        #[test]
-        fn peek_reads_what_decode_reads(e in arb_event()) {
-            let (bytes, _) = encode(&e);
-            prop_assert_eq!(peek_stream(&bytes), Some((e.stream_id.as_str(), e.stream_version)));
-        }
-
-        #[test]
-        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
-            let _ = decode(7, &bytes);
-            let _ = peek_stream(&bytes);
-        }
-    }
-
-    #[test]
-    fn a_record_stored_under_another_position_is_refused() {
-        let e = RecordedEvent {
-            position: 5,
-            ..RecordedEvent::default()
-        };
-        let (bytes, _) = encode(&e);
-        assert!(matches!(
-            decode(6, &bytes),
-            Err(LogError::Corrupt { position: 6, .. })
-        ));
-    }
-}
+mod tests;
