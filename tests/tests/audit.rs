@@ -222,3 +222,67 @@ async fn verify_ranges_anchors_and_a_log_cut_short() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("not in the chain"), "{out}");
 }
+
+/// Issue 13, item 1: the readable `data` beside each payload is checked. One
+/// word of a complaint body edited in `data` only (the payload, and so every
+/// hash, untouched) is refused by `import`, naming line and position, with
+/// nothing appended; `check-export` reports it with exit 1; an untouched
+/// export passes both, and `check-export` prints the head hash `verify` does.
+#[tokio::test]
+async fn an_export_whose_data_was_edited_is_refused_by_import_and_check_export() {
+    let src = tempfile::tempdir().expect("dir");
+    seed(src.path(), 8).await;
+    let (code, out) = aduan(&["audit", "verify"], src.path());
+    assert_eq!(code, 0, "{out}");
+    let head = out
+        .split("head hash ")
+        .nth(1)
+        .expect("head hash")
+        .trim()
+        .to_owned();
+    for format in ["jsonl", "cloudevents"] {
+        let file = src.path().join(format!("export.{format}"));
+        let path = file.to_str().expect("utf8");
+        let (code, out) = aduan(
+            &["audit", "export", "--format", format, "--out", path],
+            src.path(),
+        );
+        assert_eq!(code, 0, "{out}");
+        let nowhere = src.path().join("no-data-dir");
+        let (code, out) = aduan(&["audit", "check-export", path], &nowhere);
+        assert_eq!(code, 0, "{format}: untouched export: {out}");
+        assert!(
+            out.contains(&format!("positions 1..8, last hash {head}")),
+            "{out}"
+        );
+        assert!(
+            !nowhere.exists(),
+            "check-export must not create a data directory"
+        );
+
+        let text = std::fs::read_to_string(&file).expect("read");
+        let edited = text.replace("\"keluhan nomor 5\"", "\"pujian nomor 5\"");
+        assert_eq!(
+            edited.len() + 1,
+            text.len(),
+            "{format}: exactly one word in data edited"
+        );
+        std::fs::write(&file, edited).expect("write");
+        let (code, out) = aduan(&["audit", "check-export", path], &nowhere);
+        assert_eq!(code, 1, "{format}: {out}");
+        assert!(out.contains("line 6 (position 6)"), "{format}: {out}");
+        assert!(out.contains("data.body"), "{format}: {out}");
+
+        let dst = tempfile::tempdir().expect("dir");
+        let (code, out) = aduan(&["audit", "import", path], dst.path());
+        assert_eq!(code, 1, "{format}: {out}");
+        assert!(out.contains("line 6 (position 6)"), "{format}: {out}");
+        let log = SledLog::open(SledOptions::new(dst.path().join("log"))).expect("open");
+        assert_eq!(
+            *log.head().borrow(),
+            0,
+            "{format}: a refused import appends nothing"
+        );
+        log.close();
+    }
+}

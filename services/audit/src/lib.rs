@@ -8,10 +8,12 @@
 use aduan_domain::{event::RuleSetEvent, ComplaintEvent};
 use aduan_log::RecordedEvent;
 
+mod check;
 pub mod export;
 pub mod history;
 mod import;
 
+pub use check::{check_export, ExportReport};
 pub use export::{envelope_json, from_cloudevent, from_jsonl, to_cloudevent, to_jsonl, Format};
 pub use history::{rows, table, HistoryRow};
 pub use import::{import, BATCH as IMPORT_BATCH};
@@ -24,6 +26,30 @@ pub enum AuditError {
     BadLine {
         /// 1-based line number.
         line: u64,
+        /// What was wrong.
+        reason: String,
+    },
+    /// A line's readable `data` is not what its payload decodes to: the file
+    /// was edited, and a reader would see something the log does not hold.
+    #[error(
+        "line {line} (position {position}): `data` differs from the decoded payload at {path}"
+    )]
+    DataMismatch {
+        /// 1-based line number.
+        line: u64,
+        /// The position the line claims.
+        position: u64,
+        /// Where the first difference is, as a JSON path (`data.body`).
+        path: String,
+    },
+    /// A line does not continue the export before it, or its record hash
+    /// does not match its contents.
+    #[error("line {line} (position {position}): {reason}")]
+    Chain {
+        /// 1-based line number.
+        line: u64,
+        /// The position the line claims.
+        position: u64,
         /// What was wrong.
         reason: String,
     },

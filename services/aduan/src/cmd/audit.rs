@@ -79,7 +79,16 @@ pub enum AuditCmd {
         parent: String,
     },
     /// Restore an export into an empty data directory, with identical positions and hashes.
+    /// The whole file is checked first (as `check-export` does); a refused file appends nothing.
     Import {
+        /// The export (JSON lines or CloudEvents).
+        file: PathBuf,
+    },
+    /// Check an export file without importing it or opening a data directory: each line's
+    /// `data` against its payload, each record's hash, and the chain from line to line.
+    /// Exit 1 naming the first bad line and position; prints the last hash to compare with
+    /// `verify`'s head hash.
+    CheckExport {
         /// The export (JSON lines or CloudEvents).
         file: PathBuf,
     },
@@ -96,6 +105,9 @@ pub enum ExportFormat {
 
 /// Runs an audit subcommand.
 pub fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
+    if let AuditCmd::CheckExport { file } = &args.cmd {
+        return check_export(file);
+    }
     let layout = Layout::new(&args.data);
     let log = layout.open_log()?;
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -111,6 +123,8 @@ pub fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
             } => verify(&log, from, to, expect_head).await,
             AuditCmd::Export { from, format, out } => export(&log, from, format, out).await,
             AuditCmd::Import { file } => import(&log, &file).await,
+            // Answered above, before a data directory is opened or created.
+            AuditCmd::CheckExport { file } => check_export(&file),
             AuditCmd::Replay {
                 until,
                 out,
@@ -294,4 +308,37 @@ async fn import(log: &SledLog, file: &std::path::Path) -> anyhow::Result<ExitCod
     let head = aduan_audit::import(log, std::io::BufReader::new(f)).await?;
     eprintln!("imported {head} events; run `aduan audit verify` to check them");
     Ok(ExitCode::SUCCESS)
+}
+
+/// `check-export`: the file alone, no data directory.
+fn check_export(file: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let f = std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+    let progress = bar(0);
+    progress.set_style(
+        ProgressStyle::with_template("{pos} events checked ({per_sec})")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    let result = aduan_audit::check_export(std::io::BufReader::new(f), |_| progress.inc(1));
+    progress.finish_and_clear();
+    match result {
+        Ok(r) => {
+            println!(
+                "ok: {} events, positions {}..{}, last hash {}",
+                r.events,
+                r.first_position,
+                r.last_position,
+                aduan_audit::hex(&r.head_hash)
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(
+            e @ (aduan_audit::AuditError::BadLine { .. }
+            | aduan_audit::AuditError::DataMismatch { .. }
+            | aduan_audit::AuditError::Chain { .. }),
+        ) => {
+            println!("FAILED at {e}");
+            Ok(ExitCode::from(1))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
