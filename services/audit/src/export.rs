@@ -45,6 +45,43 @@ struct Line {
     payload: String,
     #[serde(default)]
     data: Value,
+    /// Written only by `export --redact`: the payload's reporter identity is
+    /// replaced, and `hash` is the original record's (see [`crate::redact`]).
+    #[serde(default, skip_serializing_if = "is_false")]
+    redacted: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// One line read back: the envelope, and whether the line says it is redacted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportLine {
+    /// The envelope as the line holds it.
+    pub event: RecordedEvent,
+    /// The line comes from `export --redact`.
+    pub redacted: bool,
+}
+
+/// One envelope as a line of `format` (without the newline). `redacted`
+/// marks a line of a redacted export, whose `e` was passed through
+/// [`crate::redact`].
+pub fn write_line(e: &RecordedEvent, format: Format, redacted: bool) -> String {
+    match format {
+        Format::Jsonl => serde_json::to_string(&Line {
+            redacted,
+            ..line(e)
+        })
+        .unwrap_or_default(),
+        Format::CloudEvents => {
+            let mut v = cloudevent(e);
+            if redacted {
+                v["aduanredacted"] = Value::Bool(true);
+            }
+            v.to_string()
+        }
+    }
 }
 
 /// One envelope as a JSON line (without the newline).
@@ -74,6 +111,7 @@ fn line(e: &RecordedEvent) -> Line {
         hash: hex(&e.hash),
         payload: B64.encode(&e.payload),
         data: payload_json(e),
+        redacted: false,
     }
 }
 
@@ -87,10 +125,18 @@ fn bad(line: u64, reason: impl Into<String>) -> AuditError {
 /// Reads back a line written by [`to_jsonl`] (line number `n` for errors).
 pub fn from_jsonl(text: &str, n: u64) -> Result<RecordedEvent, AuditError> {
     let l: Line = serde_json::from_str(text).map_err(|e| bad(n, e.to_string()))?;
-    from_line_struct(l, n)
+    unredacted(from_line_struct(l, n)?, n)
 }
 
-fn from_line_struct(l: Line, n: u64) -> Result<RecordedEvent, AuditError> {
+/// The envelope of a line that does not say it is redacted.
+fn unredacted(l: ExportLine, n: u64) -> Result<RecordedEvent, AuditError> {
+    if l.redacted {
+        return Err(AuditError::Redacted { line: n });
+    }
+    Ok(l.event)
+}
+
+fn from_line_struct(l: Line, n: u64) -> Result<ExportLine, AuditError> {
     let e = RecordedEvent {
         event_id: l.event_id,
         stream_id: l.stream_id,
@@ -110,7 +156,10 @@ fn from_line_struct(l: Line, n: u64) -> Result<RecordedEvent, AuditError> {
         hash: parse_hash(&l.hash).ok_or_else(|| bad(n, "hash is not 64 hex digits"))?,
     };
     check_data(&e, &l.data, n)?;
-    Ok(e)
+    Ok(ExportLine {
+        event: e,
+        redacted: l.redacted,
+    })
 }
 
 /// Refuses `data` (absent counts as `null`) unless it equals the decoded payload of `e`.
@@ -153,7 +202,11 @@ fn difference(decoded: &Value, written: &Value, path: &str) -> Option<String> {
 
 /// One envelope as a CloudEvents 1.0 structured-mode JSON object.
 pub fn to_cloudevent(e: &RecordedEvent) -> String {
-    let v = json!({
+    cloudevent(e).to_string()
+}
+
+fn cloudevent(e: &RecordedEvent) -> Value {
+    json!({
         "specversion": "1.0",
         "id": e.event_id.to_string(),
         "source": format!("aduan/{}", e.stream_id),
@@ -172,17 +225,16 @@ pub fn to_cloudevent(e: &RecordedEvent) -> String {
         "aduanprevhash": hex(&e.prev_hash),
         "aduanhash": hex(&e.hash),
         "aduanpayload": B64.encode(&e.payload),
-    });
-    v.to_string()
+    })
 }
 
 /// Reads back an object written by [`to_cloudevent`].
 pub fn from_cloudevent(text: &str, n: u64) -> Result<RecordedEvent, AuditError> {
     let v: Value = serde_json::from_str(text).map_err(|e| bad(n, e.to_string()))?;
-    from_cloudevent_value(&v, n)
+    unredacted(from_cloudevent_value(&v, n)?, n)
 }
 
-fn from_cloudevent_value(v: &Value, n: u64) -> Result<RecordedEvent, AuditError> {
+fn from_cloudevent_value(v: &Value, n: u64) -> Result<ExportLine, AuditError> {
     let s = |k: &str| {
         v.get(k)
             .and_then(Value::as_str)
@@ -225,13 +277,25 @@ fn from_cloudevent_value(v: &Value, n: u64) -> Result<RecordedEvent, AuditError>
         hash: parse_hash(s("aduanhash")?).ok_or_else(|| bad(n, "hash"))?,
     };
     check_data(&e, v.get("data").unwrap_or(&Value::Null), n)?;
-    Ok(e)
+    let redacted = match v.get("aduanredacted") {
+        None => false,
+        Some(r) => r
+            .as_bool()
+            .ok_or_else(|| bad(n, "aduanredacted is not a boolean"))?,
+    };
+    Ok(ExportLine { event: e, redacted })
 }
 
-/// Reads a line in whichever format it was written.
+/// Reads a line in whichever format it was written, refusing a redacted
+/// line ([`AuditError::Redacted`]): its payload is not the log's.
+pub fn from_line(text: &str, n: u64) -> Result<RecordedEvent, AuditError> {
+    unredacted(read_line(text, n)?, n)
+}
+
+/// Reads a line in whichever format it was written, redacted or not.
 /// The format is the line's own: a top-level `specversion` key, not the text
 /// `"specversion"` anywhere (a stream id, actor or complaint text may hold it).
-pub fn from_line(text: &str, n: u64) -> Result<RecordedEvent, AuditError> {
+pub fn read_line(text: &str, n: u64) -> Result<ExportLine, AuditError> {
     let v: Value = serde_json::from_str(text).map_err(|e| bad(n, e.to_string()))?;
     if v.get("specversion").is_some() {
         from_cloudevent_value(&v, n)

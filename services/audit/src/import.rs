@@ -27,7 +27,10 @@ pub async fn import<L: EventLog>(
     if head != 0 {
         return Err(AuditError::NotEmpty { head });
     }
-    check_export(&mut lines, |_| {})?;
+    let report = check_export(&mut lines, |_| {})?;
+    if let Some(line) = report.first_redacted_line {
+        return Err(AuditError::Redacted { line });
+    }
     lines.seek(SeekFrom::Start(0))?;
     let mut batch = Vec::with_capacity(BATCH);
     for (n, line) in (1..).zip(lines.lines()) {

@@ -12,11 +12,16 @@ mod check;
 pub mod export;
 pub mod history;
 mod import;
+pub mod redact;
 
 pub use check::{check_export, ExportReport};
-pub use export::{envelope_json, from_cloudevent, from_jsonl, to_cloudevent, to_jsonl, Format};
+pub use export::{
+    envelope_json, from_cloudevent, from_jsonl, read_line, to_cloudevent, to_jsonl, write_line,
+    ExportLine, Format,
+};
 pub use history::{rows, table, HistoryRow};
 pub use import::{import, BATCH as IMPORT_BATCH};
+pub use redact::{redact, RedactionKey};
 
 /// Why an audit operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +56,21 @@ pub enum AuditError {
         /// The position the line claims.
         position: u64,
         /// What was wrong.
+        reason: String,
+    },
+    /// A redacted export cannot be imported: its payloads lack the reporter
+    /// identity their hashes cover.
+    #[error("line {line} is from a redacted export (`export --redact`): its payloads lack the reporter identity their hashes cover, so it cannot be imported; import a full export")]
+    Redacted {
+        /// 1-based number of the first redacted line.
+        line: u64,
+    },
+    /// A record that should be redacted could not be: where its identity lies is unknown.
+    #[error("position {position} cannot be redacted: {reason}")]
+    Unredactable {
+        /// Its position.
+        position: u64,
+        /// Why it did not decode.
         reason: String,
     },
     /// An import needs an empty log; this one holds events.
