@@ -13,6 +13,15 @@ use aduan_proto::v1;
 
 /// Writes `n` complaints (one ComplaintReceived each) into `data`; returns their ids.
 async fn seed(data: &Path, n: usize) -> Vec<ComplaintId> {
+    seed_as(data, n, |_| None).await
+}
+
+/// As [`seed`], complaint `i` reported by `reporter(i)`.
+async fn seed_as(
+    data: &Path,
+    n: usize,
+    reporter: impl Fn(usize) -> Option<v1::Reporter>,
+) -> Vec<ComplaintId> {
     let log = SledLog::open(SledOptions::new(data.join("log"))).expect("open");
     let mut ids = Vec::new();
     for i in 0..n {
@@ -24,6 +33,7 @@ async fn seed(data: &Path, n: usize) -> Vec<ComplaintId> {
             channel_ref: format!("seed-{i}"),
             kind: "complaint".into(),
             body: format!("keluhan nomor {i}"),
+            reporter: reporter(i),
             ..Default::default()
         });
         let new = NewEvent::new(e.type_name(), "test", e.encode());
@@ -221,4 +231,195 @@ async fn verify_ranges_anchors_and_a_log_cut_short() {
     let (code, out) = aduan(&["audit", "verify", "--expect-head", &head], cut.path());
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("not in the chain"), "{out}");
+}
+
+/// Issue 13, item 1: the readable `data` beside each payload is checked. One
+/// word of a complaint body edited in `data` only (the payload, and so every
+/// hash, untouched) is refused by `import`, naming line and position, with
+/// nothing appended; `check-export` reports it with exit 1; an untouched
+/// export passes both, and `check-export` prints the head hash `verify` does.
+#[tokio::test]
+async fn an_export_whose_data_was_edited_is_refused_by_import_and_check_export() {
+    let src = tempfile::tempdir().expect("dir");
+    seed(src.path(), 8).await;
+    let (code, out) = aduan(&["audit", "verify"], src.path());
+    assert_eq!(code, 0, "{out}");
+    let head = out
+        .split("head hash ")
+        .nth(1)
+        .expect("head hash")
+        .trim()
+        .to_owned();
+    for format in ["jsonl", "cloudevents"] {
+        let file = src.path().join(format!("export.{format}"));
+        let path = file.to_str().expect("utf8");
+        let (code, out) = aduan(
+            &["audit", "export", "--format", format, "--out", path],
+            src.path(),
+        );
+        assert_eq!(code, 0, "{out}");
+        let nowhere = src.path().join("no-data-dir");
+        let (code, out) = aduan(&["audit", "check-export", path], &nowhere);
+        assert_eq!(code, 0, "{format}: untouched export: {out}");
+        assert!(
+            out.contains(&format!("positions 1..8, last hash {head}")),
+            "{out}"
+        );
+        assert!(
+            !nowhere.exists(),
+            "check-export must not create a data directory"
+        );
+
+        let text = std::fs::read_to_string(&file).expect("read");
+        let edited = text.replace("\"keluhan nomor 5\"", "\"pujian nomor 5\"");
+        assert_eq!(
+            edited.len() + 1,
+            text.len(),
+            "{format}: exactly one word in data edited"
+        );
+        std::fs::write(&file, edited).expect("write");
+        let (code, out) = aduan(&["audit", "check-export", path], &nowhere);
+        assert_eq!(code, 1, "{format}: {out}");
+        assert!(out.contains("line 6 (position 6)"), "{format}: {out}");
+        assert!(out.contains("data.body"), "{format}: {out}");
+
+        let dst = tempfile::tempdir().expect("dir");
+        let (code, out) = aduan(&["audit", "import", path], dst.path());
+        assert_eq!(code, 1, "{format}: {out}");
+        assert!(out.contains("line 6 (position 6)"), "{format}: {out}");
+        let log = SledLog::open(SledOptions::new(dst.path().join("log"))).expect("open");
+        assert_eq!(
+            *log.head().borrow(),
+            0,
+            "{format}: a refused import appends nothing"
+        );
+        log.close();
+    }
+}
+
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .expect("metadata")
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+/// Issue 13, item 13: a full export names confidential reporters and is
+/// written 0600 (an existing file too); `--redact` replaces name, phone and
+/// email with a keyed hash (key `keys/export.key`, 0600), marks every line,
+/// and keeps the original hashes, so `check-export` passes with the head hash
+/// `verify` prints; a redacted line's carried hash changed fails; `import`
+/// refuses a redacted export, appending nothing.
+#[tokio::test]
+async fn full_exports_are_private_and_redacted_exports_name_nobody_but_still_check() {
+    let src = tempfile::tempdir().expect("dir");
+    let person = |i: usize| v1::Reporter {
+        name: format!("Pelapor Rahasia {i}"),
+        phone: format!("+6281200000{i:02}"),
+        email: format!("pelapor{i}@contoh.id"),
+        privacy: "confidential".into(),
+    };
+    seed_as(src.path(), 6, |i| (i % 3 != 2).then(|| person(i))).await;
+    let (code, out) = aduan(&["audit", "verify"], src.path());
+    assert_eq!(code, 0, "{out}");
+    let head = out
+        .split("head hash ")
+        .nth(1)
+        .expect("head hash")
+        .trim()
+        .to_owned();
+
+    let full = src.path().join("full.jsonl");
+    std::fs::write(&full, "old\n").expect("an older file");
+    std::fs::set_permissions(&full, std::os::unix::fs::PermissionsExt::from_mode(0o644))
+        .expect("chmod");
+    let (code, out) = aduan(
+        &["audit", "export", "--out", full.to_str().expect("utf8")],
+        src.path(),
+    );
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(mode(&full), 0o600, "a full export names reporters");
+    assert!(std::fs::read_to_string(&full)
+        .expect("read")
+        .contains("Pelapor Rahasia 0"));
+
+    for format in ["jsonl", "cloudevents"] {
+        let file = src.path().join(format!("shared.{format}"));
+        let path = file.to_str().expect("utf8");
+        let (code, out) = aduan(
+            &[
+                "audit", "export", "--redact", "--format", format, "--out", path,
+            ],
+            src.path(),
+        );
+        assert_eq!(code, 0, "{out}");
+        assert_eq!(mode(&file), 0o600);
+        assert_eq!(mode(&src.path().join("keys").join("export.key")), 0o600);
+        let text = std::fs::read_to_string(&file).expect("read");
+        for i in 0..6 {
+            let who = person(i);
+            for secret in [&who.name, &who.phone, &who.email] {
+                assert!(
+                    !text.contains(secret.as_str()),
+                    "{format}: {secret} in {text}"
+                );
+            }
+        }
+        let mark = if format == "jsonl" {
+            "\"redacted\":true"
+        } else {
+            "\"aduanredacted\":true"
+        };
+        assert!(
+            text.lines().all(|l| l.contains(mark)),
+            "{format}: every line says so"
+        );
+        assert_eq!(
+            text.matches("redacted:").count(),
+            4 * 3,
+            "{format}: 4 reporters, 3 fields"
+        );
+
+        let nowhere = src.path().join("no-data-dir");
+        let (code, out) = aduan(&["audit", "check-export", path], &nowhere);
+        assert_eq!(code, 0, "{format}: {out}");
+        assert!(
+            out.contains(&format!("positions 1..6, last hash {head}")),
+            "{out}"
+        );
+        assert!(
+            out.contains("4 lines with reporter identity replaced"),
+            "{out}"
+        );
+
+        let dst = tempfile::tempdir().expect("dir");
+        let (code, out) = aduan(&["audit", "import", path], dst.path());
+        assert_eq!(code, 1, "{format}: {out}");
+        assert!(out.contains("redacted export"), "{format}: {out}");
+        let log = SledLog::open(SledOptions::new(dst.path().join("log"))).expect("open");
+        assert_eq!(*log.head().borrow(), 0, "{format}: nothing imported");
+        log.close();
+
+        // The carried hash of a redacted line (line 1) replaced: the chain breaks at line 2.
+        let carried: Vec<&str> = text.lines().collect();
+        let key = if format == "jsonl" {
+            "\"hash\":\""
+        } else {
+            "\"aduanhash\":\""
+        };
+        let at = carried[0].find(key).expect("hash") + key.len();
+        let forged = format!(
+            "{}{}{}",
+            &carried[0][..at],
+            "ab".repeat(32),
+            &carried[0][at + 64..]
+        );
+        let rest: Vec<String> = carried[1..].iter().map(|l| l.to_string()).collect();
+        std::fs::write(&file, [vec![forged], rest].concat().join("\n")).expect("write");
+        let (code, out) = aduan(&["audit", "check-export", path], &nowhere);
+        assert_eq!(code, 1, "{format}: {out}");
+        assert!(out.contains("line 2 (position 2)"), "{format}: {out}");
+    }
 }

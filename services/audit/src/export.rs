@@ -2,6 +2,11 @@
 //! both exact (base64, so a re-import reproduces the hash) and decoded (for
 //! people and other tools). CloudEvents 1.0 structured mode carries the
 //! envelope in extension attributes.
+//!
+//! Only the payload is covered by the record hash, so a reader of the decoded
+//! `data` would trust text nothing checks. Reading a line back therefore
+//! refuses one whose `data` is not exactly what its payload decodes to
+//! ([`AuditError::DataMismatch`], naming the line, position and field).
 
 use aduan_log::RecordedEvent;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -40,6 +45,43 @@ struct Line {
     payload: String,
     #[serde(default)]
     data: Value,
+    /// Written only by `export --redact`: the payload's reporter identity is
+    /// replaced, and `hash` is the original record's (see [`crate::redact`]).
+    #[serde(default, skip_serializing_if = "is_false")]
+    redacted: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// One line read back: the envelope, and whether the line says it is redacted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportLine {
+    /// The envelope as the line holds it.
+    pub event: RecordedEvent,
+    /// The line comes from `export --redact`.
+    pub redacted: bool,
+}
+
+/// One envelope as a line of `format` (without the newline). `redacted`
+/// marks a line of a redacted export, whose `e` was passed through
+/// [`crate::redact`].
+pub fn write_line(e: &RecordedEvent, format: Format, redacted: bool) -> String {
+    match format {
+        Format::Jsonl => serde_json::to_string(&Line {
+            redacted,
+            ..line(e)
+        })
+        .unwrap_or_default(),
+        Format::CloudEvents => {
+            let mut v = cloudevent(e);
+            if redacted {
+                v["aduanredacted"] = Value::Bool(true);
+            }
+            v.to_string()
+        }
+    }
 }
 
 /// One envelope as a JSON line (without the newline).
@@ -69,6 +111,7 @@ fn line(e: &RecordedEvent) -> Line {
         hash: hex(&e.hash),
         payload: B64.encode(&e.payload),
         data: payload_json(e),
+        redacted: false,
     }
 }
 
@@ -82,11 +125,19 @@ fn bad(line: u64, reason: impl Into<String>) -> AuditError {
 /// Reads back a line written by [`to_jsonl`] (line number `n` for errors).
 pub fn from_jsonl(text: &str, n: u64) -> Result<RecordedEvent, AuditError> {
     let l: Line = serde_json::from_str(text).map_err(|e| bad(n, e.to_string()))?;
-    from_line_struct(l, n)
+    unredacted(from_line_struct(l, n)?, n)
 }
 
-fn from_line_struct(l: Line, n: u64) -> Result<RecordedEvent, AuditError> {
-    Ok(RecordedEvent {
+/// The envelope of a line that does not say it is redacted.
+fn unredacted(l: ExportLine, n: u64) -> Result<RecordedEvent, AuditError> {
+    if l.redacted {
+        return Err(AuditError::Redacted { line: n });
+    }
+    Ok(l.event)
+}
+
+fn from_line_struct(l: Line, n: u64) -> Result<ExportLine, AuditError> {
+    let e = RecordedEvent {
         event_id: l.event_id,
         stream_id: l.stream_id,
         stream_version: l.stream_version,
@@ -103,12 +154,59 @@ fn from_line_struct(l: Line, n: u64) -> Result<RecordedEvent, AuditError> {
         prev_hash: parse_hash(&l.prev_hash)
             .ok_or_else(|| bad(n, "prev_hash is not 64 hex digits"))?,
         hash: parse_hash(&l.hash).ok_or_else(|| bad(n, "hash is not 64 hex digits"))?,
+    };
+    check_data(&e, &l.data, n)?;
+    Ok(ExportLine {
+        event: e,
+        redacted: l.redacted,
     })
+}
+
+/// Refuses `data` (absent counts as `null`) unless it equals the decoded payload of `e`.
+fn check_data(e: &RecordedEvent, data: &Value, n: u64) -> Result<(), AuditError> {
+    match difference(&payload_json(e), data, "data") {
+        None => Ok(()),
+        Some(path) => Err(AuditError::DataMismatch {
+            line: n,
+            position: e.position,
+            path,
+        }),
+    }
+}
+
+/// The JSON path of the first place where `written` differs from `decoded`.
+fn difference(decoded: &Value, written: &Value, path: &str) -> Option<String> {
+    match (decoded, written) {
+        (Value::Object(a), Value::Object(b)) => {
+            let extra = b.keys().find(|k| !a.contains_key(*k));
+            if let Some(k) = extra {
+                return Some(format!("{path}.{k}"));
+            }
+            a.iter().find_map(|(k, v)| {
+                let inner = format!("{path}.{k}");
+                match b.get(k) {
+                    Some(w) => difference(v, w, &inner),
+                    None => Some(inner),
+                }
+            })
+        }
+        (Value::Array(a), Value::Array(b)) if a.len() == b.len() => a
+            .iter()
+            .zip(b)
+            .enumerate()
+            .find_map(|(i, (v, w))| difference(v, w, &format!("{path}[{i}]"))),
+        _ if decoded == written => None,
+        _ => Some(path.to_owned()),
+    }
 }
 
 /// One envelope as a CloudEvents 1.0 structured-mode JSON object.
 pub fn to_cloudevent(e: &RecordedEvent) -> String {
-    let v = json!({
+    cloudevent(e).to_string()
+}
+
+fn cloudevent(e: &RecordedEvent) -> Value {
+    json!({
         "specversion": "1.0",
         "id": e.event_id.to_string(),
         "source": format!("aduan/{}", e.stream_id),
@@ -127,17 +225,16 @@ pub fn to_cloudevent(e: &RecordedEvent) -> String {
         "aduanprevhash": hex(&e.prev_hash),
         "aduanhash": hex(&e.hash),
         "aduanpayload": B64.encode(&e.payload),
-    });
-    v.to_string()
+    })
 }
 
 /// Reads back an object written by [`to_cloudevent`].
 pub fn from_cloudevent(text: &str, n: u64) -> Result<RecordedEvent, AuditError> {
     let v: Value = serde_json::from_str(text).map_err(|e| bad(n, e.to_string()))?;
-    from_cloudevent_value(&v, n)
+    unredacted(from_cloudevent_value(&v, n)?, n)
 }
 
-fn from_cloudevent_value(v: &Value, n: u64) -> Result<RecordedEvent, AuditError> {
+fn from_cloudevent_value(v: &Value, n: u64) -> Result<ExportLine, AuditError> {
     let s = |k: &str| {
         v.get(k)
             .and_then(Value::as_str)
@@ -162,7 +259,7 @@ fn from_cloudevent_value(v: &Value, n: u64) -> Result<RecordedEvent, AuditError>
         .get("aduanrecordedatms")
         .and_then(Value::as_i64)
         .ok_or_else(|| bad(n, "recorded at"))?;
-    Ok(RecordedEvent {
+    let e = RecordedEvent {
         event_id: uuid("id")?,
         stream_id: s("subject")?.to_owned(),
         stream_version: u("aduanstreamversion")?,
@@ -178,13 +275,27 @@ fn from_cloudevent_value(v: &Value, n: u64) -> Result<RecordedEvent, AuditError>
             .map_err(|e| bad(n, format!("payload: {e}")))?,
         prev_hash: parse_hash(s("aduanprevhash")?).ok_or_else(|| bad(n, "prev hash"))?,
         hash: parse_hash(s("aduanhash")?).ok_or_else(|| bad(n, "hash"))?,
-    })
+    };
+    check_data(&e, v.get("data").unwrap_or(&Value::Null), n)?;
+    let redacted = match v.get("aduanredacted") {
+        None => false,
+        Some(r) => r
+            .as_bool()
+            .ok_or_else(|| bad(n, "aduanredacted is not a boolean"))?,
+    };
+    Ok(ExportLine { event: e, redacted })
 }
 
-/// Reads a line in whichever format it was written.
+/// Reads a line in whichever format it was written, refusing a redacted
+/// line ([`AuditError::Redacted`]): its payload is not the log's.
+pub fn from_line(text: &str, n: u64) -> Result<RecordedEvent, AuditError> {
+    unredacted(read_line(text, n)?, n)
+}
+
+/// Reads a line in whichever format it was written, redacted or not.
 /// The format is the line's own: a top-level `specversion` key, not the text
 /// `"specversion"` anywhere (a stream id, actor or complaint text may hold it).
-pub fn from_line(text: &str, n: u64) -> Result<RecordedEvent, AuditError> {
+pub fn read_line(text: &str, n: u64) -> Result<ExportLine, AuditError> {
     let v: Value = serde_json::from_str(text).map_err(|e| bad(n, e.to_string()))?;
     if v.get("specversion").is_some() {
         from_cloudevent_value(&v, n)
@@ -224,6 +335,37 @@ mod tests {
         let ce: Value = serde_json::from_str(&to_cloudevent(&e)).expect("json");
         assert_eq!(ce["type"], "id.go.lapor.aduan.ReporterReplied");
         assert_eq!(ce["data"]["message"], "abc");
+    }
+
+    #[test]
+    fn an_edited_data_field_is_refused_naming_line_position_and_field() {
+        let e = sample();
+        for text in [to_jsonl(&e), to_cloudevent(&e)] {
+            let edited = text.replace("\"message\":\"abc\"", "\"message\":\"abd\"");
+            assert_ne!(edited, text);
+            let r = from_line(&edited, 5);
+            let named = matches!(&r, Err(AuditError::DataMismatch { line: 5, position: 42, path })
+                if path == "data.message");
+            assert!(named, "{r:?}");
+            let added = text.replace("\"message\":\"abc\"", "\"message\":\"abc\",\"x\":1");
+            let r = from_line(&added, 5);
+            let named =
+                matches!(&r, Err(AuditError::DataMismatch { path, .. }) if path == "data.x");
+            assert!(named, "{r:?}");
+        }
+        // A line without `data` hides nothing only when its payload decodes to nothing.
+        let mut v: Value = serde_json::from_str(&to_jsonl(&e)).expect("json");
+        v.as_object_mut().expect("object").remove("data");
+        let r = from_line(&v.to_string(), 1);
+        assert!(matches!(r, Err(AuditError::DataMismatch { .. })), "{r:?}");
+        let opaque = RecordedEvent {
+            event_type: "SomethingElse".into(),
+            ..e
+        };
+        let mut v: Value = serde_json::from_str(&to_jsonl(&opaque)).expect("json");
+        assert_eq!(v["data"], Value::Null);
+        v.as_object_mut().expect("object").remove("data");
+        assert_eq!(from_line(&v.to_string(), 1).expect("no data"), opaque);
     }
 
     #[test]

@@ -8,13 +8,20 @@
 use aduan_domain::{event::RuleSetEvent, ComplaintEvent};
 use aduan_log::RecordedEvent;
 
+mod check;
 pub mod export;
 pub mod history;
 mod import;
+pub mod redact;
 
-pub use export::{envelope_json, from_cloudevent, from_jsonl, to_cloudevent, to_jsonl, Format};
+pub use check::{check_export, ExportReport};
+pub use export::{
+    envelope_json, from_cloudevent, from_jsonl, read_line, to_cloudevent, to_jsonl, write_line,
+    ExportLine, Format,
+};
 pub use history::{rows, table, HistoryRow};
 pub use import::{import, BATCH as IMPORT_BATCH};
+pub use redact::{redact, RedactionKey};
 
 /// Why an audit operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -25,6 +32,45 @@ pub enum AuditError {
         /// 1-based line number.
         line: u64,
         /// What was wrong.
+        reason: String,
+    },
+    /// A line's readable `data` is not what its payload decodes to: the file
+    /// was edited, and a reader would see something the log does not hold.
+    #[error(
+        "line {line} (position {position}): `data` differs from the decoded payload at {path}"
+    )]
+    DataMismatch {
+        /// 1-based line number.
+        line: u64,
+        /// The position the line claims.
+        position: u64,
+        /// Where the first difference is, as a JSON path (`data.body`).
+        path: String,
+    },
+    /// A line does not continue the export before it, or its record hash
+    /// does not match its contents.
+    #[error("line {line} (position {position}): {reason}")]
+    Chain {
+        /// 1-based line number.
+        line: u64,
+        /// The position the line claims.
+        position: u64,
+        /// What was wrong.
+        reason: String,
+    },
+    /// A redacted export cannot be imported: its payloads lack the reporter
+    /// identity their hashes cover.
+    #[error("line {line} is from a redacted export (`export --redact`): its payloads lack the reporter identity their hashes cover, so it cannot be imported; import a full export")]
+    Redacted {
+        /// 1-based number of the first redacted line.
+        line: u64,
+    },
+    /// A record that should be redacted could not be: where its identity lies is unknown.
+    #[error("position {position} cannot be redacted: {reason}")]
+    Unredactable {
+        /// Its position.
+        position: u64,
+        /// Why it did not decode.
         reason: String,
     },
     /// An import needs an empty log; this one holds events.

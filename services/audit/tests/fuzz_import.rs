@@ -2,8 +2,13 @@
 //! text, on JSON built from the export's own keys, and on exported lines
 //! (JSON lines and CloudEvents) of generated envelopes then mutated; plus the
 //! export side on any envelope, whose payload is decoded for people.
-//! Properties: nothing panics; a refusal is `AuditError::BadLine` naming the
-//! line asked for; every export reads back to exactly the envelope written.
+//! Properties: nothing panics; a refusal is `AuditError::BadLine` (or
+//! `DataMismatch`) naming the line asked for; every export reads back to
+//! exactly the envelope written. And the readable `data` beside each payload
+//! (issue 13): domain events, floats included, are exported and their `data`
+//! edited (a leaf replaced, a key removed or added, a character in a string
+//! changed); every edit that changes `data` is refused as `DataMismatch`
+//! naming line and position, and an edit that changes nothing is read.
 //!
 //! `ADUAN_FUZZ_CASES=N` runs a sustained campaign
 //! (`cargo test --release -p aduan-audit --test fuzz_import`).
@@ -15,8 +20,10 @@ use aduan_fuzz::{config, corpus, corpus_files};
 use aduan_audit::{export, AuditError};
 use aduan_domain::ComplaintEvent;
 use aduan_log::RecordedEvent;
+use aduan_proto::v1;
 use proptest::prelude::*;
 use proptest::sample::{select, Index};
+use serde_json::Value;
 use uuid::Uuid;
 
 /// Envelopes whose type is usually one the domain decodes, so the export's
@@ -69,7 +76,7 @@ fn arb_event() -> impl Strategy<Value = RecordedEvent> {
 fn check(text: &str, n: u64) -> Result<Option<RecordedEvent>, TestCaseError> {
     match export::from_line(text, n) {
         Ok(e) => Ok(Some(e)),
-        Err(AuditError::BadLine { line, .. }) => {
+        Err(AuditError::BadLine { line, .. } | AuditError::DataMismatch { line, .. }) => {
             prop_assert_eq!(line, n);
             Ok(None)
         }
@@ -164,6 +171,179 @@ fn apply(text: &str, edit: &Edit, other: &str) -> String {
             format!("{}{t}{}", &text[..k], &text[k..])
         }
         Edit::Splice(a, b) => format!("{}{}", &text[..at(a, text)], &other[at(b, other)..]),
+    }
+}
+
+/// Domain events with valid payloads, so `data` holds their fields: text in
+/// any script, any `f64` coordinates, an optional reporter.
+fn arb_domain_event() -> impl Strategy<Value = RecordedEvent> {
+    let t = || ".{0,24}";
+    let received = (
+        (t(), t(), t(), any::<i64>()),
+        proptest::option::of((t(), t(), any::<f64>(), any::<Option<f64>>())),
+        proptest::option::of((t(), t(), t(), t())),
+    )
+        .prop_map(|((title, body, category, at), loc, rep)| {
+            ComplaintEvent::from(v1::ComplaintReceived {
+                title,
+                body,
+                category,
+                received_at_ms: at,
+                location: loc.map(|(region_code, address, lat, lon)| v1::Location {
+                    region_code,
+                    address,
+                    lat: Some(lat),
+                    lon,
+                }),
+                reporter: rep.map(|(name, phone, email, privacy)| v1::Reporter {
+                    name,
+                    phone,
+                    email,
+                    privacy,
+                }),
+                ..Default::default()
+            })
+        });
+    let other = prop_oneof![
+        (t(), any::<bool>(), any::<i64>()).prop_map(|(message, public, at_ms)| {
+            ComplaintEvent::from(v1::FollowUpPosted {
+                org: "kab-pati".into(),
+                message,
+                public,
+                at_ms,
+            })
+        }),
+        (any::<u32>(), t()).prop_map(|(rating, comment)| {
+            ComplaintEvent::from(v1::FeedbackGiven {
+                rating,
+                comment,
+                at_ms: 0,
+            })
+        }),
+    ];
+    (
+        prop_oneof![received, other],
+        arb_event(),
+        1u64..u64::MAX / 2,
+    )
+        .prop_map(|(event, envelope, position)| RecordedEvent {
+            event_type: event.type_name().to_owned(),
+            schema_version: aduan_domain::event::SCHEMA_VERSION,
+            payload: event.encode(),
+            position,
+            ..envelope
+        })
+}
+
+#[derive(Debug, Clone)]
+enum DataEdit {
+    /// Replace the value at a path with a token.
+    Replace(Index, &'static str),
+    /// Remove the key at a path.
+    Remove(Index),
+    /// Add a key to the object at a path.
+    Add(Index),
+    /// Insert a char into a string at a path.
+    Char(Index, Index, char),
+}
+
+fn arb_data_edit() -> impl Strategy<Value = DataEdit> {
+    let token = select(vec![
+        "null", "0", "1", "-1", "0.5", "1e300", "\"\"", "\"x\"", "[]", "{}", "true", "false",
+    ]);
+    prop_oneof![
+        3 => (any::<Index>(), token).prop_map(|(i, t)| DataEdit::Replace(i, t)),
+        1 => any::<Index>().prop_map(DataEdit::Remove),
+        1 => any::<Index>().prop_map(DataEdit::Add),
+        3 => (any::<Index>(), any::<Index>(), any::<char>()).prop_map(|(i, k, c)| DataEdit::Char(i, k, c)),
+    ]
+}
+
+/// Every value in `v` as a JSON pointer (the root is "").
+fn pointers(v: &Value, at: String, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                pointers(x, format!("{at}/{k}"), out);
+            }
+        }
+        Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                pointers(x, format!("{at}/{i}"), out);
+            }
+        }
+        _ => {}
+    }
+    out.push(at);
+}
+
+fn edit_data(data: &mut Value, edit: &DataEdit) {
+    let mut all = Vec::new();
+    pointers(data, String::new(), &mut all);
+    let pick = |i: &Index| all[i.index(all.len())].clone();
+    match edit {
+        DataEdit::Replace(i, t) => {
+            if let Some(v) = data.pointer_mut(&pick(i)) {
+                *v = serde_json::from_str(t).expect("token");
+            }
+        }
+        DataEdit::Remove(i) => {
+            let p = pick(i);
+            if let Some((parent, key)) = p.rsplit_once('/') {
+                if let Some(Value::Object(m)) = data.pointer_mut(parent) {
+                    m.remove(key);
+                }
+            }
+        }
+        DataEdit::Add(i) => match data.pointer_mut(&pick(i)) {
+            Some(Value::Object(m)) => {
+                m.insert("added".into(), Value::Bool(true));
+            }
+            Some(v) => *v = serde_json::json!({ "added": true }),
+            None => {}
+        },
+        DataEdit::Char(i, k, c) => {
+            if let Some(Value::String(s)) = data.pointer_mut(&pick(i)) {
+                let mut chars: Vec<char> = s.chars().collect();
+                chars.insert(k.index(chars.len() + 1), *c);
+                *s = chars.into_iter().collect();
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(config(2_000))]
+
+    #[test]
+    fn edited_data_is_refused_naming_line_and_position(
+        e in arb_domain_event(),
+        cloud in any::<bool>(),
+        edits in proptest::collection::vec(arb_data_edit(), 1..3),
+        n in 1u64..1_000_000,
+    ) {
+        let text = if cloud { export::to_cloudevent(&e) } else { export::to_jsonl(&e) };
+        // Untouched, the line reads back (floats included).
+        prop_assert_eq!(check(&text, n)?, Some(e.clone()), "{}", text);
+        let mut line: Value = serde_json::from_str(&text).expect("json");
+        let before = line["data"].clone();
+        prop_assert!(before.is_object(), "{}", text);
+        for edit in &edits {
+            edit_data(&mut line["data"], edit);
+        }
+        let changed = line["data"] != before;
+        match export::from_line(&line.to_string(), n) {
+            Err(AuditError::DataMismatch { line: l, position, path }) => {
+                prop_assert!(changed, "refused an unchanged line at {}", path);
+                prop_assert_eq!((l, position), (n, e.position));
+                prop_assert!(path.starts_with("data"), "{}", path);
+            }
+            Ok(back) => {
+                prop_assert!(!changed, "edited data read as intact: {}", line);
+                prop_assert_eq!(back, e);
+            }
+            Err(other) => prop_assert!(false, "not a DataMismatch: {:?}", other),
+        }
     }
 }
 
@@ -291,4 +471,13 @@ fn write_seed_corpus() {
         &ce.replace("00000000-0000-0000-0000-000000000003", "nope"),
     );
     write("err-cloudevent-truncated.json", &ce[..ce.len() / 2]);
+    // Issue 13: the readable `data` edited, the payload and hashes untouched.
+    write(
+        "err-edited-data.json",
+        &jsonl.replace("\"org\":\"kab-pati-dinkes\"", "\"org\":\"kab-pati\""),
+    );
+    write(
+        "err-cloudevent-edited-data.json",
+        &ce.replace("\"org\":\"kab-pati-dinkes\"", "\"org\":\"kab-pati\""),
+    );
 }

@@ -51,6 +51,7 @@ pub enum AuditCmd {
         expect_head: Option<[u8; 32]>,
     },
     /// Write every envelope with its decoded payload, one JSON object a line.
+    /// A full export names confidential reporters: it is for auditors, and a file is created 0600.
     Export {
         /// First position to export.
         #[arg(long, default_value_t = 1)]
@@ -58,9 +59,14 @@ pub enum AuditCmd {
         /// Output format.
         #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
         format: ExportFormat,
-        /// Output file (default: standard output).
+        /// Output file, created 0600 (default: standard output).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// For sharing: replace each reporter's name, phone and email with a keyed hash
+        /// (key: <data>/keys/export.key, created 0600). Every line says it is redacted and keeps
+        /// the original hashes, so `check-export` still checks the chain; it cannot be imported.
+        #[arg(long)]
+        redact: bool,
     },
     /// Rebuild the read models as they stood at TIME into a separate directory
     /// and print the recap and ranking of then; the live read models are untouched.
@@ -79,7 +85,16 @@ pub enum AuditCmd {
         parent: String,
     },
     /// Restore an export into an empty data directory, with identical positions and hashes.
+    /// The whole file is checked first (as `check-export` does); a refused file appends nothing.
     Import {
+        /// The export (JSON lines or CloudEvents).
+        file: PathBuf,
+    },
+    /// Check an export file without importing it or opening a data directory: each line's
+    /// `data` against its payload, each record's hash, and the chain from line to line.
+    /// Exit 1 naming the first bad line and position; prints the last hash to compare with
+    /// `verify`'s head hash.
+    CheckExport {
         /// The export (JSON lines or CloudEvents).
         file: PathBuf,
     },
@@ -96,6 +111,9 @@ pub enum ExportFormat {
 
 /// Runs an audit subcommand.
 pub fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
+    if let AuditCmd::CheckExport { file } = &args.cmd {
+        return check_export(file);
+    }
     let layout = Layout::new(&args.data);
     let log = layout.open_log()?;
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -109,8 +127,21 @@ pub fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
                 to,
                 expect_head,
             } => verify(&log, from, to, expect_head).await,
-            AuditCmd::Export { from, format, out } => export(&log, from, format, out).await,
+            AuditCmd::Export {
+                from,
+                format,
+                out,
+                redact,
+            } => {
+                let key = redact
+                    .then(|| aduan_audit::RedactionKey::load_or_create(&layout.export_key()))
+                    .transpose()
+                    .context("the export key")?;
+                export(&log, from, format, out, key.as_ref()).await
+            }
             AuditCmd::Import { file } => import(&log, &file).await,
+            // Answered above, before a data directory is opened or created.
+            AuditCmd::CheckExport { file } => check_export(&file),
             AuditCmd::Replay {
                 until,
                 out,
@@ -213,20 +244,35 @@ async fn verify(
     Ok(ExitCode::SUCCESS)
 }
 
+/// Creates (or truncates) `path` readable by its owner only: an export names reporters.
+fn create_private(path: &std::path::Path) -> anyhow::Result<std::fs::File> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    // The mode above applies only to a new file; an older one is narrowed too.
+    f.set_permissions(std::fs::Permissions::from_mode(0o600))
+        .with_context(|| format!("cannot restrict {}", path.display()))?;
+    Ok(f)
+}
+
 async fn export(
     log: &SledLog,
     from: u64,
     format: ExportFormat,
     out: Option<PathBuf>,
+    redact: Option<&aduan_audit::RedactionKey>,
 ) -> anyhow::Result<ExitCode> {
     let format = match format {
         ExportFormat::Jsonl => Format::Jsonl,
         ExportFormat::Cloudevents => Format::CloudEvents,
     };
     let sink: Box<dyn Write> = match &out {
-        Some(p) => Box::new(
-            std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
-        ),
+        Some(p) => Box::new(create_private(p)?),
         None => Box::new(std::io::stdout().lock()),
     };
     let mut w = BufWriter::new(sink);
@@ -240,9 +286,12 @@ async fn export(
             break;
         };
         for e in &page {
-            let line = match format {
-                Format::Jsonl => aduan_audit::to_jsonl(e),
-                Format::CloudEvents => aduan_audit::to_cloudevent(e),
+            let line = match redact {
+                None => aduan_audit::write_line(e, format, false),
+                Some(key) => {
+                    let r = aduan_audit::redact(e, key)?;
+                    aduan_audit::write_line(r.as_ref().unwrap_or(e), format, true)
+                }
             };
             writeln!(w, "{line}")?;
         }
@@ -252,7 +301,8 @@ async fn export(
     }
     w.flush()?;
     progress.finish_and_clear();
-    eprintln!("exported {written} events");
+    let what = if redact.is_some() { " (redacted)" } else { "" };
+    eprintln!("exported {written} events{what}");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -294,4 +344,45 @@ async fn import(log: &SledLog, file: &std::path::Path) -> anyhow::Result<ExitCod
     let head = aduan_audit::import(log, std::io::BufReader::new(f)).await?;
     eprintln!("imported {head} events; run `aduan audit verify` to check them");
     Ok(ExitCode::SUCCESS)
+}
+
+/// `check-export`: the file alone, no data directory.
+fn check_export(file: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let f = std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+    let progress = bar(0);
+    progress.set_style(
+        ProgressStyle::with_template("{pos} events checked ({per_sec})")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    let result = aduan_audit::check_export(std::io::BufReader::new(f), |_| progress.inc(1));
+    progress.finish_and_clear();
+    match result {
+        Ok(r) => {
+            println!(
+                "ok: {} events, positions {}..{}, last hash {}",
+                r.events,
+                r.first_position,
+                r.last_position,
+                aduan_audit::hex(&r.head_hash)
+            );
+            if r.first_redacted_line.is_some() {
+                println!(
+                    "redacted export: {} lines with reporter identity replaced carry their original \
+                     record hash, checked as links of the chain (not recomputable); every other \
+                     record hash was recomputed",
+                    r.carried
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(
+            e @ (aduan_audit::AuditError::BadLine { .. }
+            | aduan_audit::AuditError::DataMismatch { .. }
+            | aduan_audit::AuditError::Chain { .. }),
+        ) => {
+            println!("FAILED at {e}");
+            Ok(ExitCode::from(1))
+        }
+        Err(e) => Err(e.into()),
+    }
 }

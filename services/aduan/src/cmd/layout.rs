@@ -7,6 +7,7 @@
 //!                           tracking-number index, router checkpoint and deadlines
 //! <data>/tokens.jsonl       hashes of API tokens (`aduan token issue`)
 //! <data>/keys/reporter.key  the key reporter tokens are derived with (0600)
+//! <data>/keys/export.key    the key of `audit export --redact`'s hashes (0600)
 //! ```
 
 use std::path::PathBuf;
@@ -46,6 +47,11 @@ impl Layout {
     /// The key reporter tokens are derived with.
     pub fn reporter_key(&self) -> PathBuf {
         self.root.join("keys").join("reporter.key")
+    }
+
+    /// The key a redacted export hashes reporter identity with.
+    pub fn export_key(&self) -> PathBuf {
+        self.root.join("keys").join("export.key")
     }
 
     /// Opens the event log, explaining a lock held by a running `aduan`.
