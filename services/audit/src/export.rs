@@ -15,7 +15,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::{hex, parse_hash, payload_json, rfc3339, AuditError};
+use std::borrow::Cow;
+
+use crate::{decoded, hex, parse_hash, payload_json, rfc3339, AuditError, Decoded};
 
 /// An export format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,30 +28,35 @@ pub enum Format {
     CloudEvents,
 }
 
-/// The JSON-lines form of one envelope.
+/// The JSON-lines form of one envelope: written with its strings borrowed
+/// and `data` serialised straight from the decoded payload ([`Decoded`]),
+/// read back owned with `data` as a JSON value to compare.
 #[derive(Debug, Serialize, Deserialize)]
-struct Line {
+struct Line<'a, D> {
     position: u64,
     event_id: Uuid,
-    stream_id: String,
+    stream_id: Cow<'a, str>,
     stream_version: u64,
     recorded_at: String,
     recorded_at_ms: i64,
-    event_type: String,
+    event_type: Cow<'a, str>,
     schema_version: u32,
-    actor: String,
+    actor: Cow<'a, str>,
     correlation_id: Uuid,
     causation_id: Option<Uuid>,
     prev_hash: String,
     hash: String,
     payload: String,
     #[serde(default)]
-    data: Value,
+    data: D,
     /// Written only by `export --redact`: the payload's reporter identity is
     /// replaced, and `hash` is the original record's (see [`crate::redact`]).
     #[serde(default, skip_serializing_if = "is_false")]
     redacted: bool,
 }
+
+/// A line as read back, owned, with `data` as written.
+type ReadLine = Line<'static, Value>;
 
 fn is_false(b: &bool) -> bool {
     !*b
@@ -94,23 +101,23 @@ pub fn envelope_json(e: &RecordedEvent) -> Value {
     serde_json::to_value(line(e)).unwrap_or(Value::Null)
 }
 
-fn line(e: &RecordedEvent) -> Line {
+fn line(e: &RecordedEvent) -> Line<'_, Decoded> {
     Line {
         position: e.position,
         event_id: e.event_id,
-        stream_id: e.stream_id.clone(),
+        stream_id: Cow::Borrowed(&e.stream_id),
         stream_version: e.stream_version,
         recorded_at: rfc3339(e.recorded_at_ms),
         recorded_at_ms: e.recorded_at_ms,
-        event_type: e.event_type.clone(),
+        event_type: Cow::Borrowed(&e.event_type),
         schema_version: e.schema_version,
-        actor: e.actor.clone(),
+        actor: Cow::Borrowed(&e.actor),
         correlation_id: e.correlation_id,
         causation_id: e.causation_id,
         prev_hash: hex(&e.prev_hash),
         hash: hex(&e.hash),
         payload: B64.encode(&e.payload),
-        data: payload_json(e),
+        data: decoded(e),
         redacted: false,
     }
 }
@@ -124,7 +131,7 @@ fn bad(line: u64, reason: impl Into<String>) -> AuditError {
 
 /// Reads back a line written by [`to_jsonl`] (line number `n` for errors).
 pub fn from_jsonl(text: &str, n: u64) -> Result<RecordedEvent, AuditError> {
-    let l: Line = serde_json::from_str(text).map_err(|e| bad(n, e.to_string()))?;
+    let l: ReadLine = serde_json::from_str(text).map_err(|e| bad(n, e.to_string()))?;
     unredacted(from_line_struct(l, n)?, n)
 }
 
@@ -136,16 +143,16 @@ fn unredacted(l: ExportLine, n: u64) -> Result<RecordedEvent, AuditError> {
     Ok(l.event)
 }
 
-fn from_line_struct(l: Line, n: u64) -> Result<ExportLine, AuditError> {
+fn from_line_struct(l: ReadLine, n: u64) -> Result<ExportLine, AuditError> {
     let e = RecordedEvent {
         event_id: l.event_id,
-        stream_id: l.stream_id,
+        stream_id: l.stream_id.into_owned(),
         stream_version: l.stream_version,
         position: l.position,
         recorded_at_ms: l.recorded_at_ms,
-        event_type: l.event_type,
+        event_type: l.event_type.into_owned(),
         schema_version: l.schema_version,
-        actor: l.actor,
+        actor: l.actor.into_owned(),
         correlation_id: l.correlation_id,
         causation_id: l.causation_id,
         payload: B64
@@ -300,7 +307,7 @@ pub fn read_line(text: &str, n: u64) -> Result<ExportLine, AuditError> {
     if v.get("specversion").is_some() {
         from_cloudevent_value(&v, n)
     } else {
-        let l: Line = serde_json::from_value(v).map_err(|e| bad(n, e.to_string()))?;
+        let l: ReadLine = serde_json::from_value(v).map_err(|e| bad(n, e.to_string()))?;
         from_line_struct(l, n)
     }
 }

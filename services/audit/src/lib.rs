@@ -87,19 +87,34 @@ pub enum AuditError {
     Io(#[from] std::io::Error),
 }
 
-/// The payload of `e` as JSON (proto field names), or `null` when this build
-/// does not know its type.
+/// The payload of `e` decoded, to serialise as JSON (proto field names;
+/// `null` when this build does not know its type) without building a JSON
+/// tree first.
+#[derive(Debug, serde::Serialize)]
+#[serde(untagged)]
+pub enum Decoded {
+    /// A complaint event.
+    Complaint(Box<ComplaintEvent>),
+    /// A rule-set publication.
+    RuleSet(aduan_proto::v1::RuleSetPublished),
+    /// A type this build does not know.
+    Unknown(()),
+}
+
+/// The payload of `e` decoded (see [`Decoded`]).
+pub fn decoded(e: &RecordedEvent) -> Decoded {
+    if let Ok(c) = ComplaintEvent::decode(&e.event_type, e.schema_version, &e.payload) {
+        return Decoded::Complaint(Box::new(c));
+    }
+    match RuleSetEvent::decode(&e.event_type, e.schema_version, &e.payload) {
+        Ok(RuleSetEvent::Published(p)) => Decoded::RuleSet(p),
+        Err(_) => Decoded::Unknown(()),
+    }
+}
+
+/// The payload of `e` as a JSON value, or `null` when this build does not know its type.
 pub fn payload_json(e: &RecordedEvent) -> serde_json::Value {
-    let complaint = ComplaintEvent::decode(&e.event_type, e.schema_version, &e.payload)
-        .ok()
-        .and_then(|c| serde_json::to_value(c).ok());
-    complaint
-        .or_else(|| {
-            RuleSetEvent::decode(&e.event_type, e.schema_version, &e.payload)
-                .ok()
-                .and_then(|RuleSetEvent::Published(p)| serde_json::to_value(p).ok())
-        })
-        .unwrap_or(serde_json::Value::Null)
+    serde_json::to_value(decoded(e)).unwrap_or(serde_json::Value::Null)
 }
 
 /// Unix milliseconds as RFC 3339 UTC with milliseconds.
@@ -114,7 +129,13 @@ pub fn rfc3339(ms: i64) -> String {
 
 /// Lowercase hex of bytes.
 pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[usize::from(b >> 4)] as char);
+        s.push(DIGITS[usize::from(b & 15)] as char);
+    }
+    s
 }
 
 /// Parses a 32-byte hash written as 64 hex digits.
@@ -129,4 +150,14 @@ pub fn parse_hash(s: &str) -> Option<[u8; 32]> {
         out[i] = u8::from_str_radix(pair, 16).ok()?;
     }
     Some(out)
+}
+
+#[cfg(test)]
+mod hex_tests {
+    #[test]
+    fn hex_is_lowercase_two_digits_a_byte_and_parses_back() {
+        assert_eq!(super::hex(&[0x00, 0x0f, 0xab, 0xff]), "000fabff");
+        let hash: [u8; 32] = std::array::from_fn(|i| (i * 37) as u8);
+        assert_eq!(super::parse_hash(&super::hex(&hash)), Some(hash));
+    }
 }
