@@ -13,7 +13,9 @@ use aduan_domain::{ComplaintId, OrgCode, RejectReason, ReporterToken, TrackingNo
 use aduan_log::EventLog;
 use aduan_proto::{v1, ErrorCode};
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
+use axum::extract::State;
+
+use crate::extract::Path;
 use axum::http::HeaderMap;
 use axum::Json;
 use bytes::Bytes;

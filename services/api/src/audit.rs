@@ -4,7 +4,9 @@
 
 use aduan_domain::ComplaintId;
 use aduan_log::EventLog;
-use axum::extract::{Path, State};
+use axum::extract::State;
+
+use crate::extract::Path;
 use axum::Json;
 
 use crate::auth::Caller;

@@ -21,12 +21,16 @@ pub mod audit;
 pub mod auth;
 pub mod body;
 pub mod error;
+pub mod extract;
 pub mod limits;
 pub mod ops;
 pub mod query;
 
 #[cfg(test)]
 mod test_state;
+
+#[cfg(test)]
+mod query_fuzz;
 
 pub use error::ApiError;
 
@@ -109,6 +113,8 @@ pub fn app_with<L: EventLog + Clone>(state: ApiState<L>, limits: limits::Limits)
             "/v1/audit/complaints/{complaint_id}/events",
             get(audit::events::<L>),
         )
+        // A path no route serves gets the contract's error body too.
+        .fallback(|| async { ApiError::not_found("route") })
         .layer(DefaultBodyLimit::max(body::MAX_BODY))
         .with_state(state);
     limits::apply(routes, limits)

@@ -6,7 +6,9 @@ use aduan_domain::{OrgCode, TrackingNo};
 use aduan_log::EventLog;
 use aduan_projections::{Inbox, ProjectionError, Ranking, Recap, Window};
 use aduan_proto::{v1, ErrorCode};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
+
+use crate::extract::{Path, Query};
 use axum::Json;
 use serde::Deserialize;
 
