@@ -4,7 +4,7 @@
 
 use aduan_domain::{OrgCode, TrackingNo};
 use aduan_log::EventLog;
-use aduan_projections::{Inbox, ProjectionError, Ranking, Recap, Window};
+use aduan_projections::{Inbox, InboxPage, ProjectionError, Ranking, Recap, Window};
 use aduan_proto::{v1, ErrorCode};
 use axum::extract::State;
 
@@ -45,15 +45,25 @@ fn org_param(s: &str, field: &'static str) -> Result<OrgCode, ApiError> {
     })
 }
 
-/// `GET /v1/orgs/{org}/inbox`: that OPD's open complaints, oldest due first.
+/// The query string of the inbox.
+#[derive(Debug, Deserialize)]
+pub struct InboxQuery {
+    limit: Option<String>,
+    after: Option<String>,
+}
+
+/// `GET /v1/orgs/{org}/inbox?limit=&after=`: one page of that OPD's open
+/// complaints, oldest due first; `next` is the `after` of the page that follows.
 pub async fn inbox<L: EventLog + Clone>(
     State(s): State<ApiState<L>>,
     caller: Caller,
     Path(org): Path<String>,
+    Query(q): Query<InboxQuery>,
 ) -> Result<Json<Inbox>, ApiError> {
     let org = org_param(&org, "org")?;
     caller.require_org(&org)?;
-    Ok(Json(s.projections.inbox(&org, s.clock.now_ms())?))
+    let page = InboxPage::parse(q.limit.as_deref(), q.after.as_deref())?;
+    Ok(Json(s.projections.inbox(&org, s.clock.now_ms(), &page)?))
 }
 
 /// The query string of the statistics endpoints.

@@ -34,6 +34,9 @@ fn value() -> impl Strategy<Value = String> {
         Just("nasional".to_owned()),
         Just("kab-pati".to_owned()),
         Just("kab-pati-dinkes".to_owned()),
+        Just("1000".to_owned()),
+        Just("1001".to_owned()),
+        (-5i64..2000).prop_map(|n| n.to_string()),
         (-99_999i32..99_999, 0u8..20, 0u8..40)
             .prop_map(|(y, m, d)| format!("{y:04}-{m:02}-{d:02}")),
         "[a-z0-9.:+-]{0,30}",
@@ -69,6 +72,8 @@ fn query() -> impl Strategy<Value = String> {
         Just("parent".to_owned()),
         Just("from".to_owned()),
         Just("to".to_owned()),
+        Just("limit".to_owned()),
+        Just("after".to_owned()),
         "[a-z%]{1,6}",
     ];
     prop::collection::vec((key, wire()), 0..5).prop_map(|pairs| {
@@ -131,10 +136,10 @@ fn check(target: &str, status: u16, body: &[u8]) -> Result<(), TestCaseError> {
     })?;
     let code = v["error"]["code"].as_str().unwrap_or_default();
     prop_assert!(CODES.contains(&code), "{target}: code {code:?}: {text}");
-    if status == 400 && target.starts_with("/v1/stats/") {
+    if status == 400 {
         let field = v["error"]["field"].as_str().unwrap_or_default();
         prop_assert!(
-            ["org", "parent", "from", "to", "query"].contains(&field),
+            ["org", "parent", "from", "to", "limit", "after", "query", "path"].contains(&field),
             "{target}: a bad parameter names its field: {text}"
         );
     }

@@ -30,7 +30,7 @@ mod stats;
 
 pub use aduan_kv::Entry;
 pub use error::ProjectionError;
-pub use query::{rfc3339, Inbox, InboxItem};
+pub use query::{rfc3339, Inbox, InboxItem, InboxPage};
 pub use record::{Counts, Totals};
 pub use stats::{CategoryCount, RankEntry, Ranking, Recap, Window};
 
@@ -209,9 +209,14 @@ impl Projections {
             .map(|r| query::status_view(&r, rules.as_deref(), now_ms)))
     }
 
-    /// `org`'s open complaints, oldest due first, overdue as of `now_ms`.
-    pub fn inbox(&self, org: &OrgCode, now_ms: i64) -> Result<Inbox, ProjectionError> {
-        query::inbox(&self.tree, org, now_ms)
+    /// One page of `org`'s open complaints, oldest due first, overdue as of `now_ms`.
+    pub fn inbox(
+        &self,
+        org: &OrgCode,
+        now_ms: i64,
+        page: &InboxPage,
+    ) -> Result<Inbox, ProjectionError> {
+        query::inbox(&self.tree, org, now_ms, page)
     }
 
     /// `org`'s figures over `w`, its descendants included, open/overdue as of `now_ms`.
@@ -330,3 +335,6 @@ mod rules_tests;
 
 #[cfg(test)]
 mod edge_tests;
+
+#[cfg(test)]
+mod inbox_tests;

@@ -53,32 +53,125 @@ impl InboxItem {
     }
 }
 
-/// An OPD's inbox: its open complaints, oldest due first.
+/// An OPD's inbox: its open complaints, oldest due first, one page of them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Inbox {
     pub org: String,
+    /// Open complaints in the whole inbox, not only this page.
     pub open: usize,
+    /// Of those, past their due date.
     pub overdue: usize,
     pub items: Vec<InboxItem>,
+    /// The `after` cursor of the next page; null on the last.
+    pub next: Option<String>,
 }
 
-/// The inbox items of `org`, in due order, with `overdue` as of `now_ms`.
-pub(crate) fn inbox(tree: &Tree, org: &OrgCode, now_ms: i64) -> Result<Inbox, ProjectionError> {
+/// Which page of an inbox to list: up to `limit` items after the item a
+/// cursor names (`Inbox::next` of the page before).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxPage {
+    limit: usize,
+    /// The inbox key of the last item of the page before.
+    after: Option<(i64, ComplaintId)>,
+}
+
+impl InboxPage {
+    /// Items a page holds when the caller does not say.
+    pub const DEFAULT_LIMIT: usize = 100;
+    /// The most items a page may hold.
+    pub const MAX_LIMIT: usize = 1000;
+
+    /// The first page, of the default size.
+    pub fn first() -> Self {
+        Self {
+            limit: Self::DEFAULT_LIMIT,
+            after: None,
+        }
+    }
+
+    /// Every item in one page, for the recap's count of open complaints.
+    pub(crate) fn all() -> Self {
+        Self {
+            limit: usize::MAX,
+            after: None,
+        }
+    }
+
+    /// A page from the query parameters `limit` (1 to [`Self::MAX_LIMIT`])
+    /// and `after` (a cursor this API gave out); either may be absent.
+    pub fn parse(limit: Option<&str>, after: Option<&str>) -> Result<Self, ProjectionError> {
+        let limit = match limit {
+            None => Self::DEFAULT_LIMIT,
+            Some(l) => l
+                .parse()
+                .ok()
+                .filter(|n| (1..=Self::MAX_LIMIT).contains(n))
+                .ok_or(ProjectionError::InvalidArgument {
+                    field: "limit",
+                    why: "must be a whole number from 1 to 1000",
+                })?,
+        };
+        let after = match after {
+            None => None,
+            Some(c) => Some(parse_cursor(c).ok_or(ProjectionError::InvalidArgument {
+                field: "after",
+                why: "is not a cursor this inbox gave out",
+            })?),
+        };
+        Ok(Self { limit, after })
+    }
+}
+
+/// A cursor: the due time and complaint id of an inbox item.
+fn cursor(due_ms: i64, id: &str) -> String {
+    format!("{due_ms}.{id}")
+}
+
+fn parse_cursor(c: &str) -> Option<(i64, ComplaintId)> {
+    let (due, id) = c.split_once('.')?;
+    Some((due.parse().ok()?, ComplaintId::parse(id).ok()?))
+}
+
+/// One page of `org`'s inbox in due order, with `overdue` as of `now_ms`.
+/// The totals count every key of the inbox; only the page's values are read.
+pub(crate) fn inbox(
+    tree: &Tree,
+    org: &OrgCode,
+    now_ms: i64,
+    page: &InboxPage,
+) -> Result<Inbox, ProjectionError> {
     let prefix = keys::inbox_prefix(org.as_str());
-    let mut items = Vec::new();
+    let after = page
+        .after
+        .as_ref()
+        .map(|(due, id)| keys::inbox(org.as_str(), *due, id));
+    let (mut open, mut overdue, mut items, mut next) = (0, 0, Vec::<InboxItem>::new(), None);
     for kv in tree.scan_prefix(&prefix) {
         let (k, v) = kv?;
-        let mut item: InboxItem = decode(&k, &v)?;
         // The due date is in the key (8 bytes after the prefix), which keeps the order.
-        item.due_ms = due_in_key(&k[prefix.len()..]);
-        item.overdue = now_ms > item.due_ms;
+        let due_ms = due_in_key(&k[prefix.len()..]);
+        open += 1;
+        overdue += usize::from(now_ms > due_ms);
+        if after.as_ref().is_some_and(|a| k <= *a) {
+            continue;
+        }
+        if items.len() == page.limit {
+            if let (None, Some(last)) = (&next, items.last()) {
+                next = Some(cursor(last.due_ms, &last.complaint_id));
+            }
+            continue;
+        }
+        let mut item: InboxItem = decode(&k, &v)?;
+        item.due_ms = due_ms;
+        item.overdue = now_ms > due_ms;
         items.push(item);
     }
     Ok(Inbox {
         org: org.to_string(),
-        open: items.len(),
-        overdue: items.iter().filter(|i| i.overdue).count(),
+        open,
+        overdue,
         items,
+        next,
     })
 }
 

@@ -15,7 +15,7 @@ use time::{Date, OffsetDateTime};
 
 use crate::keys::{self, day_of};
 use crate::page::decode;
-use crate::query;
+use crate::query::{self, InboxPage};
 use crate::record::Counts;
 use crate::ProjectionError;
 
@@ -176,7 +176,7 @@ pub(crate) fn recap(
             b.copy_from_slice(v.get(..8).unwrap_or(&[0; 8]));
             responses.push(i64::from_be_bytes(b));
         }
-        for item in query::inbox(tree, &code, now_ms)?.items {
+        for item in query::inbox(tree, &code, now_ms, &InboxPage::all())?.items {
             let received = OffsetDateTime::parse(&item.received_at, &Rfc3339)
                 .map(|t| day_of(calendar::unix_ms(t)))
                 .unwrap_or_default();

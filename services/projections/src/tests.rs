@@ -7,7 +7,7 @@ use aduan_kv::Db;
 use aduan_log::RecordedEvent;
 use aduan_proto::{v1, ErrorCode};
 
-use crate::{Projections, Window};
+use crate::{InboxPage, Projections, Window};
 
 pub(crate) const SAMPLE: &str = include_str!("../../../deploy/rules/sample.toml");
 const HOUR: i64 = 3_600_000;
@@ -73,7 +73,7 @@ pub(crate) fn received(
     }
 }
 
-fn routed(to: &str, cat: &str, at: i64, due: i64) -> v1::ComplaintRouted {
+pub(crate) fn routed(to: &str, cat: &str, at: i64, due: i64) -> v1::ComplaintRouted {
     v1::ComplaintRouted {
         org: to.into(),
         hop: 1,
@@ -296,10 +296,14 @@ fn ranking_orders_children_by_share_on_time() {
 fn inbox_lists_open_complaints_oldest_due_first() {
     let (_d, p) = given_pati();
     let now = D0 + 3 * DAY;
-    let inbox = p.inbox(&org("kab-pati-dinkes"), now).unwrap();
+    let inbox = p
+        .inbox(&org("kab-pati-dinkes"), now, &InboxPage::first())
+        .unwrap();
     let ids: Vec<_> = inbox.items.iter().map(|i| i.tracking_no.as_str()).collect();
     assert_eq!(ids, ["CCCCC-44444"], "c1 is resolved");
-    let pupr = p.inbox(&org("kab-pati-pupr"), now).unwrap();
+    let pupr = p
+        .inbox(&org("kab-pati-pupr"), now, &InboxPage::first())
+        .unwrap();
     assert_eq!((pupr.open, pupr.overdue), (1, 1));
     assert_eq!(pupr.items[0].status, "in_progress");
     assert_eq!(pupr.items[0].due_at, "2026-11-03T12:00:00Z");
@@ -369,7 +373,9 @@ fn confidential_reporter_never_reaches_a_read_model() {
         text.push_str(&serde_json::to_string(&v).unwrap());
     }
     for o in ["kab-pati-dinkes", "kab-pati-pupr"] {
-        text.push_str(&serde_json::to_string(&p.inbox(&org(o), now).unwrap()).unwrap());
+        text.push_str(
+            &serde_json::to_string(&p.inbox(&org(o), now, &InboxPage::first()).unwrap()).unwrap(),
+        );
     }
     text.push_str(
         &serde_json::to_string(&p.recap(&org("nasional"), Window::ALL, now).unwrap()).unwrap(),
