@@ -13,6 +13,7 @@ use crate::ids::{ComplaintId, OrgCode, TrackingNo};
 use crate::status::{DeadlineKind, Privacy, Status};
 
 mod decide;
+pub use decide::MAX_EVENTS;
 
 /// The deadlines of the current assignment, in Unix milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -16,6 +16,12 @@ use crate::status::{DeadlineKind, Status};
 
 type Decision = Result<Vec<ComplaintEvent>, Rejection>;
 
+/// The most events a complaint may hold before an owner's follow-ups and
+/// questions are refused: each command reads the whole stream, so without a
+/// bound one OPD could make every later command on it slower and slower.
+/// Routing, escalation, resolution and the reporter's answers stay possible.
+pub const MAX_EVENTS: u64 = 1000;
+
 /// A route as requested, before it is checked.
 struct RouteRequest {
     org: OrgCode,
@@ -48,6 +54,7 @@ impl Complaint {
                 public,
             } => {
                 self.owner_at_work(&org)?;
+                self.room_to_write()?;
                 let message = required("message", message)?;
                 let org = org.into();
                 one(v1::FollowUpPosted {
@@ -62,6 +69,7 @@ impl Complaint {
                 if self.awaiting_reporter {
                     return Err(self.conflict("a question to the reporter is still pending"));
                 }
+                self.room_to_write()?;
                 let question = required("question", question)?;
                 let org = org.into();
                 one(v1::InformationRequested {
@@ -350,6 +358,16 @@ impl Complaint {
         } else {
             Err(Rejection::Unauthorized)
         }
+    }
+
+    /// Refuses more owner's writing once the complaint holds [`MAX_EVENTS`].
+    fn room_to_write(&self) -> Result<(), Rejection> {
+        if self.version >= MAX_EVENTS {
+            return Err(self.conflict(format!(
+                "it holds {MAX_EVENTS} events, the most a complaint may; resolve it instead"
+            )));
+        }
+        Ok(())
     }
 
     fn conflict(&self, why: impl Into<String>) -> Rejection {

@@ -375,3 +375,44 @@ fn fold_needs_a_received_first() {
     r.complaint_id = "not-a-uuid".into();
     assert_eq!(Complaint::fold(&[r.into()]), None);
 }
+
+#[test]
+fn an_owner_may_not_write_past_the_most_events_a_complaint_holds() {
+    let follow_up = || Command::FollowUp {
+        org: org(DINKES),
+        message: "Sedang dikerjakan".into(),
+        public: true,
+    };
+    let ask = || Command::RequestInfo {
+        org: org(DINKES),
+        question: "Di mana?".into(),
+    };
+    let mut events = in_progress();
+    while (events.len() as u64) < MAX_EVENTS - 1 {
+        events.push(
+            v1::FollowUpPosted {
+                org: DINKES.into(),
+                message: "Sedang dikerjakan".into(),
+                public: true,
+                at_ms: ms(3),
+            }
+            .into(),
+        );
+    }
+    let one_short = given(&events);
+    assert!(one_short.0.decide(follow_up(), hours(4)).is_ok());
+    assert!(one_short.0.decide(ask(), hours(4)).is_ok());
+    events.push(v1::FollowUpPosted::default().into());
+    let full = given(&events);
+    assert_eq!(full.0.version, MAX_EVENTS);
+    full.when(follow_up(), 4).then_conflict(Status::InProgress);
+    full.when(ask(), 4).then_conflict(Status::InProgress);
+    let resolve = Command::Resolve {
+        org: org(DINKES),
+        resolution: "Selesai".into(),
+    };
+    assert!(
+        full.0.decide(resolve, hours(4)).is_ok(),
+        "resolving stays possible"
+    );
+}
