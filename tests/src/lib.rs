@@ -230,6 +230,19 @@ pub async fn try_http(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Option<(u16, String)> {
+    let (status, _, body) = try_http_with_head(addr, method, path, headers, body).await?;
+    Some((status, body))
+}
+
+/// [`try_http`], with the response's status line and headers as sent:
+/// `(status, head, body)`.
+pub async fn try_http_with_head(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Option<(u16, String, String)> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
     let mut req = format!(
@@ -251,11 +264,11 @@ pub async fn try_http(
         .split_whitespace()
         .nth(1)
         .and_then(|c| c.parse().ok())?;
-    let body = text
+    let (head, body) = text
         .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    Some((status, body))
+        .map(|(h, b)| (h.to_owned(), b.to_owned()))
+        .unwrap_or((text.clone(), String::new()));
+    Some((status, head, body))
 }
 
 /// [`try_http`] to a process that must be listening.

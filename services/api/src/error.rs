@@ -91,11 +91,20 @@ impl From<IntakeError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
+        let mut resp = (
             self.status(),
             Json(serde_json::json!({ "error": self.error() })),
         )
-            .into_response()
+            .into_response();
+        // Unavailable is temporary (a store that refused a write is reopened
+        // by a restart): say when to come back, as the load shedder does.
+        if self.code == ErrorCode::Unavailable {
+            resp.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(crate::limits::RETRY_AFTER_SECS),
+            );
+        }
+        resp
     }
 }
 

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use aduan_proto::ErrorCode;
 use axum::error_handling::HandleErrorLayer;
-use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::{BoxError, Router};
 use tower::ServiceBuilder;
@@ -16,7 +15,7 @@ use tower::ServiceBuilder;
 use crate::ApiError;
 
 /// Seconds a shed client is asked to wait before trying again.
-const RETRY_AFTER_SECS: u64 = 1;
+pub(crate) const RETRY_AFTER_SECS: u64 = 1;
 
 /// How much one process takes on at once.
 #[derive(Debug, Clone, Copy)]
@@ -50,18 +49,14 @@ pub fn apply(router: Router, limits: Limits) -> Router {
 }
 
 async fn refusal(err: BoxError) -> Response {
-    let (message, retry) = if err.is::<tower::timeout::error::Elapsed>() {
-        ("the request took too long; try again", false)
+    // Every 503 carries Retry-After (ApiError's response adds it).
+    let message = if err.is::<tower::timeout::error::Elapsed>() {
+        "the request took too long; try again"
     } else if err.is::<tower::load_shed::error::Overloaded>() {
-        ("too many requests in flight; try again shortly", true)
+        "too many requests in flight; try again shortly"
     } else {
         tracing::error!(error = %err, "request failed in a middleware layer");
-        ("service temporarily unavailable", false)
+        "service temporarily unavailable"
     };
-    let mut resp = ApiError::new(ErrorCode::Unavailable, message).into_response();
-    if retry {
-        resp.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
-    }
-    resp
+    ApiError::new(ErrorCode::Unavailable, message).into_response()
 }

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aduan_complaints::publish_ruleset;
-use aduan_domain::{ComplaintEvent, ComplaintId, ManualClock, OrgCode, TrackingNo};
+use aduan_domain::{Clock, ComplaintEvent, ComplaintId, ManualClock, OrgCode, TrackingNo};
 use aduan_log::{EventLog, ExpectedVersion, NewEvent, RecordedEvent};
 use aduan_log_sled::{SledLog, SledOptions};
 use aduan_proto::v1;
@@ -147,6 +147,35 @@ impl Fixture {
             .collect()
     }
 
+    /// The router's checkpoint: the last position whose effect is done.
+    fn checkpoint(&self) -> u64 {
+        let tree = self.views.open_tree("router").expect("router tree");
+        tree.get(b"checkpoint")
+            .expect("read")
+            .map_or(0, |v| u64::from_be_bytes(v.try_into().expect("8 bytes")))
+    }
+
+    /// When the router will next look at `id` (None: never).
+    fn next_due_ms(&self, id: &ComplaintId) -> Option<i64> {
+        let tree = self.views.open_tree("router.deadlines").expect("tree");
+        tree.get(id.uuid().into_bytes())
+            .expect("read")
+            .map(|v| i64::from_be_bytes(v.try_into().expect("8 bytes")))
+    }
+
+    /// Waits until the router has handled every event in the log (its
+    /// checkpoint is the head) and the scanner has nothing due for `id`
+    /// at the clock's time: from then on nothing more can happen to it.
+    async fn settled(&self, id: &ComplaintId) {
+        let now = aduan_domain::calendar::unix_ms(self.clock.now());
+        let log = self.log.clone();
+        eventually("the router to reach the head with nothing due", || {
+            let head = *log.head().borrow();
+            self.checkpoint() == head && self.next_due_ms(id).is_none_or(|due| due > now)
+        })
+        .await;
+    }
+
     async fn escalations(&self, id: &ComplaintId) -> usize {
         let events = self.events(id).await;
         events
@@ -187,21 +216,34 @@ async fn a_missed_acknowledge_deadline_escalates_once_even_across_restarts() {
     eventually("the escalation's assignment", || sink.all().len() == 2).await;
     let (org, msg_id, a) = sink.all()[1].clone();
     assert_eq!((org.as_str(), a.org.as_str()), ("kab-pati", "kab-pati"));
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    f.settled(&id).await;
     assert_eq!(f.escalations(&id).await, 1);
+    assert_eq!(sink.all().len(), 2, "the escalation published once");
     stop(tx, task).await;
 
-    // A new router over the same data, later still (before the follow-up deadline).
+    // A new router over the same data, later still (before the follow-up
+    // deadline). A probe complaint submitted after it starts shows that it
+    // ran: its assignment comes only after the router read the log from its
+    // checkpoint (and its first deadline scan runs before it reads the log).
     f.clock.set(datetime!(2026-11-27 02:00 UTC));
     let again = Recorder::default();
     let (tx, task) = f.start(again.clone());
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let probe = f.submit("33.18", "kesehatan", "probe").await;
+    eventually("the probe's assignment", || !again.all().is_empty()).await;
+    f.settled(&id).await;
+    f.settled(&probe).await;
     stop(tx, task).await;
     assert_eq!(f.escalations(&id).await, 1, "escalated once");
+    let republished: Vec<_> = again
+        .all()
+        .into_iter()
+        .filter(|(_, _, a)| a.complaint_id != probe.to_string())
+        .collect();
     assert!(
-        again.all().is_empty(),
-        "nothing republished past the checkpoint"
+        republished.is_empty(),
+        "nothing republished past the checkpoint: {republished:?}"
     );
+    assert_eq!(again.all().len(), 1, "the probe published once");
     let escalated = f
         .events(&id)
         .await

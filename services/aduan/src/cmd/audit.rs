@@ -8,13 +8,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use aduan_audit::Format;
-use aduan_domain::{ComplaintId, TrackingNo};
+use aduan_domain::OrgCode;
 use aduan_log::{EventLog, LogError};
 use aduan_log_sled::SledLog;
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use super::args::{self, ComplaintRef, Moment};
 use super::layout::Layout;
 
 /// `aduan audit …`
@@ -33,7 +34,8 @@ pub enum AuditCmd {
     /// Every event of one complaint, by tracking number or complaint id.
     History {
         /// Tracking number (K7QMX-3PA9F) or complaint id (UUID).
-        id: String,
+        #[arg(value_parser = args::complaint_ref)]
+        id: ComplaintRef,
         /// JSON instead of a table.
         #[arg(long)]
         json: bool,
@@ -60,7 +62,7 @@ pub enum AuditCmd {
         #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
         format: ExportFormat,
         /// Output file, created 0600 (default: standard output).
-        #[arg(long)]
+        #[arg(long, value_parser = args::new_file)]
         out: Option<PathBuf>,
         /// For sharing: replace each reporter's name, phone and email with a keyed hash
         /// (key: <data>/keys/export.key, created 0600). Every line says it is redacted and keeps
@@ -72,22 +74,23 @@ pub enum AuditCmd {
     /// and print the recap and ranking of then; the live read models are untouched.
     Replay {
         /// The moment (RFC 3339, e.g. 2026-11-20T17:00:00+07:00).
-        #[arg(long)]
-        until: String,
+        #[arg(long, value_parser = args::moment)]
+        until: Moment,
         /// Where to build the read models (default: a temporary directory).
         #[arg(long)]
         out: Option<PathBuf>,
         /// Organisation whose recap to print.
-        #[arg(long, default_value = "nasional")]
-        org: String,
+        #[arg(long, default_value = "nasional", value_parser = args::org)]
+        org: OrgCode,
         /// Parent whose children to rank.
-        #[arg(long, default_value = "nasional")]
-        parent: String,
+        #[arg(long, default_value = "nasional", value_parser = args::org)]
+        parent: OrgCode,
     },
     /// Restore an export into an empty data directory, with identical positions and hashes.
     /// The whole file is checked first (as `check-export` does); a refused file appends nothing.
     Import {
         /// The export (JSON lines or CloudEvents).
+        #[arg(value_parser = args::existing_file)]
         file: PathBuf,
     },
     /// Check an export file without importing it or opening a data directory: each line's
@@ -96,6 +99,7 @@ pub enum AuditCmd {
     /// `verify`'s head hash.
     CheckExport {
         /// The export (JSON lines or CloudEvents).
+        #[arg(value_parser = args::existing_file)]
         file: PathBuf,
     },
 }
@@ -115,13 +119,23 @@ pub fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
         return check_export(file);
     }
     let layout = Layout::new(&args.data);
+    // Reading a log that is not there would create an empty one and report
+    // on it ("ok: 0 events"): a mistyped --data must not pass an audit.
+    if !matches!(args.cmd, AuditCmd::Import { .. }) && !layout.log().is_dir() {
+        return Err(super::Usage(format!(
+            "--data {} holds no event log ({} is missing)",
+            args.data.display(),
+            layout.log().display()
+        ))
+        .into());
+    }
     let log = layout.open_log()?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .context("runtime")?;
     let code = rt.block_on(async {
         match args.cmd {
-            AuditCmd::History { id, json } => history(&log, &layout, &id, json).await,
+            AuditCmd::History { id, json } => history(&log, &layout, id, json).await,
             AuditCmd::Verify {
                 from,
                 to,
@@ -154,17 +168,17 @@ pub fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
     code
 }
 
-async fn history(log: &SledLog, layout: &Layout, id: &str, json: bool) -> anyhow::Result<ExitCode> {
-    let complaint = match ComplaintId::parse(id) {
-        Ok(c) => c,
-        Err(_) => {
-            let t = TrackingNo::parse(id).map_err(|e| {
-                anyhow::anyhow!("{id:?} is neither a complaint id nor a tracking number: {e}")
-            })?;
-            layout
-                .complaint_of(&t)?
-                .with_context(|| format!("no complaint has tracking number {t}"))?
-        }
+async fn history(
+    log: &SledLog,
+    layout: &Layout,
+    id: ComplaintRef,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let complaint = match id {
+        ComplaintRef::Id(c) => c,
+        ComplaintRef::Tracking(t) => layout
+            .complaint_of(&t)?
+            .with_context(|| format!("no complaint has tracking number {t}"))?,
     };
     let events = log.read_stream(&complaint.stream(), 1).await?;
     anyhow::ensure!(!events.is_empty(), "no complaint {complaint}");
@@ -308,17 +322,12 @@ async fn export(
 
 async fn replay(
     log: &SledLog,
-    until: &str,
+    until: &Moment,
     out: Option<PathBuf>,
-    org: &str,
-    parent: &str,
+    org: &OrgCode,
+    parent: &OrgCode,
 ) -> anyhow::Result<ExitCode> {
-    use time::format_description::well_known::Rfc3339;
-    let at = time::OffsetDateTime::parse(until, &Rfc3339)
-        .with_context(|| format!("--until {until:?} is not an RFC 3339 time"))?;
-    let until_ms = aduan_domain::calendar::unix_ms(at);
-    let org = aduan_domain::OrgCode::parse(org)?;
-    let parent = aduan_domain::OrgCode::parse(parent)?;
+    let until_ms = aduan_domain::calendar::unix_ms(until.at);
     let scratch = tempfile::tempdir()?;
     let dir = out.unwrap_or_else(|| scratch.path().to_owned());
     let views =
@@ -331,9 +340,9 @@ async fn replay(
     progress.finish_and_clear();
     let all = aduan_projections::Window::ALL;
     let report = serde_json::json!({
-        "as_of": until,
-        "recap": p.recap(&org, all, until_ms)?,
-        "ranking": p.ranking(&parent, all, until_ms)?,
+        "as_of": until.text,
+        "recap": p.recap(org, all, until_ms)?,
+        "ranking": p.ranking(parent, all, until_ms)?,
     });
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(ExitCode::SUCCESS)

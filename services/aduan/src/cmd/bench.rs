@@ -27,13 +27,13 @@ pub struct BenchArgs {
     #[arg(value_enum)]
     pub parts: Vec<Part>,
     /// Concurrent requesters for the intake part, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "1,16,64")]
+    #[arg(long, value_delimiter = ',', default_value = "1,16,64", value_parser = super::args::positive)]
     pub requesters: Vec<usize>,
     /// Submissions per requester level (one requester does a tenth).
     #[arg(long, default_value_t = 40_000)]
     pub submissions: u64,
     /// Submission rates of the pipeline part, per second, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "1000,5000")]
+    #[arg(long, value_delimiter = ',', default_value = "1000,5000", value_parser = super::args::positive_u64)]
     pub pipeline_rates: Vec<u64>,
     /// Seconds each pipeline rate runs.
     #[arg(long, default_value_t = 5)]
@@ -42,7 +42,7 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 1_000_000)]
     pub replay_events: u64,
     /// Concurrent appenders, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "1,16,256")]
+    #[arg(long, value_delimiter = ',', default_value = "1,16,256", value_parser = super::args::positive)]
     pub appenders: Vec<usize>,
     /// Events per concurrency level (one appender does a tenth).
     #[arg(long, default_value_t = 200_000)]
@@ -67,11 +67,6 @@ pub struct BenchArgs {
 
 /// Runs the benchmark and prints its tables.
 pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
-    anyhow::ensure!(!args.appenders.contains(&0), "--appenders must be positive");
-    anyhow::ensure!(
-        !args.requesters.contains(&0),
-        "--requesters must be positive"
-    );
     let all = args.parts.is_empty();
     let wants = |p: Part| all || args.parts.contains(&p);
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -107,10 +102,6 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         println!("{}", aduan_bench::table(&rows));
     }
     if wants(Part::Pipeline) {
-        anyhow::ensure!(
-            !args.pipeline_rates.contains(&0),
-            "--pipeline-rates must be positive"
-        );
         let rows = rt.block_on(suite::pipeline(
             &args.pipeline_rates,
             args.pipeline_secs,

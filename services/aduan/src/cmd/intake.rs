@@ -20,7 +20,12 @@ pub struct IntakeArgs {
     #[command(flatten)]
     pub common: Common,
     /// NATS server URL.
-    #[arg(long, env = "ADUAN_NATS", default_value = "nats://127.0.0.1:4222")]
+    #[arg(
+        long,
+        env = "ADUAN_NATS",
+        default_value = "nats://127.0.0.1:4222",
+        value_parser = super::args::nats_url
+    )]
     pub nats: String,
 }
 

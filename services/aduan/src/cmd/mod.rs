@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod args;
 pub mod audit;
 pub mod bench;
 pub mod intake;

@@ -26,10 +26,15 @@ pub struct Common {
     /// Jurisdiction rule set (TOML), published when it differs from the one in
     /// force; default: the one in force in the log, or the built-in sample
     /// (deploy/rules/sample.toml) when the log has none.
-    #[arg(long, env = "ADUAN_RULES")]
+    #[arg(long, env = "ADUAN_RULES", value_parser = super::args::existing_file)]
     pub rules: Option<PathBuf>,
     /// Subject prefix on NATS.
-    #[arg(long, env = "ADUAN_SUBJECT_PREFIX", default_value = "aduan")]
+    #[arg(
+        long,
+        env = "ADUAN_SUBJECT_PREFIX",
+        default_value = "aduan",
+        value_parser = super::args::subject_prefix
+    )]
     pub subject_prefix: String,
 }
 

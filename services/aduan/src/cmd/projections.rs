@@ -25,7 +25,7 @@ pub struct ProjectionsArgs {
     #[command(flatten)]
     common: Common,
     /// NATS server URL: also answer `aduan.query.status`.
-    #[arg(long, env = "ADUAN_NATS")]
+    #[arg(long, env = "ADUAN_NATS", value_parser = super::args::nats_url)]
     nats: Option<String>,
 }
 

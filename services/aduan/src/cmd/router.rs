@@ -21,7 +21,7 @@ pub struct RouterArgs {
     #[command(flatten)]
     common: Common,
     /// NATS server URL: publish assignments to the OPD inboxes on JetStream.
-    #[arg(long, env = "ADUAN_NATS")]
+    #[arg(long, env = "ADUAN_NATS", value_parser = super::args::nats_url)]
     nats: Option<String>,
 }
 

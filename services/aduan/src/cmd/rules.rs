@@ -12,6 +12,8 @@ use aduan_rules::{Facts, Kind, LoadError, RuleSet};
 use anyhow::Context;
 use clap::{Args, Subcommand};
 
+use super::args;
+
 /// The sample rule set, built in so `aduan serve` runs from anywhere.
 pub const SAMPLE_RULES: &str = include_str!("../../../../deploy/rules/sample.toml");
 
@@ -55,15 +57,17 @@ enum RulesCmd {
     /// Validate a rule set; print each problem with its line (exit 1 on problems).
     Check {
         /// The rule set (TOML).
+        #[arg(value_parser = args::existing_file)]
         file: PathBuf,
     },
     /// Show which rule routes a complaint and why, with the runners-up.
     Explain {
         /// The rule set (TOML).
+        #[arg(value_parser = args::existing_file)]
         file: PathBuf,
         /// Region code (Kemendagri), e.g. 33.18.
-        #[arg(long)]
-        region: Option<String>,
+        #[arg(long, value_parser = args::region)]
+        region: Option<RegionCode>,
         /// Category; without it one is derived from the text.
         #[arg(long)]
         category: Option<String>,
@@ -71,15 +75,16 @@ enum RulesCmd {
         #[arg(long, default_value = "")]
         text: String,
         /// complaint, aspiration or information_request.
-        #[arg(long, default_value = "complaint")]
-        kind: String,
+        #[arg(long, default_value = "complaint", value_parser = args::kind)]
+        kind: Kind,
         /// The channel it came through.
-        #[arg(long, default_value = "web")]
-        channel: String,
+        #[arg(long, default_value = "web", value_parser = args::channel)]
+        channel: Channel,
     },
     /// Append the rule set to the log; it routes complaints received after it.
     Publish {
         /// The rule set (TOML).
+        #[arg(value_parser = args::existing_file)]
         file: PathBuf,
         /// Data directory of the log.
         #[arg(long, env = "ADUAN_DATA", default_value = "./data")]
@@ -99,12 +104,13 @@ pub fn rules(args: RulesArgs) -> anyhow::Result<ExitCode> {
             kind,
             channel,
         } => {
-            let facts = match facts(region, category, text, &kind, &channel) {
-                Ok(f) => f,
-                Err(why) => {
-                    eprintln!("error: {why}");
-                    return Ok(ExitCode::from(2));
-                }
+            let facts = Facts {
+                region,
+                category: category.filter(|c| !c.is_empty()),
+                title: String::new(),
+                body: text,
+                kind,
+                channel,
             };
             let Some(rules) = load(&file) else {
                 return Ok(ExitCode::from(1));
@@ -148,26 +154,6 @@ fn load(file: &Path) -> Option<RuleSet> {
             None
         }
     }
-}
-
-fn facts(
-    region: Option<String>,
-    category: Option<String>,
-    text: String,
-    kind: &str,
-    channel: &str,
-) -> Result<Facts, String> {
-    let region = region
-        .map(|r| RegionCode::parse(&r).map_err(|e| e.to_string()))
-        .transpose()?;
-    Ok(Facts {
-        region,
-        category: category.filter(|c| !c.is_empty()),
-        title: String::new(),
-        body: text,
-        kind: Kind::parse(kind).ok_or_else(|| format!("unknown kind {kind:?}"))?,
-        channel: Channel::parse(channel).map_err(|e| e.to_string())?,
-    })
 }
 
 fn publish(file: &Path, data: &Path) -> anyhow::Result<ExitCode> {

@@ -28,7 +28,7 @@ pub struct ServeArgs {
     pub http: SocketAddr,
     /// NATS server URL (e.g. nats://127.0.0.1:4222); without it aduan runs
     /// with an in-process bus and speaks HTTP only.
-    #[arg(long, env = "ADUAN_NATS")]
+    #[arg(long, env = "ADUAN_NATS", value_parser = super::args::nats_url)]
     pub nats: Option<String>,
     /// Shift the clock deadlines are judged by, in seconds (for drills and
     /// end-to-end tests of escalation and auto-close; never in production).

@@ -36,7 +36,7 @@ struct IssueArgs {
     #[arg(long, value_enum)]
     role: RoleKind,
     /// The organisation an OPD token acts for (required with --role opd).
-    #[arg(long, required_if_eq("role", "opd"), value_parser = parse_org)]
+    #[arg(long, required_if_eq("role", "opd"), value_parser = super::args::org)]
     org: Option<OrgCode>,
     /// Who the token is for; recorded as the actor of every action taken with it
     /// (default: the role, or "operator" for an OPD token).
@@ -45,10 +45,6 @@ struct IssueArgs {
     /// Data directory holding tokens.jsonl.
     #[arg(long, env = "ADUAN_DATA", default_value = "./data")]
     data: PathBuf,
-}
-
-fn parse_org(s: &str) -> Result<OrgCode, String> {
-    OrgCode::parse(s).map_err(|e| e.to_string())
 }
 
 /// Runs `aduan token …`.
