@@ -34,7 +34,8 @@ mod writer;
 
 pub use options::SledOptions;
 use store::{
-    be_u64, checked, drop_stored_stream_index, missing, open_db, read_tail, segment_at, segment_key,
+    be_u64, checked, drop_stored_stream_index, missing, open_db, put_segment, read_tail,
+    remove_segment, segment_at, segment_key, whole,
 };
 use streams::{SharedStreams, Streams};
 use writer::{Request, Writer};
@@ -151,8 +152,11 @@ impl SledLog {
                 (true, None) => {}
             }
         }
-        let r = db.insert(segment_key(first), rebuilt.finish());
-        r.and_then(|_| db.flush())
+        let mut batch = sled::Batch::default();
+        remove_segment(db, &mut batch, first)?;
+        put_segment(&mut batch, rebuilt, &mut Vec::new());
+        db.apply_batch(batch)
+            .and_then(|_| db.flush())
             .map(|_| ())
             .map_err(LogError::storage)
     }
@@ -254,11 +258,15 @@ impl EventLog for SledLog {
         let start = segment_at(db, next)?.map_or(next, |(first, _)| first);
         let mut out = Vec::with_capacity(max.min((head - next + 1) as usize));
         'segments: for item in db.range(segment_key(start)..=segment_key(head)) {
+            if out.len() == max {
+                break;
+            }
             let (key, seg) = item.map_err(LogError::storage)?;
             let first = be_u64(&key[1..]);
             if first > next {
                 return Err(missing(next));
             }
+            let seg = whole(db, first, seg)?;
             checked(first, &seg)?;
             for (i, rec) in segment::records(&seg).enumerate() {
                 let position = first + i as u64;

@@ -20,7 +20,7 @@ use aduan_log::record::{self, HASH_LEN};
 use aduan_log::LogError;
 
 use crate::segment;
-use crate::store::{be_u64, segment_at, segment_key};
+use crate::store::{be_u64, segment_at, segment_key, whole};
 
 /// File name of the snapshot, in the log's directory.
 pub(crate) const SNAPSHOT: &str = "aduan-streams.idx";
@@ -126,7 +126,11 @@ impl Streams {
             let start = segment_at(db, from + 1)?.map_or(from + 1, |(first, _)| first);
             for item in db.range(segment_key(start)..=segment_key(head)) {
                 let (key, seg) = item.map_err(LogError::storage)?;
-                scanned += streams.index_segment(be_u64(&key[1..]), &seg, from);
+                let first = be_u64(&key[1..]);
+                // A segment whose parts are damaged is left to `verify` and to the reads that hit it.
+                if let Ok(seg) = whole(db, first, seg) {
+                    scanned += streams.index_segment(first, &seg, from);
+                }
             }
         }
         tracing::info!(
