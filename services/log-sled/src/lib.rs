@@ -27,6 +27,7 @@ use aduan_log::{
 use tokio::sync::{oneshot, watch};
 
 mod options;
+mod salvage;
 mod segment;
 mod store;
 mod streams;
@@ -71,7 +72,8 @@ impl SledLog {
         let db = open_db(&opts.path, opts.lock_timeout)?;
         let (head, last_hash) = read_tail(&db)?;
         drop_stored_stream_index(&db)?;
-        let streams = SharedStreams::new(Streams::open(&db, &opts.path, head, &last_hash)?);
+        let streams = Streams::open(&db, &opts.path, head, Some(&last_hash))?;
+        let streams = SharedStreams::new(streams);
         let file = if opts.fsync {
             // The directory too, once: fdatasync of a new file does not make
             // its name durable, and the first acknowledgement relies on both.

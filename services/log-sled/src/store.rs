@@ -104,6 +104,27 @@ pub(crate) fn read_tail(db: &sled::Db) -> Result<(u64, [u8; HASH_LEN]), LogError
     Ok((position, record::decode(position, rec)?.hash))
 }
 
+/// The last stored position, found from the stored layout alone, and the hash
+/// of its record when that record decodes: what a log opened for salvage
+/// reads up to. A last segment whose layout is unreadable counts as its first
+/// position, where reading then names the damage.
+pub(crate) fn stored_tail(db: &sled::Db) -> Result<(u64, Option<[u8; HASH_LEN]>), LogError> {
+    let Some(item) = db.scan_prefix([b'g']).next_back() else {
+        return Ok((0, Some(GENESIS)));
+    };
+    let (key, seg) = item.map_err(LogError::storage)?;
+    let first = be_u64(&key[1..]);
+    let Ok(seg) = whole(db, first, seg) else {
+        return Ok((first, None));
+    };
+    let n = segment::count(&seg).max(1);
+    let position = first + n as u64 - 1;
+    let hash = segment::record(&seg, n - 1)
+        .and_then(|rec| record::decode(position, rec).ok())
+        .map(|e| e.hash);
+    Ok((position, hash))
+}
+
 /// Logs written before the stream index moved into memory kept it under
 /// `s ‖ stream ‖ 0xFF ‖ version` keys; nothing reads them any more.
 pub(crate) fn drop_stored_stream_index(db: &sled::Db) -> Result<(), LogError> {

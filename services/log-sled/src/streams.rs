@@ -112,12 +112,14 @@ impl Streams {
     }
 
     /// Loads the snapshot in `dir` if it belongs to this log, then indexes every
-    /// record after it up to `head`, whose hash is `head_hash`.
+    /// record after it up to `head`, whose hash is `head_hash`. After a long
+    /// scan it writes a new snapshot, unless `head_hash` is `None` (a log
+    /// opened for salvage writes nothing).
     pub(crate) fn open(
         db: &sled::Db,
         dir: &Path,
         head: u64,
-        head_hash: &[u8; HASH_LEN],
+        head_hash: Option<&[u8; HASH_LEN]>,
     ) -> Result<Self, LogError> {
         let started = Instant::now();
         let (mut streams, from) = load(&snapshot_path(dir), db, head).unwrap_or_default();
@@ -140,8 +142,11 @@ impl Streams {
             ms = started.elapsed().as_millis() as u64,
             "stream index ready"
         );
-        if scanned > SNAPSHOT_AFTER_SCAN {
-            report(write_snapshot(dir, &streams.encode(head, head_hash)));
+        match head_hash {
+            Some(hash) if scanned > SNAPSHOT_AFTER_SCAN => {
+                report(write_snapshot(dir, &streams.encode(head, hash)));
+            }
+            _ => {}
         }
         Ok(streams)
     }

@@ -8,6 +8,7 @@
 //! <data>/tokens.jsonl       hashes of API tokens (`aduan token issue`)
 //! <data>/keys/reporter.key  the key reporter tokens are derived with (0600)
 //! <data>/keys/export.key    the key of `audit export --redact`'s hashes (0600)
+//! <data>/repairs/           what `audit repair` cut off the log, one file a repair (0600)
 //! ```
 
 use std::path::PathBuf;
@@ -58,13 +59,36 @@ impl Layout {
     pub fn open_log(&self) -> anyhow::Result<SledLog> {
         std::fs::create_dir_all(&self.root)
             .with_context(|| format!("cannot create data directory {}", self.root.display()))?;
-        SledLog::open(SledOptions::new(self.log())).map_err(|e| match e {
+        SledLog::open(SledOptions::new(self.log())).map_err(|e| self.explain(e))
+    }
+
+    /// Opens the event log read-only, even when its last record is damaged
+    /// (for `audit verify`, `export`, `history`, `replay` and `repair`).
+    pub fn open_log_read_only(&self) -> anyhow::Result<SledLog> {
+        std::fs::create_dir_all(&self.root)
+            .with_context(|| format!("cannot create data directory {}", self.root.display()))?;
+        SledLog::open_for_salvage(SledOptions::new(self.log())).map_err(|e| self.explain(e))
+    }
+
+    /// Where `audit repair` writes its record of what it cut.
+    pub fn repairs(&self) -> PathBuf {
+        self.root.join("repairs")
+    }
+
+    fn explain(&self, e: LogError) -> anyhow::Error {
+        match e {
             LogError::Locked { path } => anyhow::anyhow!(
                 "data directory {} is in use by a running aduan; stop it or pass another --data",
                 path.display()
             ),
+            LogError::Corrupt { position, reason } => anyhow::anyhow!(
+                "the event log in {} cannot take appends: its last record (position {position}) \
+                 is damaged: {reason}. `aduan audit verify` and `aduan audit export --to N` still \
+                 read it; `aduan audit repair --truncate-after N` cuts what follows position N",
+                self.root.display()
+            ),
             e => anyhow::anyhow!("cannot open the event log in {}: {e}", self.root.display()),
-        })
+        }
     }
 
     /// Opens the derived state.
