@@ -26,6 +26,7 @@ use aduan_log::{
 };
 use tokio::sync::{oneshot, watch};
 
+mod dir;
 mod options;
 mod salvage;
 mod segment;
@@ -33,6 +34,7 @@ mod store;
 mod streams;
 mod writer;
 
+pub use dir::{create_dir_durable, create_dir_durable_with};
 pub use options::SledOptions;
 use store::{
     be_u64, checked, drop_stored_stream_index, missing, open_db, put_segment, read_tail,
@@ -69,6 +71,9 @@ impl SledLog {
 
     /// Opens (or creates) the log in `opts.path`.
     pub fn open(opts: SledOptions) -> Result<Self, LogError> {
+        // Created here rather than by sled, so that the new directory's entry
+        // in its parent is synced before anything is acknowledged.
+        create_dir_durable(&opts.path).map_err(LogError::storage)?;
         let db = open_db(&opts.path, opts.lock_timeout)?;
         let (head, last_hash) = read_tail(&db)?;
         drop_stored_stream_index(&db)?;

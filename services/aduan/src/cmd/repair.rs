@@ -104,7 +104,8 @@ fn write_record(
         "cut": cut,
     });
     let dir = layout.repairs();
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    aduan_log_sled::create_dir_durable(&dir)
+        .with_context(|| format!("cannot create {}", dir.display()))?;
     let name = format!(
         "{}-truncate-after-{keep}.json",
         at.replace(':', "").replace('.', "-")
