@@ -423,3 +423,99 @@ async fn full_exports_are_private_and_redacted_exports_name_nobody_but_still_che
         assert!(out.contains("line 2 (position 2)"), "{format}: {out}");
     }
 }
+
+/// A damaged last record (issue 13, item 5): the log still reads, so `verify`
+/// names the position and `export --to` saves what precedes it; only `repair
+/// --truncate-after` cuts, after writing down what it cuts; then the log opens
+/// for appends again and the chain continues.
+#[tokio::test]
+async fn a_damaged_last_record_is_salvaged_and_cut_only_on_request() {
+    let dir = tempfile::tempdir().expect("dir");
+    let data = dir.path();
+    seed(data, 12).await;
+    let damaged = tamper_last(data, 12);
+    let log_dir = data.join("log");
+    assert!(
+        SledLog::open(SledOptions::new(&log_dir)).is_err(),
+        "opens for appends"
+    );
+
+    let (code, out) = aduan(&["audit", "verify"], data);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("position 12"), "{out}");
+    let file = dir.path().join("saved.jsonl");
+    let file = file.to_str().expect("utf8");
+    let (code, out) = aduan(&["audit", "export", "--to", "11", "--out", file], data);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = aduan(&["audit", "export", "--to", "13", "--out", file], data);
+    assert_eq!(code, 2, "past the head: {out}");
+    let copy = tempfile::tempdir().expect("dir");
+    let (code, out) = aduan(&["audit", "import", file], copy.path());
+    assert_eq!(code, 0, "{out}");
+    let (code, saved) = aduan(&["audit", "verify"], copy.path());
+    assert_eq!(code, 0, "{saved}");
+    assert!(saved.contains("positions 1..11"), "{saved}");
+
+    let (code, out) = aduan(&["audit", "repair"], data);
+    assert_eq!(code, 2, "repair without --truncate-after: {out}");
+    assert!(
+        out.contains("position 12") && out.contains("--truncate-after 11"),
+        "{out}"
+    );
+    let (code, out) = aduan(&["audit", "verify"], data);
+    assert_eq!(code, 1, "nothing was cut: {out}");
+    assert!(!data.join("repairs").exists());
+
+    let (code, out) = aduan(&["audit", "repair", "--truncate-after", "11"], data);
+    assert_eq!(code, 0, "{out}");
+    let records: Vec<_> = std::fs::read_dir(data.join("repairs"))
+        .expect("repairs")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert_eq!(mode(&records[0]), 0o600);
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&records[0]).expect("read")).expect("json");
+    assert_eq!(record["truncated_after"], 11);
+    assert_eq!(record["head_before"], 12);
+    assert!(record["repaired_at"].is_string(), "{record}");
+    let cut = &record["cut"][0];
+    assert_eq!(cut["position"], 12);
+    assert_eq!(cut["bytes_hex"], hex(&damaged));
+    assert_eq!(cut["blake3"], hex(blake3::hash(&damaged).as_bytes()));
+    // The repaired log verifies to the same head hash as the saved export.
+    let (code, out) = aduan(&["audit", "verify"], data);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out, saved);
+
+    // And opens for appends: the chain continues at position 12.
+    let log = SledLog::open(SledOptions::new(&log_dir)).expect("opens after repair");
+    let e = NewEvent::new("After", "test", vec![1]);
+    let a = log
+        .append("after", ExpectedVersion::NoStream, vec![e])
+        .await
+        .expect("append");
+    assert_eq!(a.first_position, 12);
+    log.close();
+    drop(log);
+    let (code, out) = aduan(&["audit", "verify"], data);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("positions 1..12"), "{out}");
+}
+
+/// Flips a byte near the end of the record at `position`, the log's last;
+/// returns the damaged bytes.
+fn tamper_last(data: &Path, position: u64) -> Vec<u8> {
+    let mut raw = Vec::new();
+    tamper(data, |log| {
+        raw = log.raw_record(position).expect("raw").expect("record");
+        let at = raw.len() - 3;
+        raw[at] ^= 0x10;
+        log.tamper(position, Some(&raw)).expect("tamper");
+    });
+    raw
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -26,15 +26,19 @@ use aduan_log::{
 };
 use tokio::sync::{oneshot, watch};
 
+mod dir;
 mod options;
+mod salvage;
 mod segment;
 mod store;
 mod streams;
 mod writer;
 
+pub use dir::{create_dir_durable, create_dir_durable_with};
 pub use options::SledOptions;
 use store::{
-    be_u64, checked, drop_stored_stream_index, missing, open_db, read_tail, segment_at, segment_key,
+    be_u64, checked, drop_stored_stream_index, missing, open_db, put_segment, read_tail,
+    remove_segment, segment_at, segment_key, whole,
 };
 use streams::{SharedStreams, Streams};
 use writer::{Request, Writer};
@@ -67,10 +71,14 @@ impl SledLog {
 
     /// Opens (or creates) the log in `opts.path`.
     pub fn open(opts: SledOptions) -> Result<Self, LogError> {
+        // Created here rather than by sled, so that the new directory's entry
+        // in its parent is synced before anything is acknowledged.
+        create_dir_durable(&opts.path).map_err(LogError::storage)?;
         let db = open_db(&opts.path, opts.lock_timeout)?;
         let (head, last_hash) = read_tail(&db)?;
         drop_stored_stream_index(&db)?;
-        let streams = SharedStreams::new(Streams::open(&db, &opts.path, head, &last_hash)?);
+        let streams = Streams::open(&db, &opts.path, head, Some(&last_hash))?;
+        let streams = SharedStreams::new(streams);
         let file = if opts.fsync {
             // The directory too, once: fdatasync of a new file does not make
             // its name durable, and the first acknowledgement relies on both.
@@ -151,8 +159,11 @@ impl SledLog {
                 (true, None) => {}
             }
         }
-        let r = db.insert(segment_key(first), rebuilt.finish());
-        r.and_then(|_| db.flush())
+        let mut batch = sled::Batch::default();
+        remove_segment(db, &mut batch, first)?;
+        put_segment(&mut batch, rebuilt, &mut Vec::new());
+        db.apply_batch(batch)
+            .and_then(|_| db.flush())
             .map(|_| ())
             .map_err(LogError::storage)
     }
@@ -254,11 +265,15 @@ impl EventLog for SledLog {
         let start = segment_at(db, next)?.map_or(next, |(first, _)| first);
         let mut out = Vec::with_capacity(max.min((head - next + 1) as usize));
         'segments: for item in db.range(segment_key(start)..=segment_key(head)) {
+            if out.len() == max {
+                break;
+            }
             let (key, seg) = item.map_err(LogError::storage)?;
             let first = be_u64(&key[1..]);
             if first > next {
                 return Err(missing(next));
             }
+            let seg = whole(db, first, seg)?;
             checked(first, &seg)?;
             for (i, rec) in segment::records(&seg).enumerate() {
                 let position = first + i as u64;

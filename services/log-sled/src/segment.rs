@@ -11,6 +11,14 @@
 /// A segment grows until it holds about this many bytes.
 pub const TARGET_BYTES: usize = 64 * 1024;
 
+/// No segment holds more than one record past this many stored bytes: a
+/// record that would take a segment past it starts a segment of its own (see
+/// [`Builder::close_before_last`]). A single record can still be larger (up to
+/// `MAX_PAYLOAD` and its names); the store then keeps it in parts of at most
+/// this size (see `store::put_segment`), so that no value sled holds comes near
+/// its blob threshold.
+pub const MAX_VALUE: usize = 160 * 1024;
+
 /// Collects the records of one segment.
 #[derive(Debug, Default)]
 pub struct Builder {
@@ -39,6 +47,31 @@ impl Builder {
     /// True when the segment should be closed.
     pub fn is_full(&self) -> bool {
         self.data.len() >= TARGET_BYTES
+    }
+    /// Bytes [`Builder::finish`] would return.
+    pub fn stored_len(&self) -> usize {
+        4 + 4 * self.ends.len() + self.data.len()
+    }
+    /// When the last record pushed took a segment of several records past
+    /// [`MAX_VALUE`], closes the records before it: returns them as a segment
+    /// of their own and keeps only the last record (which then starts this
+    /// segment). A segment is closed once it reaches [`TARGET_BYTES`], so the
+    /// records before the last always fit.
+    pub fn close_before_last(&mut self) -> Option<Builder> {
+        let n = self.ends.len();
+        if n < 2 || self.stored_len() <= MAX_VALUE {
+            return None;
+        }
+        let start = self.ends[n - 2] as usize;
+        let last = self.data.split_off(start);
+        let before = Builder {
+            first: self.first,
+            ends: self.ends[..n - 1].to_vec(),
+            data: std::mem::replace(&mut self.data, last),
+        };
+        self.first += (n - 1) as u64;
+        self.ends = vec![self.data.len() as u32];
+        Some(before)
     }
     /// Adds the next record.
     pub fn push(&mut self, record: &[u8]) {
@@ -223,6 +256,26 @@ mod tests {
         assert_eq!(check(&disordered), Err(Damage::Disordered { index: 1 }));
         assert_eq!(Damage::Trailing { extra: 2 }.index(3), 2);
         assert_eq!(Damage::Disordered { index: 1 }.index(3), 1);
+    }
+
+    #[test]
+    fn a_record_that_would_overfill_a_segment_starts_the_next() {
+        let mut b = Builder::new(7);
+        b.push(b"small");
+        b.push(b"also small");
+        assert!(b.close_before_last().is_none());
+        b.push(&vec![9; MAX_VALUE]);
+        let before = b.close_before_last().expect("closed before the big one");
+        assert_eq!((before.first(), b.first()), (7, 9));
+        let before = before.finish();
+        assert_eq!(
+            records(&before).collect::<Vec<_>>(),
+            vec![&b"small"[..], b"also small"]
+        );
+        assert!(b.close_before_last().is_none(), "one record stays");
+        let big = b.finish();
+        assert_eq!(check(&big), Ok(1));
+        assert_eq!(record(&big, 0), Some(&vec![9; MAX_VALUE][..]));
     }
 
     #[test]

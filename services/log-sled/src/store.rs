@@ -8,12 +8,30 @@ use aduan_log::LogError;
 
 use crate::segment;
 
-/// sled's log buffer size for new logs, its largest. sled writes anything
-/// bigger than a quarter of it (a node of up to 17 segments, when it splits or
-/// consolidates one) to a blob file of its own that it never fsyncs, so an
-/// acknowledged segment could rest on a file a power loss empties. A quarter of
-/// 16 MiB holds 17 segments of the usual 64 KiB with room to spare.
+/// sled's log buffer size for new logs, its largest. sled writes any log
+/// message bigger than a quarter of it, less headers, to a blob file of its own
+/// that it never fsyncs (sled 0.34.7 `pagecache/logger.rs`, `reserve_inner`:
+/// `segment_size / MINIMUM_ITEMS_PER_SEGMENT - SEG_HEADER_LEN`, with 4 and 20),
+/// so an acknowledged record could rest on a file a power loss empties. A
+/// message is one inserted value, or a whole leaf node of them when sled
+/// consolidates or splits it; a leaf splits past 16 items (`node.rs`,
+/// `should_split`), so it holds 17, or a few more when a sparse neighbour is
+/// merged into it. Every stored value is kept under [`segment::MAX_VALUE`], so
+/// [`BLOB_HEADROOM`] of them fit under the threshold (checked below).
 const SLED_SEGMENT_SIZE: usize = 16 << 20;
+
+/// How many values of the largest size (with their keys and sled's per-item
+/// overhead) a leaf node can hold and still stay out of a blob file.
+const BLOB_HEADROOM: usize = 24;
+const _: () = assert!(
+    BLOB_HEADROOM * (segment::MAX_VALUE + 64) < SLED_SEGMENT_SIZE / 4 - 20 - 32,
+    "a full leaf node of the largest values would go to a sled blob file"
+);
+
+/// A segment stored in parts starts with this where a segment's record count would be
+/// (no segment holds 2³² - 1 records), then the number of parts (u32) and the segment's
+/// length (u64). Part `i` is stored under [`part_key`]`(first, i)`.
+const PARTED: [u8; 4] = [0xFF; 4];
 
 pub(crate) fn open_db(path: &Path, lock_timeout: Duration) -> Result<sled::Db, LogError> {
     let started = Instant::now();
@@ -73,6 +91,7 @@ pub(crate) fn read_tail(db: &sled::Db) -> Result<(u64, [u8; HASH_LEN]), LogError
     };
     let (key, seg) = item.map_err(LogError::storage)?;
     let first = be_u64(&key[1..]);
+    let seg = whole(db, first, seg)?;
     let n = segment::count(&seg);
     let last = n.checked_sub(1).and_then(|i| segment::record(&seg, i));
     let Some(rec) = last else {
@@ -83,6 +102,27 @@ pub(crate) fn read_tail(db: &sled::Db) -> Result<(u64, [u8; HASH_LEN]), LogError
     };
     let position = first + n as u64 - 1;
     Ok((position, record::decode(position, rec)?.hash))
+}
+
+/// The last stored position, found from the stored layout alone, and the hash
+/// of its record when that record decodes: what a log opened for salvage
+/// reads up to. A last segment whose layout is unreadable counts as its first
+/// position, where reading then names the damage.
+pub(crate) fn stored_tail(db: &sled::Db) -> Result<(u64, Option<[u8; HASH_LEN]>), LogError> {
+    let Some(item) = db.scan_prefix([b'g']).next_back() else {
+        return Ok((0, Some(GENESIS)));
+    };
+    let (key, seg) = item.map_err(LogError::storage)?;
+    let first = be_u64(&key[1..]);
+    let Ok(seg) = whole(db, first, seg) else {
+        return Ok((first, None));
+    };
+    let n = segment::count(&seg).max(1);
+    let position = first + n as u64 - 1;
+    let hash = segment::record(&seg, n - 1)
+        .and_then(|rec| record::decode(position, rec).ok())
+        .map(|e| e.hash);
+    Ok((position, hash))
 }
 
 /// Logs written before the stream index moved into memory kept it under
@@ -110,10 +150,79 @@ pub(crate) fn segment_key(first: u64) -> [u8; 9] {
     k
 }
 
-pub(crate) fn put_segment(batch: &mut sled::Batch, seg: segment::Builder) -> Vec<u8> {
-    let key = segment_key(seg.first());
-    batch.insert(&key[..], seg.finish());
-    key.to_vec()
+fn part_key(first: u64, i: u32) -> [u8; 13] {
+    let mut k = [b'p'; 13];
+    k[1..9].copy_from_slice(&first.to_be_bytes());
+    k[9..].copy_from_slice(&i.to_be_bytes());
+    k
+}
+
+/// Puts `seg` into `batch` and adds the keys it stores to `keys`: one, or, for a
+/// segment larger than [`segment::MAX_VALUE`] (a single large record), a header
+/// and its parts.
+pub(crate) fn put_segment(batch: &mut sled::Batch, seg: segment::Builder, keys: &mut Vec<Vec<u8>>) {
+    let first = seg.first();
+    let bytes = seg.finish();
+    let key = segment_key(first);
+    keys.push(key.to_vec());
+    if bytes.len() <= segment::MAX_VALUE {
+        batch.insert(&key[..], bytes);
+        return;
+    }
+    let parts = bytes.chunks(segment::MAX_VALUE);
+    let mut header = PARTED.to_vec();
+    header.extend_from_slice(&(parts.len() as u32).to_be_bytes());
+    header.extend_from_slice(&(bytes.len() as u64).to_be_bytes());
+    batch.insert(&key[..], header);
+    for (i, part) in parts.enumerate() {
+        let k = part_key(first, i as u32);
+        batch.insert(&k[..], part);
+        keys.push(k.to_vec());
+    }
+}
+
+/// Removes the segment whose first position is `first` (and its parts, if any) in `batch`.
+pub(crate) fn remove_segment(
+    db: &sled::Db,
+    batch: &mut sled::Batch,
+    first: u64,
+) -> Result<(), LogError> {
+    batch.remove(&segment_key(first)[..]);
+    for key in db.scan_prefix(&part_key(first, 0)[..9]).keys() {
+        batch.remove(key.map_err(LogError::storage)?);
+    }
+    Ok(())
+}
+
+/// The bytes of the segment whose first position is `first`, stored as
+/// `stored`: itself, or the parts it names put together.
+pub(crate) fn whole(db: &sled::Db, first: u64, stored: sled::IVec) -> Result<sled::IVec, LogError> {
+    if stored.len() != 16 || stored[..4] != PARTED {
+        return Ok(stored);
+    }
+    let parts = be_u64(&stored[4..8]) as u32;
+    let len = be_u64(&stored[8..]) as usize;
+    let damaged = |reason: String| LogError::Corrupt {
+        position: first,
+        reason,
+    };
+    if len > parts as usize * segment::MAX_VALUE {
+        return Err(damaged(format!("segment of {len} bytes in {parts} parts")));
+    }
+    let mut bytes = Vec::with_capacity(len);
+    for i in 0..parts {
+        let part = db.get(part_key(first, i)).map_err(LogError::storage)?;
+        let part =
+            part.ok_or_else(|| damaged(format!("segment part {i} of {parts} is missing")))?;
+        bytes.extend_from_slice(&part);
+    }
+    if bytes.len() != len {
+        return Err(damaged(format!(
+            "segment parts hold {} bytes, not {len}",
+            bytes.len()
+        )));
+    }
+    Ok(bytes.into())
 }
 
 /// The segment that holds `position` if it is stored: its first position and bytes.
@@ -125,7 +234,8 @@ pub(crate) fn segment_at(
         None => Ok(None),
         Some(item) => {
             let (key, seg) = item.map_err(LogError::storage)?;
-            Ok(Some((be_u64(&key[1..]), seg)))
+            let first = be_u64(&key[1..]);
+            Ok(Some((first, whole(db, first, seg)?)))
         }
     }
 }

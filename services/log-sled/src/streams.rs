@@ -20,7 +20,7 @@ use aduan_log::record::{self, HASH_LEN};
 use aduan_log::LogError;
 
 use crate::segment;
-use crate::store::{be_u64, segment_at, segment_key};
+use crate::store::{be_u64, segment_at, segment_key, whole};
 
 /// File name of the snapshot, in the log's directory.
 pub(crate) const SNAPSHOT: &str = "aduan-streams.idx";
@@ -112,12 +112,14 @@ impl Streams {
     }
 
     /// Loads the snapshot in `dir` if it belongs to this log, then indexes every
-    /// record after it up to `head`, whose hash is `head_hash`.
+    /// record after it up to `head`, whose hash is `head_hash`. After a long
+    /// scan it writes a new snapshot, unless `head_hash` is `None` (a log
+    /// opened for salvage writes nothing).
     pub(crate) fn open(
         db: &sled::Db,
         dir: &Path,
         head: u64,
-        head_hash: &[u8; HASH_LEN],
+        head_hash: Option<&[u8; HASH_LEN]>,
     ) -> Result<Self, LogError> {
         let started = Instant::now();
         let (mut streams, from) = load(&snapshot_path(dir), db, head).unwrap_or_default();
@@ -126,7 +128,11 @@ impl Streams {
             let start = segment_at(db, from + 1)?.map_or(from + 1, |(first, _)| first);
             for item in db.range(segment_key(start)..=segment_key(head)) {
                 let (key, seg) = item.map_err(LogError::storage)?;
-                scanned += streams.index_segment(be_u64(&key[1..]), &seg, from);
+                let first = be_u64(&key[1..]);
+                // A segment whose parts are damaged is left to `verify` and to the reads that hit it.
+                if let Ok(seg) = whole(db, first, seg) {
+                    scanned += streams.index_segment(first, &seg, from);
+                }
             }
         }
         tracing::info!(
@@ -136,8 +142,11 @@ impl Streams {
             ms = started.elapsed().as_millis() as u64,
             "stream index ready"
         );
-        if scanned > SNAPSHOT_AFTER_SCAN {
-            report(write_snapshot(dir, &streams.encode(head, head_hash)));
+        match head_hash {
+            Some(hash) if scanned > SNAPSHOT_AFTER_SCAN => {
+                report(write_snapshot(dir, &streams.encode(head, hash)));
+            }
+            _ => {}
         }
         Ok(streams)
     }

@@ -216,9 +216,12 @@ impl Writer {
                     hash: [0; HASH_LEN],
                 };
                 self.last_hash = seg.push_with(|data| record::encode_into(data, &rec));
+                if let Some(before) = seg.close_before_last() {
+                    put_segment(&mut batch, before, &mut keys);
+                }
                 if seg.is_full() {
                     let full = std::mem::replace(&mut seg, segment::Builder::new(self.head + 1));
-                    keys.push(put_segment(&mut batch, full));
+                    put_segment(&mut batch, full, &mut keys);
                 }
             }
             pending.insert(req.stream.clone(), version);
@@ -242,7 +245,7 @@ impl Writer {
             return;
         }
         if !seg.is_empty() {
-            keys.push(put_segment(&mut batch, seg));
+            put_segment(&mut batch, seg, &mut keys);
         }
         match self.persist_or_undo(batch, keys, start) {
             Ok(()) => {
@@ -342,14 +345,17 @@ impl Writer {
         for e in &events {
             let bytes = check.next(e, |s| self.streams.read().version(s))?;
             seg.push(&bytes);
+            if let Some(before) = seg.close_before_last() {
+                put_segment(&mut batch, before, &mut keys);
+            }
             if seg.is_full() {
                 let full = std::mem::replace(&mut seg, segment::Builder::new(e.position + 1));
-                keys.push(put_segment(&mut batch, full));
+                put_segment(&mut batch, full, &mut keys);
             }
         }
         let appended = check.appended()?;
         if !seg.is_empty() {
-            keys.push(put_segment(&mut batch, seg));
+            put_segment(&mut batch, seg, &mut keys);
         }
         let start = (self.head, self.last_hash);
         self.head = check.head();

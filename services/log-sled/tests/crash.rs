@@ -5,7 +5,8 @@
 //! The child is this test binary itself, re-run with `ADUAN_CRASH_CHILD` set so
 //! that only `crash_child` runs; it prints each acknowledged position
 //! (`ACK p`) and each conflict on the stream two of its tasks race on
-//! (`CONFLICT v`) on stdout.
+//! (`CONFLICT v`) on stdout. With `ADUAN_CRASH_BIG` set too, its events are
+//! of up to `MAX_PAYLOAD`, which the log stores in parts.
 
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Write};
@@ -16,19 +17,46 @@ use aduan_log::{verify, EventLog, ExpectedVersion, NewEvent};
 use aduan_log_sled::{SledLog, SledOptions};
 
 const CHILD_ENV: &str = "ADUAN_CRASH_CHILD";
+/// Set for a child that appends events of about 1 MB.
+const BIG_ENV: &str = "ADUAN_CRASH_BIG";
 /// The stream two of the child's tasks race on, so that they conflict.
 const RACE: &str = "race";
 
 #[test]
 fn acknowledged_appends_survive_sigkill() {
+    // Different kill points, each run continuing the same log.
+    let acked = kill_rounds(&[37, 150, 420, 90, 260, 5, 700], false);
+    assert!(
+        acked > 1000,
+        "the child appended too little to prove anything"
+    );
+}
+
+/// Events of about 1 MB are stored in parts, none in a sled blob file, and
+/// survive the kill just the same.
+#[test]
+fn acknowledged_large_appends_survive_sigkill() {
+    let acked = kill_rounds(&[400, 60, 900, 230], true);
+    assert!(
+        acked > 40,
+        "the child appended too little to prove anything"
+    );
+}
+
+/// Runs the child once per kill point on one log, checking after each kill;
+/// returns how many positions were acknowledged in all.
+fn kill_rounds(kill_points: &[u64], big: bool) -> usize {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("log");
     let mut acked: HashSet<u64> = HashSet::new();
     let mut conflicted = 0u64;
-    // Different kill points, each run continuing the same log.
-    for (round, kill_after_ms) in [37u64, 150, 420, 90, 260, 5, 700].into_iter().enumerate() {
+    for (round, &kill_after_ms) in kill_points.iter().enumerate() {
         let exe = std::env::current_exe().expect("current exe");
-        let mut child = Command::new(exe)
+        let mut command = Command::new(exe);
+        if big {
+            command.env(BIG_ENV, "1");
+        }
+        let mut child = command
             .args([
                 "--exact",
                 "crash_child",
@@ -68,7 +96,7 @@ fn acknowledged_appends_survive_sigkill() {
             !seen.is_empty() || round > 0,
             "child acknowledged nothing before the kill"
         );
-        if seen.len() > 1000 {
+        if seen.len() > 1000 && !big {
             let snapshot = path.join(SledLog::STREAM_INDEX_FILE);
             assert!(
                 snapshot.exists(),
@@ -118,15 +146,26 @@ fn acknowledged_appends_survive_sigkill() {
             }
             log.close();
         });
+        let blobs = std::fs::read_dir(path.join("blobs")).map_or(0, |d| d.count());
+        assert_eq!(blobs, 0, "round {round}: sled wrote blob files");
         eprintln!(
             "round {round}: {} acknowledged so far, all present",
             acked.len()
         );
     }
-    assert!(
-        acked.len() > 1000,
-        "the child appended too little to prove anything"
-    );
+    acked.len()
+}
+
+/// The payloads of one append of the child's task at `version`.
+fn payloads(version: u64, big: bool) -> Vec<Vec<u8>> {
+    let n = 1 + (version % 3) as usize;
+    let size = |i: usize| match big {
+        // Mostly about 1 MB, now and then a small one between them.
+        true if (version + i as u64) % 4 == 3 => 150,
+        true => aduan_log::MAX_PAYLOAD - ((version as usize * 7919 + i) % 300_000),
+        false => 200,
+    };
+    (0..n).map(|i| vec![i as u8; size(i)]).collect()
 }
 
 /// The child: appends forever from several tasks, printing each acknowledged position.
@@ -144,6 +183,7 @@ fn crash_child() {
     rt.block_on(async move {
         // Stream index snapshots are written while appending, so kills also
         // land during one and reopening starts from one.
+        let big = std::env::var_os(BIG_ENV).is_some();
         let mut opts = SledOptions::new(path);
         opts.index_snapshot_every = 500;
         let log = SledLog::open(opts).expect("child opens log");
@@ -155,8 +195,9 @@ fn crash_child() {
                 let stream = format!("t{t}");
                 let mut version = log.read_stream(&stream, 1).await.expect("read").len() as u64;
                 loop {
-                    let events = (0..1 + (version % 3) as usize)
-                        .map(|i| NewEvent::new("Crash", "child", vec![i as u8; 200]))
+                    let events = payloads(version, big)
+                        .into_iter()
+                        .map(|p| NewEvent::new("Crash", "child", p))
                         .collect::<Vec<_>>();
                     let n = events.len() as u64;
                     let a = log

@@ -58,6 +58,9 @@ pub enum AuditCmd {
         /// First position to export.
         #[arg(long, default_value_t = 1)]
         from: u64,
+        /// Last position to export (default: the head); to save what precedes a damaged record.
+        #[arg(long)]
+        to: Option<u64>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
         format: ExportFormat,
@@ -92,6 +95,14 @@ pub enum AuditCmd {
         /// The export (JSON lines or CloudEvents).
         #[arg(value_parser = args::existing_file)]
         file: PathBuf,
+    },
+    /// Cut every record after position N off a log whose end is damaged. Refuses without
+    /// `--truncate-after`; records 1..=N must verify. What is cut (raw bytes, BLAKE3, time) is
+    /// written first to <data>/repairs/ (0600). Export what you can first (`export --to`).
+    Repair {
+        /// The last position to keep.
+        #[arg(long)]
+        truncate_after: Option<u64>,
     },
     /// Check an export file without importing it or opening a data directory: each line's
     /// `data` against its payload, each record's hash, and the chain from line to line.
@@ -129,7 +140,11 @@ pub fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
         ))
         .into());
     }
-    let log = layout.open_log()?;
+    // Only import appends; everything else reads, and reads a damaged log too.
+    let log = match args.cmd {
+        AuditCmd::Import { .. } => layout.open_log()?,
+        _ => layout.open_log_read_only()?,
+    };
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .context("runtime")?;
@@ -143,6 +158,7 @@ pub fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
             } => verify(&log, from, to, expect_head).await,
             AuditCmd::Export {
                 from,
+                to,
                 format,
                 out,
                 redact,
@@ -151,7 +167,10 @@ pub fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
                     .then(|| aduan_audit::RedactionKey::load_or_create(&layout.export_key()))
                     .transpose()
                     .context("the export key")?;
-                export(&log, from, format, out, key.as_ref()).await
+                export(&log, (from, to), format, out, key.as_ref()).await
+            }
+            AuditCmd::Repair { truncate_after } => {
+                super::repair::repair(&log, &layout, truncate_after).await
             }
             AuditCmd::Import { file } => import(&log, &file).await,
             // Answered above, before a data directory is opened or created.
@@ -259,7 +278,7 @@ async fn verify(
 }
 
 /// Creates (or truncates) `path` readable by its owner only: an export names reporters.
-fn create_private(path: &std::path::Path) -> anyhow::Result<std::fs::File> {
+pub(super) fn create_private(path: &std::path::Path) -> anyhow::Result<std::fs::File> {
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     let f = std::fs::OpenOptions::new()
         .write(true)
@@ -276,7 +295,7 @@ fn create_private(path: &std::path::Path) -> anyhow::Result<std::fs::File> {
 
 async fn export(
     log: &SledLog,
-    from: u64,
+    (from, to): (u64, Option<u64>),
     format: ExportFormat,
     out: Option<PathBuf>,
     redact: Option<&aduan_audit::RedactionKey>,
@@ -285,17 +304,28 @@ async fn export(
         ExportFormat::Jsonl => Format::Jsonl,
         ExportFormat::Cloudevents => Format::CloudEvents,
     };
+    // Checked before the output file is created (or truncated).
+    let stored = *log.head().borrow();
+    if to.is_some_and(|t| t < from || t > stored) {
+        return Err(super::Usage(format!(
+            "--to {} is outside --from {from} ..= the head, position {stored}",
+            to.unwrap_or_default()
+        ))
+        .into());
+    }
+    let head = to.unwrap_or(stored);
     let sink: Box<dyn Write> = match &out {
         Some(p) => Box::new(create_private(p)?),
         None => Box::new(std::io::stdout().lock()),
     };
     let mut w = BufWriter::new(sink);
-    let head = *log.head().borrow();
     let progress = bar(head.saturating_sub(from.max(1) - 1));
     let mut next = from.max(1);
     let mut written = 0u64;
     while next <= head {
-        let page = log.read_all(next, 4096).await?;
+        let page = log
+            .read_all(next, 4096.min(head + 1 - next) as usize)
+            .await?;
         let Some(last) = page.last().map(|e| e.position) else {
             break;
         };

@@ -8,13 +8,14 @@
 //! <data>/tokens.jsonl       hashes of API tokens (`aduan token issue`)
 //! <data>/keys/reporter.key  the key reporter tokens are derived with (0600)
 //! <data>/keys/export.key    the key of `audit export --redact`'s hashes (0600)
+//! <data>/repairs/           what `audit repair` cut off the log, one file a repair (0600)
 //! ```
 
 use std::path::PathBuf;
 
 use aduan_domain::{ComplaintId, TrackingNo};
 use aduan_log::LogError;
-use aduan_log_sled::{SledLog, SledOptions};
+use aduan_log_sled::{create_dir_durable, SledLog, SledOptions};
 use anyhow::Context;
 
 /// Where each part of a data directory lives.
@@ -46,29 +47,66 @@ impl Layout {
 
     /// The key reporter tokens are derived with.
     pub fn reporter_key(&self) -> PathBuf {
-        self.root.join("keys").join("reporter.key")
+        self.keys().join("reporter.key")
     }
 
     /// The key a redacted export hashes reporter identity with.
     pub fn export_key(&self) -> PathBuf {
-        self.root.join("keys").join("export.key")
+        self.keys().join("export.key")
     }
 
     /// Opens the event log, explaining a lock held by a running `aduan`.
     pub fn open_log(&self) -> anyhow::Result<SledLog> {
-        std::fs::create_dir_all(&self.root)
-            .with_context(|| format!("cannot create data directory {}", self.root.display()))?;
-        SledLog::open(SledOptions::new(self.log())).map_err(|e| match e {
+        self.create_dirs()?;
+        SledLog::open(SledOptions::new(self.log())).map_err(|e| self.explain(e))
+    }
+
+    /// Opens the event log read-only, even when its last record is damaged
+    /// (for `audit verify`, `export`, `history`, `replay` and `repair`).
+    pub fn open_log_read_only(&self) -> anyhow::Result<SledLog> {
+        self.create_dirs()?;
+        SledLog::open_for_salvage(SledOptions::new(self.log())).map_err(|e| self.explain(e))
+    }
+
+    /// Creates the data directory and its `log/`, `views/` and `keys/` where
+    /// missing, with their entries synced, so that a power loss right after the
+    /// first start cannot take them (and what was acknowledged in them) away.
+    pub fn create_dirs(&self) -> anyhow::Result<()> {
+        for dir in [self.root.clone(), self.log(), self.views(), self.keys()] {
+            create_dir_durable(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        Ok(())
+    }
+
+    /// The keys' directory.
+    pub fn keys(&self) -> PathBuf {
+        self.root.join("keys")
+    }
+
+    /// Where `audit repair` writes its record of what it cut.
+    pub fn repairs(&self) -> PathBuf {
+        self.root.join("repairs")
+    }
+
+    fn explain(&self, e: LogError) -> anyhow::Error {
+        match e {
             LogError::Locked { path } => anyhow::anyhow!(
                 "data directory {} is in use by a running aduan; stop it or pass another --data",
                 path.display()
             ),
+            LogError::Corrupt { position, reason } => anyhow::anyhow!(
+                "the event log in {} cannot take appends: its last record (position {position}) \
+                 is damaged: {reason}. `aduan audit verify` and `aduan audit export --to N` still \
+                 read it; `aduan audit repair --truncate-after N` cuts what follows position N",
+                self.root.display()
+            ),
             e => anyhow::anyhow!("cannot open the event log in {}: {e}", self.root.display()),
-        })
+        }
     }
 
     /// Opens the derived state.
     pub fn open_views(&self) -> anyhow::Result<aduan_kv::Db> {
+        self.create_dirs()?;
         aduan_kv_sled::open(&self.views())
             .with_context(|| format!("cannot open read models in {}", self.root.display()))
     }
@@ -104,5 +142,22 @@ impl Stores {
         self.views.flush().context("flushing read models")?;
         self.log.close();
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_data_directory_is_created_with_its_parts() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let layout = Layout::new(tmp.path().join("new").join("data"));
+        layout.create_dirs().expect("create");
+        for dir in [layout.log(), layout.views(), layout.keys()] {
+            assert!(dir.is_dir(), "{}", dir.display());
+        }
+        let log = layout.open_log().expect("open");
+        log.close();
     }
 }

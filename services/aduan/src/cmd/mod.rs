@@ -7,6 +7,7 @@ pub mod intake;
 pub mod layout;
 pub mod process;
 pub mod projections;
+pub mod repair;
 pub mod router;
 pub mod rules;
 pub mod serve;

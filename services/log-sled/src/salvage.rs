@@ -1,0 +1,103 @@
+//! Opening a damaged log read-only, and the explicit repair that cuts its end.
+//!
+//! A log whose last record does not decode cannot be opened for appends: its
+//! head hash, which the next record must chain to, is unknown. It can still be
+//! read up to the damage, so `verify` can name the position and `export` can
+//! save what precedes it. Cutting the damaged end off is a separate, explicit
+//! step ([`SledLog::truncate_after`]); the caller keeps a record of what it cut.
+
+use std::fs::File;
+use std::sync::{Arc, Mutex};
+
+use aduan_log::LogError;
+use tokio::sync::watch;
+
+use crate::store::{open_db, put_segment, remove_segment, segment_key, stored_tail};
+use crate::streams::{SharedStreams, Streams};
+use crate::{segment, Inner, SledLog, SledOptions};
+
+impl SledLog {
+    /// Opens the log in `opts.path` read-only, whatever state its last record is
+    /// in: its head is the last stored position, and reads report damage where
+    /// they meet it. Appends and imports answer [`LogError::Closed`]; nothing is
+    /// written (no stream index snapshot either).
+    pub fn open_for_salvage(opts: SledOptions) -> Result<Self, LogError> {
+        let db = open_db(&opts.path, opts.lock_timeout)?;
+        let (head, hash) = stored_tail(&db)?;
+        let streams = SharedStreams::new(Streams::open(&db, &opts.path, head, None)?);
+        // The sender is dropped: the head of a read-only log never moves.
+        let (_, head_rx) = watch::channel(head);
+        tracing::info!(
+            path = %opts.path.display(),
+            head,
+            last_record_decodes = hash.is_some(),
+            "event log open read-only for salvage"
+        );
+        Ok(Self {
+            inner: Arc::new(Inner {
+                db,
+                path: opts.path,
+                tx: Mutex::new(None),
+                head: head_rx,
+                streams,
+                writer: Mutex::new(None),
+                #[cfg(test)]
+                failing_syncs: Arc::new(std::sync::atomic::AtomicU32::new(0)),
+            }),
+        })
+    }
+
+    /// Removes every record after position `keep`, which must decode, and
+    /// makes that durable (flush and fdatasync); returns how many positions
+    /// were cut. Only for a log that takes no appends (opened for salvage, or
+    /// closed); reopen it afterwards. Drops the stream index snapshot, which
+    /// may name positions that are gone.
+    pub fn truncate_after(&self, keep: u64) -> Result<u64, LogError> {
+        let writing = self.inner.writer.lock().map_err(|_| LogError::Closed)?;
+        if writing.is_some() {
+            return Err(LogError::Invalid(
+                "truncate only a log opened for salvage".into(),
+            ));
+        }
+        let head = self.durable_head();
+        if keep >= head {
+            return Ok(0);
+        }
+        if keep > 0 {
+            self.read_position(keep)?
+                .ok_or_else(|| crate::store::missing(keep))?;
+        }
+        let db = &self.inner.db;
+        let mut batch = sled::Batch::default();
+        for key in db.range(segment_key(keep + 1)..).keys() {
+            let key = key.map_err(LogError::storage)?;
+            if key.first() != Some(&b'g') {
+                break;
+            }
+            remove_segment(db, &mut batch, crate::store::be_u64(&key[1..]))?;
+        }
+        // The segment holding `keep` loses the records after it.
+        if let Some((first, seg)) = crate::store::segment_at(db, keep)? {
+            if first + (segment::count(&seg) as u64) - 1 > keep {
+                let mut kept = segment::Builder::new(first);
+                for rec in segment::records(&seg).take((keep + 1 - first) as usize) {
+                    kept.push(rec);
+                }
+                remove_segment(db, &mut batch, first)?;
+                put_segment(&mut batch, kept, &mut Vec::new());
+            }
+        }
+        db.apply_batch(batch).map_err(LogError::storage)?;
+        db.flush().map_err(LogError::storage)?;
+        let file = File::open(self.inner.path.join("db")).map_err(LogError::storage)?;
+        file.sync_data().map_err(LogError::storage)?;
+        match std::fs::remove_file(self.inner.path.join(Self::STREAM_INDEX_FILE)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(LogError::storage(e));
+            }
+            _ => {}
+        }
+        tracing::warn!(keep, cut = head - keep, "event log truncated");
+        Ok(head - keep)
+    }
+}
