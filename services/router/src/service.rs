@@ -28,7 +28,11 @@ use crate::RouterError;
 /// Lanes handling complaints concurrently.
 const LANES: usize = 64;
 /// Events read ahead of the checkpoint at most.
-const MAX_IN_FLIGHT: usize = 4096;
+pub(crate) const MAX_IN_FLIGHT: usize = 4096;
+/// Events before the checkpoint whose assignments are checked at start:
+/// those the inbox server acknowledged before it synced them to disk (2.9
+/// syncs every minute, later versions every two) and may have lost.
+pub(crate) const RECHECK: u64 = 4096;
 
 /// How the router runs.
 #[derive(Debug, Clone)]
@@ -91,6 +95,7 @@ where
         stop: shutdown.clone(),
         config,
     });
+    worker.recheck(&log, checkpoint, RECHECK).await?;
     let mut lanes = JoinSet::new();
     let senders: Vec<mpsc::Sender<Job>> = (0..LANES)
         .map(|_| {
@@ -225,7 +230,7 @@ async fn front(
 }
 
 /// The complaint a stream belongs to, if it is a complaint stream.
-fn complaint_of(stream: &str) -> Option<ComplaintId> {
+pub(crate) fn complaint_of(stream: &str) -> Option<ComplaintId> {
     ComplaintId::parse(stream.strip_prefix("complaint-")?).ok()
 }
 

@@ -3,16 +3,20 @@
 //! assignment is safely handed over (for JetStream: the PubAck), because the
 //! router moves its checkpoint past a routing event only after that.
 
+use std::collections::HashSet;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use aduan_bus::Subjects;
 use aduan_domain::OrgCode;
 use aduan_proto::v1;
 use async_nats::jetstream;
+use futures::StreamExt;
 use prost::Message;
 use tokio::sync::broadcast;
 
+use crate::service::{MAX_IN_FLIGHT, RECHECK};
 use crate::RouterError;
 
 /// Receives each assignment the router hands out.
@@ -26,6 +30,12 @@ pub trait AssignmentSink: Send + Sync + 'static {
         msg_id: &str,
         a: &v1::Assignment,
     ) -> impl Future<Output = Result<(), RouterError>> + Send;
+
+    /// Whether the inbox is known to hold the assignment `msg_id`, asked at
+    /// start for the assignments just before the router's checkpoint: one
+    /// the inbox acknowledged and then lost (a server that acks before its
+    /// fsync, and a power loss) is published again.
+    fn holds(&self, msg_id: &str) -> impl Future<Output = Result<bool, RouterError>> + Send;
 }
 
 /// The in-process sink of the embedded default: a broadcast of every assignment.
@@ -59,13 +69,26 @@ impl AssignmentSink for LocalSink {
         let _ = self.tx.send((org.clone(), a.clone()));
         Ok(())
     }
+
+    /// An in-process broadcast keeps nothing across a restart to recover.
+    async fn holds(&self, _msg_id: &str) -> Result<bool, RouterError> {
+        Ok(true)
+    }
 }
 
 /// OPD inboxes on JetStream: stream `ADUAN_OPD`, subjects `<prefix>.opd.*.inbox`.
+///
+/// JetStream drops a repeated `Nats-Msg-Id` only within its duplicate
+/// window, so the sink does not rely on it alone: at start it reads the
+/// message ids of the stream's last [`JetStreamSink::RECENT`] messages, which
+/// cover every assignment a restarted router may publish again, and skips
+/// those however old they are.
 #[derive(Debug, Clone)]
 pub struct JetStreamSink {
     js: jetstream::Context,
     subjects: Subjects,
+    /// Message ids of the stream's last messages as of the start.
+    held: Arc<HashSet<String>>,
 }
 
 impl JetStreamSink {
@@ -79,7 +102,13 @@ impl JetStreamSink {
     /// (same complaint id and hop, so workers can drop it).
     pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(24 * 60 * 60);
 
-    /// Connects the sink, creating the stream (file storage) when missing.
+    /// Messages whose ids are read at start: the events a router handles
+    /// again at start ([`RECHECK`]) and those it may have had in flight.
+    pub const RECENT: u64 = RECHECK + MAX_IN_FLIGHT as u64;
+
+    /// Connects the sink: creates the stream (file storage) when missing,
+    /// brings an existing one's subjects and duplicate window to this
+    /// version's, and reads the ids of its last messages.
     pub async fn new(client: async_nats::Client, subjects: Subjects) -> Result<Self, RouterError> {
         let js = jetstream::new(client);
         let config = jetstream::stream::Config {
@@ -89,14 +118,77 @@ impl JetStreamSink {
             duplicate_window: Self::DUPLICATE_WINDOW,
             ..Default::default()
         };
-        js.get_or_create_stream(config)
+        let failed = |e: &dyn std::fmt::Display| RouterError::Stream {
+            stream: Self::STREAM.to_owned(),
+            message: e.to_string(),
+        };
+        let mut stream = js
+            .get_or_create_stream(config.clone())
             .await
-            .map_err(|e| RouterError::Stream {
-                stream: Self::STREAM.to_owned(),
-                message: e.to_string(),
-            })?;
-        Ok(Self { js, subjects })
+            .map_err(|e| failed(&e))?;
+        let info = stream.info().await.map_err(|e| failed(&e))?.clone();
+        let current = &info.config;
+        if current.duplicate_window != config.duplicate_window
+            || current.subjects != config.subjects
+        {
+            tracing::info!(
+                stream = Self::STREAM,
+                "updating the stream's subjects and duplicate window"
+            );
+            let updated = jetstream::stream::Config {
+                // What this version does not set stays as the operator left it.
+                duplicate_window: config.duplicate_window,
+                subjects: config.subjects,
+                ..current.clone()
+            };
+            js.update_stream(updated).await.map_err(|e| failed(&e))?;
+        }
+        let held = recent_ids(&stream, &info.state, Self::RECENT)
+            .await
+            .map_err(|e| failed(&*e))?;
+        tracing::info!(held = held.len(), "assignments already in the OPD inboxes");
+        Ok(Self {
+            js,
+            subjects,
+            held: Arc::new(held),
+        })
     }
+}
+
+/// The `Nats-Msg-Id`s of the last `n` messages of `stream`.
+async fn recent_ids(
+    stream: &jetstream::stream::Stream,
+    state: &jetstream::stream::State,
+    n: u64,
+) -> Result<HashSet<String>, async_nats::Error> {
+    let mut ids = HashSet::new();
+    if state.messages == 0 {
+        return Ok(ids);
+    }
+    let last = state.last_sequence;
+    let start = last.saturating_sub(n - 1).max(state.first_sequence);
+    let consumer = stream
+        .create_consumer(jetstream::consumer::pull::OrderedConfig {
+            deliver_policy: jetstream::consumer::DeliverPolicy::ByStartSequence {
+                start_sequence: start,
+            },
+            ..Default::default()
+        })
+        .await?;
+    let mut messages = consumer.messages().await?;
+    while let Some(m) = tokio::time::timeout(Duration::from_secs(10), messages.next())
+        .await
+        .map_err(|_| "timed out reading the stream's last messages")?
+    {
+        let m = m?;
+        if let Some(id) = m.headers.as_ref().and_then(|h| h.get("Nats-Msg-Id")) {
+            ids.insert(id.to_string());
+        }
+        if m.info()?.stream_sequence >= last {
+            break;
+        }
+    }
+    Ok(ids)
 }
 
 impl AssignmentSink for JetStreamSink {
@@ -106,6 +198,9 @@ impl AssignmentSink for JetStreamSink {
         msg_id: &str,
         a: &v1::Assignment,
     ) -> Result<(), RouterError> {
+        if self.held.contains(msg_id) {
+            return Ok(());
+        }
         let subject = self.subjects.opd_inbox(org.as_str());
         let failed = |e: &dyn std::fmt::Display| RouterError::Publish {
             subject: subject.clone(),
@@ -120,5 +215,9 @@ impl AssignmentSink for JetStreamSink {
             .map_err(|e| failed(&e))?;
         ack.await.map_err(|e| failed(&e))?;
         Ok(())
+    }
+
+    async fn holds(&self, msg_id: &str) -> Result<bool, RouterError> {
+        Ok(self.held.contains(msg_id))
     }
 }

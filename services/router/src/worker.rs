@@ -118,6 +118,45 @@ impl<L: EventLog + Clone, S: AssignmentSink> Worker<L, S> {
         }
     }
 
+    /// Publishes again the assignments of the `n` events up to `checkpoint`
+    /// that the sink does not hold: the inbox acknowledged them, the
+    /// checkpoint moved on, and the inbox lost them.
+    pub async fn recheck(&self, log: &L, checkpoint: u64, n: u64) -> Result<(), RouterError> {
+        let mut next = checkpoint.saturating_sub(n) + 1;
+        let mut republished = 0u64;
+        while next <= checkpoint {
+            let page = log.read_all(next, 1024).await?;
+            let Some(last) = page.last().map(|e| e.position) else {
+                break;
+            };
+            for e in page.iter().filter(|e| e.position <= checkpoint) {
+                let assigns = matches!(
+                    ComplaintEvent::decode(&e.event_type, e.schema_version, &e.payload),
+                    Ok(ComplaintEvent::Routed(_) | ComplaintEvent::Escalated(_))
+                );
+                let Some(id) = crate::service::complaint_of(&e.stream_id).filter(|_| assigns)
+                else {
+                    continue;
+                };
+                if self.sink.holds(&e.event_id.to_string()).await? {
+                    continue;
+                }
+                if !self.deliver(&id, e).await? {
+                    return Ok(());
+                }
+                republished += 1;
+            }
+            next = last + 1;
+        }
+        if republished > 0 {
+            tracing::warn!(
+                republished,
+                "assignments missing from the OPD inboxes were published again"
+            );
+        }
+        Ok(())
+    }
+
     /// Escalates or closes every complaint whose deadline has passed.
     pub async fn scan(&self, rules: Option<&RuleSet>) -> Result<(), RouterError> {
         let now = self.config.clock.now();

@@ -2,6 +2,7 @@
 //! publishing, deadline escalation with a manual clock, restarts, a sink that
 //! fails, and replay under successive rule sets.
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -17,16 +18,31 @@ use tokio::sync::watch;
 
 const SMALL: &str = include_str!("fixtures/small.toml");
 
-/// Every assignment published, with its message id; fails the first `fail` publishes.
+/// An inbox: every assignment published in this run, with its message id,
+/// and the ids the inbox holds across runs; fails the first `fail` publishes.
 #[derive(Clone, Default)]
 struct Recorder {
     got: Arc<Mutex<Vec<(String, String, v1::Assignment)>>>,
+    held: Arc<Mutex<HashSet<String>>>,
     fail: Arc<AtomicUsize>,
 }
 
 impl Recorder {
     fn all(&self) -> Vec<(String, String, v1::Assignment)> {
         self.got.lock().expect("lock").clone()
+    }
+
+    /// The sink of a restarted router: the same inbox, nothing published yet.
+    fn restarted(&self) -> Self {
+        Self {
+            held: self.held.clone(),
+            ..Self::default()
+        }
+    }
+
+    /// The inbox loses `msg_id`, as a server that acks before its fsync may.
+    fn lose(&self, msg_id: &str) {
+        assert!(self.held.lock().expect("lock").remove(msg_id));
     }
 }
 
@@ -48,7 +64,12 @@ impl AssignmentSink for Recorder {
             .lock()
             .expect("lock")
             .push((org.to_string(), msg_id.to_owned(), a.clone()));
+        self.held.lock().expect("lock").insert(msg_id.to_owned());
         Ok(())
+    }
+
+    async fn holds(&self, msg_id: &str) -> Result<bool, RouterError> {
+        Ok(self.held.lock().expect("lock").contains(msg_id))
     }
 }
 
@@ -226,7 +247,7 @@ async fn a_missed_acknowledge_deadline_escalates_once_even_across_restarts() {
     // ran: its assignment comes only after the router read the log from its
     // checkpoint (and its first deadline scan runs before it reads the log).
     f.clock.set(datetime!(2026-11-27 02:00 UTC));
-    let again = Recorder::default();
+    let again = sink.restarted();
     let (tx, task) = f.start(again.clone());
     let probe = f.submit("33.18", "kesehatan", "probe").await;
     eventually("the probe's assignment", || !again.all().is_empty()).await;
@@ -271,7 +292,7 @@ async fn a_failing_sink_is_retried_and_a_restart_republishes_with_the_same_id() 
 
     // A sink that never acknowledges: the router is stopped between append and publish.
     let second = f.submit("33.18", "", "jembatan putus").await;
-    let stuck = Recorder::default();
+    let stuck = sink.restarted();
     stuck.fail.store(usize::MAX, Ordering::SeqCst);
     let (tx, task) = f.start(stuck.clone());
     let appended = async {
@@ -288,7 +309,7 @@ async fn a_failing_sink_is_retried_and_a_restart_republishes_with_the_same_id() 
     stop(tx, task).await;
     assert!(stuck.all().is_empty());
 
-    let after = Recorder::default();
+    let after = stuck.restarted();
     let (tx, task) = f.start(after.clone());
     eventually("the republished assignment", || after.all().len() == 1).await;
     stop(tx, task).await;
@@ -303,6 +324,37 @@ async fn a_failing_sink_is_retried_and_a_restart_republishes_with_the_same_id() 
     assert_eq!(after.all()[0].1, routed_id.to_string());
     assert_eq!(f.routed(&second).await.len(), 1, "routed once");
     assert_eq!(f.routed(&id).await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_assignment_the_inbox_lost_after_acknowledging_it_is_published_again_at_start() {
+    let f = Fixture::new();
+    publish_ruleset(&f.log, SMALL).await.expect("publish");
+    let sink = Recorder::default();
+    let (tx, task) = f.start(sink.clone());
+    let kept = f.submit("33.18", "kesehatan", "antre lama").await;
+    let lost = f.submit("33.18", "kesehatan", "obat habis").await;
+    eventually("both assignments", || sink.all().len() == 2).await;
+    f.settled(&kept).await;
+    f.settled(&lost).await;
+    stop(tx, task).await;
+
+    let routed_id = |events: Vec<(RecordedEvent, ComplaintEvent)>| {
+        let (e, _) = events
+            .into_iter()
+            .find(|(_, e)| matches!(e, ComplaintEvent::Routed(_)))
+            .expect("routed");
+        e.event_id.to_string()
+    };
+    let lost_id = routed_id(f.events(&lost).await);
+    sink.lose(&lost_id);
+    let again = sink.restarted();
+    let (tx, task) = f.start(again.clone());
+    eventually("the lost assignment again", || !again.all().is_empty()).await;
+    f.settled(&lost).await;
+    stop(tx, task).await;
+    let ids: Vec<_> = again.all().into_iter().map(|(_, id, _)| id).collect();
+    assert_eq!(ids, [lost_id], "only the lost one, with its first id");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
