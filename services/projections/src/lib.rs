@@ -330,3 +330,6 @@ mod rules_tests;
 
 #[cfg(test)]
 mod edge_tests;
+
+#[cfg(test)]
+mod counts_tests;
