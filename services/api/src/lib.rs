@@ -21,12 +21,16 @@ pub mod audit;
 pub mod auth;
 pub mod body;
 pub mod error;
+pub mod health;
 pub mod limits;
 pub mod ops;
 pub mod query;
 
 #[cfg(test)]
 mod test_state;
+
+#[cfg(test)]
+mod ops_tests;
 
 pub use error::ApiError;
 
@@ -47,6 +51,8 @@ pub struct ApiState<L> {
     pub projections: aduan_projections::Projections,
     /// The clock "overdue" is judged by.
     pub clock: aduan_domain::SharedClock,
+    /// The services of this process, for readiness.
+    pub health: health::Health,
 }
 
 impl<L> axum::extract::FromRef<ApiState<L>> for auth::Tokens {
