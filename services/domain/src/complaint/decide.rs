@@ -24,6 +24,7 @@ struct RouteRequest {
     reason: RouteReason,
     due: Deadlines,
     category: String,
+    reason_text: String,
     triage: bool,
 }
 
@@ -123,6 +124,7 @@ impl Complaint {
                 reason,
                 due,
                 category,
+                reason_text,
                 triage,
             } => self.route(
                 RouteRequest {
@@ -132,6 +134,7 @@ impl Complaint {
                     reason,
                     due,
                     category,
+                    reason_text,
                     triage,
                 },
                 at_ms,
@@ -266,6 +269,7 @@ impl Complaint {
             follow_up_due_ms: due.follow_up_ms,
             category: r.category,
             at_ms,
+            reason_text: r.reason_text,
         })
     }
 
