@@ -85,6 +85,7 @@ async fn complaint(log: &SledLog, clock: &ManualClock, n: usize, org: Option<&st
         reason: RouteReason::Rule,
         due,
         category: "infrastruktur".into(),
+        reason_text: String::new(),
         triage: false,
     };
     let events = c.decide(route, now).expect("route");

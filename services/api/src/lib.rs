@@ -22,6 +22,7 @@ pub mod auth;
 pub mod body;
 pub mod error;
 pub mod extract;
+pub mod health;
 pub mod limits;
 pub mod ops;
 pub mod query;
@@ -31,6 +32,9 @@ mod test_state;
 
 #[cfg(test)]
 mod query_fuzz;
+
+#[cfg(test)]
+mod ops_tests;
 
 pub use error::ApiError;
 
@@ -51,6 +55,8 @@ pub struct ApiState<L> {
     pub projections: aduan_projections::Projections,
     /// The clock "overdue" is judged by.
     pub clock: aduan_domain::SharedClock,
+    /// The services of this process, for readiness.
+    pub health: health::Health,
 }
 
 impl<L> axum::extract::FromRef<ApiState<L>> for auth::Tokens {

@@ -1,29 +1,64 @@
-//! Operations endpoints: `/readyz` (503 until the projections have caught up
-//! with the log) and `/metrics` in the Prometheus text format.
+//! Operations endpoints: `/readyz` (503 while a service of the process has
+//! stopped or the projections lag behind the log) and `/metrics` in the
+//! Prometheus text format.
 
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use aduan_log::EventLog;
 use aduan_proto::ErrorCode;
 use axum::extract::State;
-use axum::http::header;
-use axum::response::IntoResponse;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
 
+use crate::health::ServiceState;
 use crate::{ApiError, ApiState};
 
-/// `GET /readyz`: ready once the log is open (it is, or there would be no
-/// state) and the projections have reached its head.
-pub async fn readyz<L: EventLog + Clone>(
-    State(s): State<ApiState<L>>,
-) -> Result<&'static str, ApiError> {
-    if s.projections.is_caught_up() {
-        Ok("ready")
-    } else {
-        Err(ApiError::new(
-            ErrorCode::Unavailable,
-            "projections are catching up with the log",
-        ))
+/// `GET /readyz`: ready while every service of the process runs and the
+/// projections have reached the log's head since they opened and stay within
+/// the lag bound (the log is open, or there would be no state). Otherwise 503
+/// with the contract's error body, whose message names each service that is
+/// not ready, and `services`: each of them with what is wrong.
+pub async fn readyz<L: EventLog + Clone>(State(s): State<ApiState<L>>) -> Response {
+    let not_ready = not_ready(&s);
+    if not_ready.is_empty() {
+        return "ready".into_response();
     }
+    let named: Vec<String> = not_ready
+        .iter()
+        .map(|(n, why)| format!("{n} {why}"))
+        .collect();
+    let message = format!("not ready: {}", named.join("; "));
+    let error = ApiError::new(ErrorCode::Unavailable, message).error();
+    let body = serde_json::json!({ "error": error, "services": not_ready });
+    (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+}
+
+/// Each service that is not ready, by name, with what is wrong.
+fn not_ready<L: EventLog + Clone>(s: &ApiState<L>) -> BTreeMap<String, String> {
+    let mut out: BTreeMap<String, String> = s
+        .health
+        .services()
+        .into_iter()
+        .filter(|(_, state)| *state != ServiceState::Running)
+        .map(|(name, state)| (name, state.summary().to_owned()))
+        .collect();
+    let head = *s.log.head().borrow();
+    let lag = s.projections.lag(head);
+    let max = s.health.max_lag();
+    let why = if !s.projections.is_caught_up() {
+        Some(format!("catching up with the log, {lag} events behind"))
+    } else if lag > max {
+        Some(format!("{lag} events behind the log (bound {max})"))
+    } else {
+        None
+    };
+    if let Some(why) = why {
+        // A stopped projections service says so rather than its lag.
+        out.entry("projections".to_owned()).or_insert(why);
+    }
+    out
 }
 
 /// `GET /metrics`: log head, projection lag, events and routing decisions,

@@ -34,6 +34,7 @@ pub(crate) async fn state(dir: &Path) -> ApiState<SledLog> {
         commands: Commands::new(log.clone(), Arc::new(SystemClock)),
         projections: Projections::open(&aduan_kv::Db::memory()).expect("projections"),
         clock: Arc::new(SystemClock),
+        health: crate::health::Health::default(),
         tokens: Tokens::in_data_dir(dir),
         log,
         intake,

@@ -182,6 +182,9 @@ fn check_data(e: &RecordedEvent, data: &Value, n: u64) -> Result<(), AuditError>
 }
 
 /// The JSON path of the first place where `written` differs from `decoded`.
+/// A field `written` lacks is no difference when its decoded value is the
+/// proto default: an export written before the field existed (for example
+/// `ComplaintRouted.reason_text`) still matches, and hides nothing.
 fn difference(decoded: &Value, written: &Value, path: &str) -> Option<String> {
     match (decoded, written) {
         (Value::Object(a), Value::Object(b)) => {
@@ -193,6 +196,7 @@ fn difference(decoded: &Value, written: &Value, path: &str) -> Option<String> {
                 let inner = format!("{path}.{k}");
                 match b.get(k) {
                     Some(w) => difference(v, w, &inner),
+                    None if is_default(v) => None,
                     None => Some(inner),
                 }
             })
@@ -204,6 +208,18 @@ fn difference(decoded: &Value, written: &Value, path: &str) -> Option<String> {
             .find_map(|(i, (v, w))| difference(v, w, &format!("{path}[{i}]"))),
         _ if decoded == written => None,
         _ => Some(path.to_owned()),
+    }
+}
+
+/// True for what a proto3 field holds when it was never set.
+fn is_default(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Bool(b) => !b,
+        Value::Number(n) => n.as_f64() == Some(0.0),
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(_) => false,
     }
 }
 
@@ -373,6 +389,43 @@ mod tests {
         assert_eq!(v["data"], Value::Null);
         v.as_object_mut().expect("object").remove("data");
         assert_eq!(from_line(&v.to_string(), 1).expect("no data"), opaque);
+    }
+
+    #[test]
+    fn an_export_from_before_a_new_field_still_reads() {
+        let routed = |reason_text: &str| {
+            let e = aduan_domain::ComplaintEvent::from(aduan_proto::v1::ComplaintRouted {
+                org: "kab-pati-rsud".into(),
+                reason: "manual".into(),
+                reason_text: reason_text.into(),
+                ..Default::default()
+            });
+            RecordedEvent {
+                event_type: e.type_name().into(),
+                payload: e.encode(),
+                ..sample()
+            }
+        };
+        // As the build before `reason_text` wrote it: no such key in `data`.
+        let e = routed("");
+        let mut v: Value = serde_json::from_str(&to_jsonl(&e)).expect("json");
+        assert_eq!(v["data"]["reason_text"], "");
+        v["data"]
+            .as_object_mut()
+            .expect("data")
+            .remove("reason_text");
+        assert_eq!(from_line(&v.to_string(), 1).expect("old line"), e);
+        // A field with content cannot be left out.
+        let e = routed("urusan RSUD");
+        let mut v: Value = serde_json::from_str(&to_jsonl(&e)).expect("json");
+        v["data"]
+            .as_object_mut()
+            .expect("data")
+            .remove("reason_text");
+        let r = from_line(&v.to_string(), 1);
+        let named =
+            matches!(&r, Err(AuditError::DataMismatch { path, .. }) if path == "data.reason_text");
+        assert!(named, "{r:?}");
     }
 
     #[test]

@@ -76,17 +76,21 @@ fn describe(e: &ComplaintEvent) -> (String, String) {
             String::new(),
             format!("{}: {} {}", r.reason_code, r.reason, r.duplicate_of),
         ),
-        E::Routed(r) => (
-            r.org.clone(),
-            format!(
-                "hop {} by rule {:?} of {:?} ({}), due {}",
+        E::Routed(r) => {
+            // An admin's words, when the routing was by hand.
+            let why = match r.reason_text.as_str() {
+                "" => r.reason.clone(),
+                text => format!("{}: {text}", r.reason),
+            };
+            let details = format!(
+                "hop {} by rule {:?} of {:?} ({why}), due {}",
                 r.hop,
                 r.rule_id,
                 r.ruleset_version,
-                r.reason,
                 rfc3339(r.due_at_ms)
-            ),
-        ),
+            );
+            (r.org.clone(), details)
+        }
         E::RoutingRejected(r) => (
             r.org.clone(),
             format!(
@@ -152,4 +156,40 @@ pub fn table(rows: &[HistoryRow]) -> String {
         line([&row[0], &row[1], &row[2], &row[3], &row[4], &row[5]]);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use aduan_domain::ComplaintEvent;
+    use aduan_log::RecordedEvent;
+    use aduan_proto::v1;
+
+    fn routed(reason_text: &str) -> RecordedEvent {
+        let e = ComplaintEvent::from(v1::ComplaintRouted {
+            org: "kab-pati-rsud".into(),
+            hop: 2,
+            reason: "manual".into(),
+            reason_text: reason_text.into(),
+            ..Default::default()
+        });
+        RecordedEvent {
+            event_type: e.type_name().into(),
+            schema_version: 1,
+            payload: e.encode(),
+            actor: "admin:budi".into(),
+            ..RecordedEvent::default()
+        }
+    }
+
+    #[test]
+    fn a_reroute_shows_the_admins_reason() {
+        let rows = super::rows(&[routed("urusan RSUD"), routed("")]);
+        assert!(
+            rows[0].details.contains("(manual: urusan RSUD)"),
+            "{}",
+            rows[0].details
+        );
+        // Recorded before the reason was kept: just the reason code.
+        assert!(rows[1].details.contains("(manual)"), "{}", rows[1].details);
+    }
 }

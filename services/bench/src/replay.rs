@@ -60,6 +60,7 @@ fn events_of(n: u64, at_ms: i64) -> (ComplaintId, Vec<NewEvent>) {
         follow_up_due_ms: at_ms + 5 * 86_400_000,
         category: "infrastruktur".into(),
         at_ms,
+        reason_text: String::new(),
     });
     let new = [received, routed]
         .iter()

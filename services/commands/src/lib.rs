@@ -208,13 +208,14 @@ fn admin_command(
             reason,
             duplicate_of,
         },
-        AdminAction::Reroute { org, .. } => Command::Route {
+        AdminAction::Reroute { org, reason } => Command::Route {
             org,
             rule_id: String::new(),
             ruleset_version: rules.map(|r| r.version().to_owned()).unwrap_or_default(),
             reason: RouteReason::Manual,
             due: aduan_complaints::sla::deadlines(rules, now),
             category: c.category.clone(),
+            reason_text: reason.trim().to_owned(),
             // An admin's choice overrides "each org at most once": the
             // admin may send it back to an org that already had it.
             triage: true,

@@ -442,7 +442,7 @@ async fn an_admin_reroutes_by_hand_with_fresh_deadlines() {
     let (id, _) = w.routed_to(DINKES).await;
     let action = AdminAction::Reroute {
         org: org("kab-pati-rsud"),
-        reason: "RSUD".into(),
+        reason: " RSUD yang menangani ".into(),
     };
     let a = w
         .commands
@@ -457,6 +457,10 @@ async fn an_admin_reroutes_by_hand_with_fresh_deadlines() {
     assert_eq!(
         (r.org.as_str(), r.reason.as_str(), r.hop),
         ("kab-pati-rsud", "manual", 2)
+    );
+    assert_eq!(
+        r.reason_text, "RSUD yang menangani",
+        "the admin's reason is kept"
     );
     // Monday 09:00 UTC + 3 working days = Thursday.
     assert_eq!(

@@ -97,6 +97,8 @@ pub enum Command {
         due: Deadlines,
         /// The category the decision used.
         category: String,
+        /// Why, in words, when someone routed it by hand; empty otherwise.
+        reason_text: String,
         /// The target is a triage queue (a region's admin or `nasional`),
         /// which may receive a complaint again: no wrong door means the last
         /// resort can never be used up.

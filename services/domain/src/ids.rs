@@ -287,6 +287,19 @@ impl fmt::Display for RegionCode {
 pub struct Channel(String);
 
 impl Channel {
+    /// The channels CONTRACT.md names; a rule set may add its own.
+    pub const KNOWN: [&'static str; 9] = [
+        "web",
+        "app",
+        "sms",
+        "twitter",
+        "email",
+        "ppid",
+        "lapor-gub",
+        "lapor-bup",
+        "open311",
+    ];
+
     /// Parses a channel token.
     pub fn parse(s: &str) -> Result<Self, InvalidId> {
         let ok = (1..=32).contains(&s.len())

@@ -12,14 +12,14 @@
 //! copied out of `ComplaintReceived`.
 
 use aduan_complaints::Published;
-use aduan_domain::{ComplaintEvent, ComplaintId, OrgCode, Status, RULESET_STREAM};
+use aduan_domain::{Channel, ComplaintEvent, ComplaintId, OrgCode, Status, RULESET_STREAM};
 use aduan_log::RecordedEvent;
 use aduan_proto::v1;
 use aduan_rules::RuleSet;
 
 use crate::keys::{self, day_of};
 use crate::page::{Held, Page};
-use crate::record::{Counts, Line, Record, Totals, Unusable};
+use crate::record::{Counts, Line, Record, Totals, Unusable, OTHER};
 use crate::ProjectionError;
 
 /// Applies one event to the page.
@@ -201,8 +201,9 @@ impl<'p, 'a> Folder<'p, 'a> {
             return Ok(());
         }
         rec.counted_for = Some(org.clone());
-        let channel = rec.channel.to_string();
-        let category = rec.complaint.category.clone();
+        let rules = self.page.rules();
+        let channel = counted_channel(rules, rec.channel.as_str()).to_owned();
+        let category = counted_category(rules, &rec.complaint.category).to_owned();
         let received = rec.complaint.received_at_ms;
         self.count(org, received, |c| {
             c.received += 1;
@@ -293,6 +294,33 @@ impl<'p, 'a> Folder<'p, 'a> {
             status,
             note,
         });
+    }
+}
+
+/// The name a channel is counted under: itself when known (to the rule set
+/// in force, or CONTRACT.md's list before any), else [`OTHER`]. Channels are
+/// free tokens, so without this one day's counts would grow with every new
+/// token a client makes up.
+fn counted_channel<'c>(rules: Option<&RuleSet>, channel: &'c str) -> &'c str {
+    let known = match rules {
+        Some(rules) => rules.knows_channel(channel),
+        None => Channel::KNOWN.contains(&channel),
+    };
+    if known {
+        channel
+    } else {
+        OTHER
+    }
+}
+
+/// The name a category is counted under: itself when the rule set in force
+/// has it, else [`OTHER`]; none stays none. Intake takes any category (the
+/// contract makes it free text), so the rule set bounds what is counted.
+fn counted_category<'c>(rules: Option<&RuleSet>, category: &'c str) -> &'c str {
+    match rules {
+        _ if category.is_empty() => "",
+        Some(rules) if rules.knows_category(category) => category,
+        _ => OTHER,
     }
 }
 

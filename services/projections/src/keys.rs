@@ -20,9 +20,11 @@ use aduan_domain::ComplaintId;
 pub const CHECKPOINT: &[u8] = b"k";
 /// The key of the values' format.
 pub const FORMAT: &[u8] = b"v";
-/// The values' format: 2 is postcard (1, unmarked, was JSON). Read models
-/// in any other format are dropped at open and rebuilt from the log.
-pub const FORMAT_VERSION: u32 = 2;
+/// The values' format: 3 is postcard with day counts bounded by the rule
+/// set (unknown channels and categories as `lainnya`); 2 was postcard
+/// counting every name; 1, unmarked, was JSON. Read models in any other
+/// format are dropped at open and rebuilt from the log.
+pub const FORMAT_VERSION: u32 = 3;
 /// The totals key.
 pub const TOTALS: &[u8] = b"g";
 /// The key of the rule set in force.

@@ -338,3 +338,6 @@ mod edge_tests;
 
 #[cfg(test)]
 mod inbox_tests;
+
+#[cfg(test)]
+mod counts_tests;

@@ -102,6 +102,7 @@ impl Sim {
                     resolve_ms: due(3),
                 },
                 category: "kesehatan".into(),
+                reason_text: String::new(),
                 triage: false,
             },
             2 => Command::Acknowledge { org },

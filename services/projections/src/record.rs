@@ -111,6 +111,11 @@ pub struct Line {
     pub note: String,
 }
 
+/// What channels and categories the rule set does not know are counted as
+/// ("other"), so one day's figures stay bounded by the rule set, not by
+/// what clients send.
+pub const OTHER: &str = "lainnya";
+
 /// One org's figures for one UTC day.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Counts {
@@ -128,7 +133,9 @@ pub struct Counts {
     pub declined: u64,
     /// Complaints moved away from it to the org above.
     pub escalated: u64,
+    /// Received, by channel: the known ones by name, the rest as [`OTHER`].
     pub channels: BTreeMap<String, u64>,
+    /// Received, by category: the rule set's by name, the rest as [`OTHER`].
     pub categories: BTreeMap<String, u64>,
 }
 

@@ -157,6 +157,7 @@ pub fn route_command(rules: Option<&RuleSet>, choice: Choice, now: OffsetDateTim
         reason: choice.reason,
         due: deadlines(rules, now),
         category: choice.category,
+        reason_text: String::new(),
         triage: choice.triage,
     }
 }

@@ -16,6 +16,9 @@ pub(crate) struct RawFile {
     pub calendar: RawCalendar,
     #[serde(default)]
     pub org: Vec<RawOrg>,
+    /// The channels the recap counts by name (others as `lainnya`);
+    /// missing: CONTRACT.md's list.
+    pub channels: Option<Vec<Spanned<String>>>,
     #[serde(default)]
     pub category: Vec<RawCategory>,
     #[serde(default)]

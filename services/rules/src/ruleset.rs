@@ -143,6 +143,9 @@ pub struct RuleSet {
     pub(crate) admins: HashMap<String, usize>,
     pub(crate) categories: Vec<Category>,
     pub(crate) category_index: HashMap<String, usize>,
+    /// The known channels (the file's `channels` or CONTRACT.md's, and
+    /// every channel a rule names), sorted.
+    pub(crate) channels: Vec<Channel>,
     pub(crate) rules: Vec<Rule>,
     /// Region code (`""` for rules without one) → its rules.
     pub(crate) by_region: HashMap<String, Bucket>,
@@ -212,6 +215,23 @@ impl RuleSet {
     /// The categories, in file order.
     pub fn categories(&self) -> &[Category] {
         &self.categories
+    }
+
+    /// True when `name` is one of the rule set's categories.
+    pub fn knows_category(&self, name: &str) -> bool {
+        self.category_index.contains_key(name)
+    }
+
+    /// The known channels, sorted.
+    pub fn channels(&self) -> &[Channel] {
+        &self.channels
+    }
+
+    /// True when `channel` is a known channel.
+    pub fn knows_channel(&self, channel: &str) -> bool {
+        self.channels
+            .binary_search_by(|c| c.as_str().cmp(channel))
+            .is_ok()
     }
 
     /// The rules, in file order.

@@ -44,7 +44,7 @@ pub fn spawn(
     nats: Option<Edge>,
     stop: watch::Receiver<bool>,
 ) {
-    tasks.spawn(async move {
+    tasks.spawn("intake", async move {
         aduan_intake::run(intake, nats, stop)
             .await
             .map_err(anyhow::Error::msg)
@@ -61,7 +61,7 @@ pub fn intake(args: IntakeArgs) -> anyhow::Result<ExitCode> {
         let stop = shutdown::on_signal();
         let intake = open(&layout, &stores).await?;
         let nats = edge(Some(&args.nats), &args.common.subject_prefix).await?;
-        let mut tasks = Tasks::new();
+        let mut tasks = Tasks::default();
         spawn(&mut tasks, intake, nats, stop);
         finish(tasks, &stores).await
     })

@@ -2,9 +2,11 @@
 //! directory and NATS, the runtime, the NATS connection, and the orderly end
 //! (every loop drained, derived state flushed, log closed).
 
+use std::future::Future;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use aduan_api::health::Health;
 use aduan_bus::{Edge, Subjects};
 use anyhow::Context;
 use clap::Args;
@@ -12,8 +14,37 @@ use tokio::task::JoinSet;
 
 use super::layout::{Layout, Stores};
 
-/// The tasks of one process; each ends with its service's result.
-pub type Tasks = JoinSet<anyhow::Result<()>>;
+/// The services of one process, each a task that ends with its result and
+/// is shown in `health` while it runs and how it ended.
+#[derive(Debug, Default)]
+pub struct Tasks {
+    set: JoinSet<anyhow::Result<()>>,
+    health: Health,
+}
+
+impl Tasks {
+    /// No services yet; they will report to `health`.
+    pub fn new(health: Health) -> Self {
+        Self {
+            set: JoinSet::new(),
+            health,
+        }
+    }
+
+    /// Spawns service `name`, watched by the health registry (see
+    /// [`Health::watch`]).
+    pub fn spawn<F>(&mut self, name: &'static str, service: F)
+    where
+        F: Future<Output = anyhow::Result<()>> + Send + 'static,
+    {
+        self.set.spawn(self.health.watch(name, service));
+    }
+
+    async fn join_next(&mut self) -> Option<anyhow::Result<()>> {
+        let r = self.set.join_next().await?;
+        Some(r.map_err(anyhow::Error::from).and_then(|r| r))
+    }
+}
 
 /// Where the data lives and how to reach NATS; shared by the service commands.
 #[derive(Debug, Clone, Args)]
@@ -103,7 +134,7 @@ pub async fn stop_on_failure(
 /// The first service that stops with an error (a clean early stop is not one).
 async fn first_failure(tasks: &mut Tasks) -> anyhow::Error {
     while let Some(r) = tasks.join_next().await {
-        if let Err(e) = r.map_err(anyhow::Error::from).and_then(|r| r) {
+        if let Err(e) = r {
             return e;
         }
     }
@@ -114,7 +145,7 @@ async fn first_failure(tasks: &mut Tasks) -> anyhow::Error {
 pub async fn finish(mut tasks: Tasks, stores: &Stores) -> anyhow::Result<ExitCode> {
     let mut failed = false;
     while let Some(r) = tasks.join_next().await {
-        if let Err(e) = r.map_err(anyhow::Error::from).and_then(|r| r) {
+        if let Err(e) = r {
             tracing::error!(error = %e, "a service stopped with an error");
             failed = true;
         }

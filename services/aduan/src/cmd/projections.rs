@@ -50,7 +50,7 @@ pub fn spawn(
 ) -> anyhow::Result<Projections> {
     let p = Projections::open(views).context("opening the read models")?;
     let runner = p.clone();
-    tasks.spawn(async move {
+    tasks.spawn("projections", async move {
         aduan_projections::run(runner, log, nats.map(|e| (e, clock)), stop)
             .await
             .context("projections")
@@ -72,7 +72,7 @@ fn run(args: ProjectionsArgs) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async move {
         let stop = shutdown::on_signal();
         let nats = edge(args.nats.as_deref(), &args.common.subject_prefix).await?;
-        let mut tasks = Tasks::new();
+        let mut tasks = Tasks::default();
         let clock = Arc::new(aduan_domain::SystemClock);
         spawn(
             &mut tasks,

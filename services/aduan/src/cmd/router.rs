@@ -53,7 +53,7 @@ fn spawn_with<S: AssignmentSink>(
     config: RouterConfig,
     stop: watch::Receiver<bool>,
 ) {
-    tasks.spawn(async move {
+    tasks.spawn("router", async move {
         aduan_router::run(log, &views, sink, config, stop)
             .await
             .context("router")
@@ -69,7 +69,7 @@ pub fn router(args: RouterArgs) -> anyhow::Result<ExitCode> {
         rules::put_in_force(&stores.log, args.common.rules.as_deref()).await?;
         let nats = edge(args.nats.as_deref(), &args.common.subject_prefix).await?;
         let config = RouterConfig::new(Arc::new(aduan_domain::SystemClock));
-        let mut tasks = Tasks::new();
+        let mut tasks = Tasks::default();
         let (log, views) = (stores.log.clone(), stores.views.clone());
         spawn(&mut tasks, log, views, nats, config, stop).await?;
         finish(tasks, &stores).await

@@ -30,6 +30,10 @@ pub struct ServeArgs {
     /// with an in-process bus and speaks HTTP only.
     #[arg(long, env = "ADUAN_NATS", value_parser = super::args::nats_url)]
     pub nats: Option<String>,
+    /// Events the read models may lag behind the log before `/readyz`
+    /// says the process is not ready.
+    #[arg(long, env = "ADUAN_READY_MAX_LAG", default_value_t = aduan_api::health::DEFAULT_MAX_LAG)]
+    pub ready_max_lag: u64,
     /// Shift the clock deadlines are judged by, in seconds (for drills and
     /// end-to-end tests of escalation and auto-close; never in production).
     #[arg(
@@ -57,7 +61,8 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         rules::put_in_force(&stores.log, common.rules.as_deref()).await?;
         let complaints = ComplaintStore::new(stores.log.clone(), clock.clone());
         let in_force = complaints.rules_in_force(At::Latest).await?;
-        let mut tasks = Tasks::new();
+        let health = aduan_api::health::Health::new(args.ready_max_lag);
+        let mut tasks = Tasks::new(health.clone());
         let (log, views) = (stores.log.clone(), stores.views.clone());
         let config = RouterConfig::new(clock.clone());
         router::spawn(&mut tasks, log, views, nats.clone(), config, stop.clone()).await?;
@@ -82,6 +87,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             commands,
             projections,
             clock,
+            health,
         };
         let listener = listen(args.http).await?;
         let server = tokio::spawn(aduan_api::run(listener, state, stop.clone()));
@@ -101,7 +107,7 @@ fn spawn_commands(
 ) {
     if let Some(edge) = nats {
         let commands = commands.clone();
-        tasks.spawn(async move {
+        tasks.spawn("commands", async move {
             aduan_commands::run(commands, edge, stop)
                 .await
                 .map_err(anyhow::Error::msg)

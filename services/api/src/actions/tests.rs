@@ -339,4 +339,25 @@ async fn an_admin_reroutes_by_hand() {
         (StatusCode::OK, Some(3)),
         "{v}"
     );
+    // The reason is recorded, and auditors read it with the event.
+    let auditor = w.token(Role::Auditor {
+        name: "citra".into(),
+    });
+    let req = Request::get(format!("/v1/audit/complaints/{}/events", g.id))
+        .header(header::AUTHORIZATION, format!("Bearer {auditor}"))
+        .body(Body::empty())
+        .expect("request");
+    let resp = crate::app(w.state.clone())
+        .oneshot(req)
+        .await
+        .expect("response");
+    assert_eq!(resp.status(), StatusCode::OK);
+    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+    let v: Value = serde_json::from_slice(&bytes).expect("json");
+    let last = &v["events"][2];
+    assert_eq!(
+        (&last["event_type"], &last["actor"]),
+        (&json!("ComplaintRouted"), &json!("admin:budi"))
+    );
+    assert_eq!(last["data"]["reason_text"], "urusan RSUD", "{last}");
 }

@@ -30,6 +30,7 @@ struct RouteRequest {
     reason: RouteReason,
     due: Deadlines,
     category: String,
+    reason_text: String,
     triage: bool,
 }
 
@@ -131,6 +132,7 @@ impl Complaint {
                 reason,
                 due,
                 category,
+                reason_text,
                 triage,
             } => self.route(
                 RouteRequest {
@@ -140,6 +142,7 @@ impl Complaint {
                     reason,
                     due,
                     category,
+                    reason_text,
                     triage,
                 },
                 at_ms,
@@ -274,6 +277,7 @@ impl Complaint {
             follow_up_due_ms: due.follow_up_ms,
             category: r.category,
             at_ms,
+            reason_text: r.reason_text,
         })
     }
 

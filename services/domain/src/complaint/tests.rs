@@ -80,6 +80,7 @@ fn route(to: &str, reason: RouteReason, triage: bool, h: i64) -> Command {
         reason,
         due: due(h),
         category: "kesehatan".into(),
+        reason_text: String::new(),
         triage,
     }
 }
@@ -101,6 +102,7 @@ fn routed(to: &str, hop: u32, reason: RouteReason, h: i64) -> ComplaintEvent {
         follow_up_due_ms: d.follow_up_ms,
         category: "kesehatan".into(),
         at_ms: ms(h),
+        reason_text: String::new(),
     }
     .into()
 }

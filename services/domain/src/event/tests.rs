@@ -69,12 +69,13 @@ fn routed() -> impl Strategy<Value = ComplaintEvent> {
             any::<i64>(),
             text(),
             any::<i64>(),
+            text(),
         ),
     )
         .prop_map(
             |(
                 (org, hop, rule_id, ruleset_version, reason),
-                (due_at_ms, acknowledge_due_ms, follow_up_due_ms, category, at_ms),
+                (due_at_ms, acknowledge_due_ms, follow_up_due_ms, category, at_ms, reason_text),
             )| {
                 v1::ComplaintRouted {
                     org,
@@ -87,6 +88,7 @@ fn routed() -> impl Strategy<Value = ComplaintEvent> {
                     follow_up_due_ms,
                     category,
                     at_ms,
+                    reason_text,
                 }
                 .into()
             },
@@ -230,4 +232,46 @@ fn malformed_payloads_are_refused() {
         ComplaintEvent::decode("ComplaintClosed", SCHEMA_VERSION, &bad),
         Err(DecodeError::Malformed { type_name, .. }) if type_name == "ComplaintClosed"
     ));
+}
+
+/// `ComplaintRouted` as it was before `reason_text` (field 11) was added.
+#[derive(Clone, PartialEq, prost::Message)]
+struct RoutedBeforeReasonText {
+    #[prost(string, tag = "1")]
+    org: String,
+    #[prost(uint32, tag = "2")]
+    hop: u32,
+    #[prost(string, tag = "5")]
+    reason: String,
+    #[prost(int64, tag = "10")]
+    at_ms: i64,
+}
+
+#[test]
+fn routings_recorded_before_reason_text_read_with_it_empty_and_old_readers_skip_it() {
+    // An event an older build wrote: schema version 1, no field 11 in its bytes.
+    let old = RoutedBeforeReasonText {
+        org: "kab-pati-rsud".into(),
+        hop: 2,
+        reason: "manual".into(),
+        at_ms: 7,
+    };
+    let e = ComplaintEvent::decode("ComplaintRouted", 1, &old.encode_to_vec())
+        .expect("an old routing still reads");
+    let ComplaintEvent::Routed(r) = e else {
+        panic!("{e:?}")
+    };
+    assert_eq!((r.org.as_str(), r.hop, r.at_ms), ("kab-pati-rsud", 2, 7));
+    assert_eq!(r.reason_text, "", "recorded before the field: empty");
+
+    // What this build writes, read by a build from before the field: the
+    // rest intact, so adding it needs no new schema version.
+    let new = ComplaintEvent::from(v1::ComplaintRouted {
+        reason_text: "urusan RSUD".into(),
+        ..r
+    });
+    let seen_by_old = RoutedBeforeReasonText::decode(new.encode().as_slice()).expect("decodes");
+    assert_eq!(seen_by_old, old);
+    let back = ComplaintEvent::decode("ComplaintRouted", SCHEMA_VERSION, &new.encode());
+    assert_eq!(back, Ok(new));
 }

@@ -209,6 +209,7 @@ fn command(
                 resolve_ms: due(30),
             },
             category: "kesehatan".into(),
+            reason_text: String::new(),
             triage: false,
         },
         2 => Command::Acknowledge { org },

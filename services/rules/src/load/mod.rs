@@ -7,6 +7,7 @@ mod rules;
 
 use std::collections::HashMap;
 
+use aduan_domain::Channel;
 use time::Date;
 use toml::Spanned;
 
@@ -61,6 +62,7 @@ pub(crate) fn load(src: &str) -> Result<RuleSet, LoadError> {
     let mut lexicon = Lexicon::default();
     let (categories, category_index) = b.categories(&raw.category, &mut lexicon);
     let rules = b.rules(&raw.rule, &orgs, &category_index, &mut lexicon);
+    let mut channels = b.channels(raw.channels.as_deref());
     b.coverage(&orgs, &rules);
     b.unreachable(&rules);
 
@@ -70,6 +72,9 @@ pub(crate) fn load(src: &str) -> Result<RuleSet, LoadError> {
         return Err(LoadError { problems });
     }
     let rules: Vec<_> = rules.into_iter().map(|r| r.rule).collect();
+    channels.extend(rules.iter().flat_map(|r| r.channels.iter().cloned()));
+    channels.sort_unstable();
+    channels.dedup();
     let by_region = index_rules(&rules, &category_index);
     Ok(RuleSet {
         version: raw.version.into_inner(),
@@ -80,6 +85,7 @@ pub(crate) fn load(src: &str) -> Result<RuleSet, LoadError> {
         admins: orgs.admins,
         categories,
         category_index,
+        channels,
         rules,
         by_region,
         lexicon,
@@ -108,6 +114,24 @@ impl Builder {
             *slot = *value.get_ref();
         }
         sla
+    }
+
+    /// The known channels: the file's list, or CONTRACT.md's without one.
+    fn channels(&mut self, raw: Option<&[Spanned<String>]>) -> Vec<Channel> {
+        let Some(raw) = raw else {
+            return Channel::KNOWN
+                .iter()
+                .filter_map(|c| Channel::parse(c).ok())
+                .collect();
+        };
+        let mut channels = Vec::new();
+        for c in raw {
+            match Channel::parse(c.get_ref()) {
+                Ok(ch) => channels.push(ch),
+                Err(e) => self.at(c, ProblemKind::InvalidValue, format!("channels: {e}")),
+            }
+        }
+        channels
     }
 
     fn holidays(&mut self, raw: &RawCalendar) -> Vec<Date> {

@@ -367,3 +367,25 @@ fn every_problem_is_reported_in_line_order() {
         "{shown}"
     );
 }
+
+#[test]
+fn known_channels_default_to_the_contract_list_and_may_be_set() {
+    let rs = RuleSet::load(BASE).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(rs.channels().len(), aduan_domain::Channel::KNOWN.len());
+    assert!(rs.knows_channel("lapor-gub") && !rs.knows_channel("wa"));
+    // A list replaces the default; channels named by rules are known too.
+    let src = format!(
+        "channels = [\"web\", \"wa\"]\n{BASE}[[rule]]\nid = \"r\"\nchannels = [\"sms\"]\nto = \"kab-dinkes\"\n"
+    );
+    let rs = RuleSet::load(&src).unwrap_or_else(|e| panic!("{e}"));
+    let known: Vec<_> = rs.channels().iter().map(|c| c.as_str()).collect();
+    assert_eq!(known, ["sms", "wa", "web"]);
+    assert!(rs.knows_category("kesehatan") && !rs.knows_category("lainnya"));
+    let bad = format!("channels = [\"Web Form\"]\n{BASE}");
+    expect(
+        &bad,
+        ProblemKind::InvalidValue,
+        Some("channels"),
+        "channels:",
+    );
+}
