@@ -73,7 +73,8 @@ impl Layout {
     /// first start cannot take them (and what was acknowledged in them) away.
     pub fn create_dirs(&self) -> anyhow::Result<()> {
         for dir in [self.root.clone(), self.log(), self.views(), self.keys()] {
-            create_dir_durable(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            create_dir_durable(&dir)
+                .with_context(|| format!("cannot create data directory {}", dir.display()))?;
         }
         Ok(())
     }
