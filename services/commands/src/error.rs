@@ -113,3 +113,14 @@ impl From<StoreError> for CommandError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_log_queue_is_unavailable_so_the_caller_retries() {
+        let e = CommandError::from(LogError::Overloaded { queued: 16_384 });
+        assert_eq!(e.code(), ErrorCode::Unavailable);
+    }
+}

@@ -192,6 +192,14 @@ impl<L: EventLog + Clone> ComplaintStore<L> {
                         self.policy.pause(attempt).await;
                     }
                 }
+                // The log's queue is full: wait as after a lost race, unless
+                // this was the last attempt.
+                Err(e @ LogError::Overloaded { .. }) => {
+                    if attempt >= self.policy.max_attempts {
+                        return Err(StoreError::from(e).into());
+                    }
+                    self.policy.pause(attempt).await;
+                }
                 Err(e) => return Err(StoreError::from(e).into()),
             }
         }

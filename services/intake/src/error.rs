@@ -92,3 +92,14 @@ impl From<aduan_kv::KvError> for IntakeError {
         Self::Unavailable(Unavailable::Index(e))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_log_queue_is_unavailable_so_the_caller_retries() {
+        let e = IntakeError::from(LogError::Overloaded { queued: 16_384 });
+        assert_eq!(e.code(), ErrorCode::Unavailable);
+    }
+}

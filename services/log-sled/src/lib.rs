@@ -55,13 +55,15 @@ struct Inner {
     db: sled::Db,
     path: PathBuf,
     // A std Mutex: held only to clone or take the sender, never across an await.
-    tx: Mutex<Option<mpsc::Sender<Request>>>,
+    tx: Mutex<Option<mpsc::SyncSender<Request>>>,
+    /// The queue's bound, for the error that reports it full.
+    queue: usize,
     head: watch::Receiver<u64>,
     streams: SharedStreams,
     writer: Mutex<Option<JoinHandle<()>>>,
-    /// How many of the writer's next syncs fail (fault injection for tests).
+    /// Faults injected into the writer by tests.
     #[cfg(test)]
-    failing_syncs: Arc<std::sync::atomic::AtomicU32>,
+    faults: writer::Faults,
 }
 
 impl SledLog {
@@ -89,9 +91,9 @@ impl SledLog {
             None
         };
         let (head_tx, head_rx) = watch::channel(head);
-        let (tx, rx) = mpsc::channel();
+        let (tx, rx) = mpsc::sync_channel(opts.queue.max(1));
         #[cfg(test)]
-        let failing_syncs = Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let faults = writer::Faults::default();
         let writer = Writer {
             db: db.clone(),
             file,
@@ -104,7 +106,7 @@ impl SledLog {
             clock: opts.clock.clone(),
             poisoned: None,
             #[cfg(test)]
-            failing_syncs: failing_syncs.clone(),
+            faults: faults.clone(),
         };
         let handle = std::thread::Builder::new()
             .name("aduan-log-writer".into())
@@ -116,11 +118,12 @@ impl SledLog {
                 db,
                 path: opts.path,
                 tx: Mutex::new(Some(tx)),
+                queue: opts.queue.max(1),
                 head: head_rx,
                 streams,
                 writer: Mutex::new(Some(handle)),
                 #[cfg(test)]
-                failing_syncs,
+                faults,
             }),
         })
     }
@@ -168,9 +171,18 @@ impl SledLog {
             .map_err(LogError::storage)
     }
 
-    fn sender(&self) -> Result<mpsc::Sender<Request>, LogError> {
-        let guard = self.inner.tx.lock().map_err(|_| LogError::Closed)?;
-        guard.clone().ok_or(LogError::Closed)
+    /// Queues `req` for the writer, or refuses it at once when the queue is full.
+    fn send(&self, req: Request) -> Result<(), LogError> {
+        let tx = {
+            let guard = self.inner.tx.lock().map_err(|_| LogError::Closed)?;
+            guard.clone().ok_or(LogError::Closed)?
+        };
+        tx.try_send(req).map_err(|e| match e {
+            mpsc::TrySendError::Full(_) => LogError::Overloaded {
+                queued: self.inner.queue,
+            },
+            mpsc::TrySendError::Disconnected(_) => LogError::Closed,
+        })
     }
 
     fn durable_head(&self) -> u64 {
@@ -222,7 +234,7 @@ impl EventLog for SledLog {
             events,
             reply,
         };
-        self.sender()?.send(req).map_err(|_| LogError::Closed)?;
+        self.send(req)?;
         rx.await.map_err(|_| LogError::Closed)?
     }
 
@@ -299,9 +311,7 @@ impl EventLog for SledLog {
 
     async fn import(&self, events: Vec<RecordedEvent>) -> Result<Appended, LogError> {
         let (reply, rx) = oneshot::channel();
-        self.sender()?
-            .send(Request::Import { events, reply })
-            .map_err(|_| LogError::Closed)?;
+        self.send(Request::Import { events, reply })?;
         rx.await.map_err(|_| LogError::Closed)?
     }
 }

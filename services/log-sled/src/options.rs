@@ -21,11 +21,15 @@ pub struct SledOptions {
     /// appended events (it is also written at close), so that opening after
     /// a crash scans at most about this many records.
     pub index_snapshot_every: u64,
+    /// Appends (and imports) that may wait for the writer; one more is
+    /// refused at once with [`LogError::Overloaded`](aduan_log::LogError::Overloaded)
+    /// rather than queued without bound.
+    pub queue: usize,
 }
 
 impl SledOptions {
     /// Defaults: fsync on, 3 s lock timeout, system clock, an index snapshot
-    /// every 1,000,000 events.
+    /// every 1,000,000 events, 16,384 appends queued.
     pub fn new(path: impl Into<PathBuf>) -> Self {
         Self {
             path: path.into(),
@@ -33,6 +37,7 @@ impl SledOptions {
             lock_timeout: Duration::from_secs(3),
             clock: Arc::new(system_millis),
             index_snapshot_every: 1_000_000,
+            queue: 16_384,
         }
     }
 }
@@ -44,6 +49,7 @@ impl std::fmt::Debug for SledOptions {
             .field("fsync", &self.fsync)
             .field("lock_timeout", &self.lock_timeout)
             .field("index_snapshot_every", &self.index_snapshot_every)
+            .field("queue", &self.queue)
             .finish_non_exhaustive()
     }
 }

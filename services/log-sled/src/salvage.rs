@@ -38,11 +38,12 @@ impl SledLog {
                 db,
                 path: opts.path,
                 tx: Mutex::new(None),
+                queue: 1,
                 head: head_rx,
                 streams,
                 writer: Mutex::new(None),
                 #[cfg(test)]
-                failing_syncs: Arc::new(std::sync::atomic::AtomicU32::new(0)),
+                faults: crate::writer::Faults::default(),
             }),
         })
     }

@@ -1,6 +1,7 @@
-//! Failed syncs, injected into the writer: a commit or an import whose
-//! `fdatasync` fails is undone, or, when the undo fails as well, every later
-//! write is refused until the log is reopened.
+//! Faults injected into the writer. Failed syncs: a commit or an import
+//! whose `fdatasync` fails is undone, or, when the undo fails as well, every
+//! later write is refused until the log is reopened. A stalled writer: appends
+//! past its queue are refused at once with `Overloaded`.
 
 use std::sync::atomic::Ordering;
 
@@ -26,7 +27,7 @@ fn open(dir: &std::path::Path) -> SledLog {
 }
 
 fn fail_next_syncs(log: &SledLog, n: u32) {
-    log.inner.failing_syncs.store(n, Ordering::SeqCst);
+    log.inner.faults.failing_syncs.store(n, Ordering::SeqCst);
 }
 
 fn one() -> Vec<NewEvent> {
@@ -95,4 +96,48 @@ async fn a_commit_whose_sync_fails_answers_every_appender_in_it() {
     assert!(matches!(r, Err(LogError::Storage(_))), "{r:?}");
     let r = log.append("a", ExpectedVersion::Exact(1), one()).await;
     assert_eq!(r.expect("after the undo").first_position, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn appends_past_the_queue_are_refused_at_once_and_nothing_of_them_is_stored() {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut opts = SledOptions::new(dir.path());
+    opts.queue = 2;
+    let log = SledLog::open(opts).expect("open");
+    let stall = log.inner.faults.stall.clone();
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let (locked, is_locked) = std::sync::mpsc::channel::<()>();
+    let staller = std::thread::spawn(move || {
+        let _held = stall.lock().expect("stall the writer");
+        let _ = locked.send(());
+        let _ = released.recv();
+    });
+    is_locked.recv().expect("writer stalled");
+    // The writer takes at most one append before it stalls in its commit,
+    // and the queue holds two more: of five, at least two are refused.
+    let appends: Vec<_> = (0..5)
+        .map(|i| {
+            let log = log.clone();
+            tokio::spawn(async move {
+                let stream = format!("s-{i}");
+                log.append(&stream, ExpectedVersion::NoStream, one()).await
+            })
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    release.send(()).expect("release");
+    staller.join().expect("staller");
+    let mut stored = 0;
+    let mut refused = 0;
+    for a in appends {
+        match a.await.expect("join") {
+            Ok(_) => stored += 1,
+            Err(LogError::Overloaded { queued: 2 }) => refused += 1,
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    }
+    assert!(refused >= 2, "{refused} refused");
+    assert_eq!(*log.head().borrow(), stored);
+    let after = log.append("after", ExpectedVersion::NoStream, one()).await;
+    assert!(after.is_ok(), "the queue drains and the log goes on");
 }

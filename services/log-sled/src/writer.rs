@@ -50,9 +50,19 @@ pub(crate) struct Writer {
     /// writer may disagree, so every later write is refused until the log is
     /// reopened (with the error that caused it).
     pub(crate) poisoned: Option<LogError>,
-    /// How many of the next syncs fail (fault injection for tests).
+    /// Fault injection for tests.
     #[cfg(test)]
-    pub(crate) failing_syncs: Arc<std::sync::atomic::AtomicU32>,
+    pub(crate) faults: Faults,
+}
+
+/// Faults a test can inject into the writer.
+#[cfg(test)]
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Faults {
+    /// How many of the next syncs fail.
+    pub failing_syncs: Arc<std::sync::atomic::AtomicU32>,
+    /// Held by a test, it stops the writer before its next commit.
+    pub stall: Arc<std::sync::Mutex<()>>,
 }
 
 /// When the stream index snapshot was last written while the log is open.
@@ -163,6 +173,10 @@ impl Writer {
         if group.is_empty() {
             return;
         }
+        #[cfg(test)]
+        let stall = self.faults.stall.clone();
+        #[cfg(test)]
+        let _stalled = stall.lock();
         if let Some(why) = &self.poisoned {
             for r in group {
                 let _ = r.reply.send(Err(again(why)));
@@ -311,6 +325,7 @@ impl Writer {
             use std::sync::atomic::Ordering;
             let fail = |n: u32| n.checked_sub(1);
             if self
+                .faults
                 .failing_syncs
                 .fetch_update(Ordering::SeqCst, Ordering::SeqCst, fail)
                 .is_ok()

@@ -51,6 +51,13 @@ pub enum LogError {
     /// The log has been closed.
     #[error("the event log is closed")]
     Closed,
+    /// More appends wait for the log than it queues; nothing was appended.
+    /// Try again shortly.
+    #[error("the event log is busy ({queued} appends waiting); try again shortly")]
+    Overloaded {
+        /// How many appends were waiting.
+        queued: usize,
+    },
 }
 
 impl LogError {
