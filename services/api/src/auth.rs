@@ -13,8 +13,8 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::{Duration, Instant, SystemTime};
 
 use aduan_domain::{reporter_token, OrgCode};
 use aduan_proto::ErrorCode;
@@ -103,7 +103,11 @@ pub enum TokenError {
     },
 }
 
-/// The token file, cached in memory and re-read when it changes; clones share it.
+/// The token file, loaded once and kept in memory; clones share it. A known
+/// token is answered from memory, and the file is looked at again (its mtime
+/// and size, then its text if they changed) at most once per `recheck` for
+/// it, so a revoked token stops working within that time; an unknown token
+/// looks at the file at once, so a token just issued works at once.
 #[derive(Debug, Clone)]
 pub struct Tokens {
     inner: Arc<Inner>,
@@ -112,22 +116,34 @@ pub struct Tokens {
 #[derive(Debug)]
 struct Inner {
     path: PathBuf,
-    // A std Mutex: no .await happens while it is held.
-    cache: Mutex<Cache>,
+    recheck: Duration,
+    // A std RwLock: no .await happens while it is held.
+    cache: RwLock<Cache>,
 }
 
 #[derive(Debug, Default)]
 struct Cache {
     stamp: Option<(SystemTime, u64)>,
     roles: HashMap<String, Role>,
+    /// When the file was last looked at.
+    checked: Option<Instant>,
 }
 
 impl Tokens {
+    /// How long a known token is answered from memory before the file is looked at again.
+    pub const RECHECK: Duration = Duration::from_secs(1);
+
     /// The tokens of the file at `path` (a missing file means no tokens yet).
     pub fn open(path: impl Into<PathBuf>) -> Self {
+        Self::with_recheck(path, Self::RECHECK)
+    }
+
+    /// [`Tokens::open`] with another interval between looks at the file.
+    pub fn with_recheck(path: impl Into<PathBuf>, recheck: Duration) -> Self {
         let inner = Inner {
             path: path.into(),
-            cache: Mutex::new(Cache::default()),
+            recheck,
+            cache: RwLock::new(Cache::default()),
         };
         Self {
             inner: Arc::new(inner),
@@ -142,16 +158,31 @@ impl Tokens {
     /// The role of a presented token, if the file knows it.
     pub fn role_of(&self, token: &str) -> Option<Role> {
         let hash = reporter_token::hash(token);
-        let mut cache = match self.inner.cache.lock() {
-            Ok(c) => c,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        {
+            let cache = self
+                .inner
+                .cache
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
+            let fresh = cache
+                .checked
+                .is_some_and(|t| t.elapsed() < self.inner.recheck);
+            if let Some(role) = cache.roles.get(&hash).filter(|_| fresh) {
+                return Some(role.clone());
+            }
+        }
+        let mut cache = self
+            .inner
+            .cache
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
         self.refresh(&mut cache);
         cache.roles.get(&hash).cloned()
     }
 
     /// Re-reads the file when its mtime or size changed since the last read.
     fn refresh(&self, cache: &mut Cache) {
+        cache.checked = Some(Instant::now());
         let stamp = std::fs::metadata(&self.inner.path)
             .ok()
             .map(|m| (m.modified().unwrap_or(SystemTime::UNIX_EPOCH), m.len()));
@@ -369,6 +400,21 @@ mod tests {
         };
         let t = issue(&path, &admin).expect("issue");
         assert_eq!(served.role_of(&t), Some(admin));
+    }
+
+    #[test]
+    fn a_known_token_is_answered_from_memory_and_a_revoked_one_ends_within_the_recheck() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(TOKEN_FILE);
+        let recheck = Duration::from_millis(200);
+        let served = Tokens::with_recheck(&path, recheck);
+        let t = issue(&path, &opd("kab-pati-dinkes")).expect("issue");
+        assert_eq!(served.role_of(&t), Some(opd("kab-pati-dinkes")));
+        // The file is gone, but a request within the recheck reads no file.
+        std::fs::remove_file(&path).expect("revoke all");
+        assert_eq!(served.role_of(&t), Some(opd("kab-pati-dinkes")));
+        std::thread::sleep(recheck + Duration::from_millis(50));
+        assert_eq!(served.role_of(&t), None, "revoked after the recheck");
     }
 
     #[test]

@@ -20,11 +20,12 @@ use aduan_domain::ComplaintId;
 pub const CHECKPOINT: &[u8] = b"k";
 /// The key of the values' format.
 pub const FORMAT: &[u8] = b"v";
-/// The values' format: 3 is postcard with day counts bounded by the rule
-/// set (unknown channels and categories as `lainnya`); 2 was postcard
-/// counting every name; 1, unmarked, was JSON. Read models in any other
-/// format are dropped at open and rebuilt from the log.
-pub const FORMAT_VERSION: u32 = 3;
+/// The values' format: 4 is postcard with open complaints per org in the
+/// totals; 3 had day counts bounded by the rule set (unknown channels and
+/// categories as `lainnya`); 2 was postcard counting every name; 1,
+/// unmarked, was JSON. Read models in any other format are dropped at open
+/// and rebuilt from the log.
+pub const FORMAT_VERSION: u32 = 4;
 /// The totals key.
 pub const TOTALS: &[u8] = b"g";
 /// The key of the rule set in force.
@@ -65,6 +66,21 @@ pub fn tracking(t: &str) -> Vec<u8> {
 /// Every inbox item of `org`.
 pub fn inbox_prefix(org: &str) -> Vec<u8> {
     key(b'i', &[org.as_bytes(), &[0]])
+}
+
+/// The org of an inbox key.
+pub fn inbox_org(key: &[u8]) -> Option<&str> {
+    let rest = key.strip_prefix(b"i")?;
+    let nul = rest.iter().position(|b| *b == 0)?;
+    std::str::from_utf8(&rest[..nul]).ok()
+}
+
+/// The inbox keys of `org` due before `ms`: its overdue items at `ms`.
+pub fn inbox_due_before(org: &str, ms: i64) -> std::ops::Range<Vec<u8>> {
+    let start = inbox_prefix(org);
+    let mut end = start.clone();
+    end.extend_from_slice(&sortable(ms));
+    start..end
 }
 
 /// One inbox item.

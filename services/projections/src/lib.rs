@@ -133,8 +133,7 @@ impl Projections {
                 fold::apply(&mut page, &mut totals, e)?;
             }
         }
-        page.put(keys::TOTALS.to_vec(), &totals);
-        if let Some(rules) = page.commit(last)? {
+        if let Some(rules) = page.commit(last, &mut totals)? {
             tracing::info!(
                 version = rules.version(),
                 position = last,
@@ -239,7 +238,7 @@ impl Projections {
         &self,
         now_ms: i64,
     ) -> Result<std::collections::BTreeMap<String, (u64, u64)>, ProjectionError> {
-        query::open_per_org(&self.tree, now_ms)
+        query::open_per_org(&self.tree, &self.totals()?, now_ms)
     }
 
     /// Figures over the whole log (events by type, routings by reason).

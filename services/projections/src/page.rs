@@ -17,7 +17,7 @@ use aduan_rules::RuleSet;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::record::{Counts, Record};
+use crate::record::{Counts, Record, Totals};
 use crate::{keys, ProjectionError};
 
 /// A complaint's record while a page folds it.
@@ -126,12 +126,19 @@ impl<'a> Page<'a> {
 
     /// Writes every change and `checkpoint` atomically; returns the rule set
     /// published in the page, if any, now in force.
-    pub fn commit(mut self, checkpoint: u64) -> Result<Option<Arc<RuleSet>>, ProjectionError> {
+    pub fn commit(
+        mut self,
+        checkpoint: u64,
+        totals: &mut Totals,
+    ) -> Result<Option<Arc<RuleSet>>, ProjectionError> {
         for (key, counts) in std::mem::take(&mut self.counts) {
             self.put(key, &counts);
         }
         for held in std::mem::take(&mut self.records).into_values() {
             let inbox = inbox_key(&held.rec);
+            if held.stored_inbox != inbox {
+                totals.moved(held.stored_inbox.as_deref(), inbox.as_deref());
+            }
             if let Some(old) = held.stored_inbox.filter(|old| Some(old) != inbox.as_ref()) {
                 self.dirty.insert(old, None);
             }
@@ -140,6 +147,7 @@ impl<'a> Page<'a> {
             }
             self.put(keys::complaint(&held.rec.complaint.id), &held.rec);
         }
+        self.put(keys::TOTALS.to_vec(), totals);
         let published = self.published.take();
         if let Some(source) = &published {
             self.put(keys::RULES.to_vec(), source);

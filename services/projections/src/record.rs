@@ -170,4 +170,24 @@ pub struct Totals {
     /// Events skipped: a payload that did not decode, an id in it that does
     /// not parse, or a published rule set this build does not load.
     pub undecodable: u64,
+    /// Open complaints by owning org: items in each inbox, counted as they
+    /// enter and leave it, so `/metrics` reads them without a scan.
+    pub open: BTreeMap<String, u64>,
+}
+
+impl Totals {
+    /// A complaint's inbox item moved from `from` to `to` (inbox keys).
+    pub(crate) fn moved(&mut self, from: Option<&[u8]>, to: Option<&[u8]>) {
+        if let Some(org) = from.and_then(crate::keys::inbox_org) {
+            if let Some(n) = self.open.get_mut(org) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    self.open.remove(org);
+                }
+            }
+        }
+        if let Some(org) = to.and_then(crate::keys::inbox_org) {
+            *self.open.entry(org.to_owned()).or_default() += 1;
+        }
+    }
 }
