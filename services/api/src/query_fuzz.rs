@@ -6,18 +6,12 @@
 //! bad parameter names its field). `ADUAN_FUZZ_CASES` sets the campaign size.
 
 use aduan_domain::OrgCode;
-use aduan_log_sled::SledLog;
 use aduan_proto::v1;
-use axum::body::Body;
-use axum::http::{header, Request};
-use http_body_util::BodyExt;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
-use tower::ServiceExt;
 
 use crate::auth::{Role, Tokens};
-use crate::test_state::state;
-use crate::{app, ApiState};
+use crate::test_state::{get, state};
 
 /// Values a parameter may take: near-miss dates and codes, and anything.
 fn value() -> impl Strategy<Value = String> {
@@ -106,20 +100,6 @@ const CODES: [&str; 5] = [
     "not_found",
     "unavailable",
 ];
-
-async fn get(s: &ApiState<SledLog>, target: &str, token: Option<&str>) -> (u16, Vec<u8>) {
-    let mut req = Request::get(target);
-    if let Some(t) = token {
-        req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
-    }
-    let resp = app(s.clone())
-        .oneshot(req.body(Body::empty()).expect("request"))
-        .await
-        .expect("response");
-    let status = resp.status().as_u16();
-    let body = resp.into_body().collect().await.expect("body").to_bytes();
-    (status, body.to_vec())
-}
 
 /// Checks one answer against what the contract allows.
 fn check(target: &str, status: u16, body: &[u8]) -> Result<(), TestCaseError> {
@@ -217,7 +197,7 @@ fn no_query_or_path_parameter_panics_a_handler_or_leaves_the_contract() {
     runner
         .run(&(target(), 0..tokens.len()), |(target, who)| {
             let (status, body) = rt.block_on(get(&s, &target, tokens[who].as_deref()));
-            check(&target, status, &body)
+            check(&target, status, body.as_bytes())
         })
         .expect("every answer within the contract");
 }

@@ -9,7 +9,7 @@ use http_body_util::BodyExt;
 use tower::ServiceExt;
 
 use crate::auth::{Role, Tokens};
-use crate::{app, ApiState};
+use crate::ApiState;
 
 const SECRETS: [&str; 3] = [
     "Xylophon Rahasiawan",
@@ -17,21 +17,7 @@ const SECRETS: [&str; 3] = [
     "xylo.rahasia@contoh.test",
 ];
 
-use crate::test_state::state;
-
-async fn get(s: &ApiState<SledLog>, path: &str, token: Option<&str>) -> (u16, String) {
-    let mut req = Request::get(path);
-    if let Some(t) = token {
-        req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
-    }
-    let resp = app(s.clone())
-        .oneshot(req.body(Body::empty()).expect("request"))
-        .await
-        .expect("response");
-    let status = resp.status().as_u16();
-    let body = resp.into_body().collect().await.expect("body").to_bytes();
-    (status, String::from_utf8_lossy(&body).into_owned())
-}
+use crate::test_state::{get, state};
 
 async fn project(s: &ApiState<SledLog>) {
     let events = aduan_log::EventLog::read_all(&s.log, 1, 10_000)

@@ -12,8 +12,13 @@ use aduan_log_sled::{SledLog, SledOptions};
 use aduan_projections::Projections;
 use aduan_rules::RuleSet;
 
+use axum::body::Body;
+use axum::http::{header, Request};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
 use crate::auth::Tokens;
-use crate::ApiState;
+use crate::{app, ApiState};
 
 /// The sample rule set.
 pub(crate) const RULES: &str = include_str!("../../../deploy/rules/sample.toml");
@@ -40,4 +45,19 @@ pub(crate) async fn state(dir: &Path) -> ApiState<SledLog> {
         intake,
         rules: Arc::new(RuleSet::load(RULES).expect("rules")),
     }
+}
+
+/// A GET of `path` through the whole app, with `token` as bearer: status and body.
+pub(crate) async fn get(s: &ApiState<SledLog>, path: &str, token: Option<&str>) -> (u16, String) {
+    let mut req = Request::get(path);
+    if let Some(t) = token {
+        req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    let resp = app(s.clone())
+        .oneshot(req.body(Body::empty()).expect("request"))
+        .await
+        .expect("response");
+    let status = resp.status().as_u16();
+    let body = resp.into_body().collect().await.expect("body").to_bytes();
+    (status, String::from_utf8_lossy(&body).into_owned())
 }
