@@ -1,6 +1,7 @@
 //! Tests: routing precedence, triage and exclusion; categorising text;
 //! one test per validation problem; properties over the sample rule set.
 
+mod accessors;
 mod props;
 mod routing;
 mod text;

@@ -305,9 +305,13 @@ fn regions_need_an_admin() {
         Some("\"36\""),
         "region 36 (of rule r) has no admin org",
     );
-    // A district is covered by its regency's admin.
+    // A district is covered by its regency's admin, a rule's or an org's.
     assert!(RuleSet::load(&with(
         "[[rule]]\nid = \"r\"\nregion = \"33.18.01\"\nto = \"kab\"\n"
+    ))
+    .is_ok());
+    assert!(RuleSet::load(&with(
+        "[[org]]\ncode = \"kec-juwana\"\nname = \"Juwana\"\nparent = \"kab\"\nregion = \"33.18.05\"\n"
     ))
     .is_ok());
 }
