@@ -80,6 +80,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_offset_clock_runs_ahead_by_its_offset() {
+        let ahead = OffsetClock {
+            offset: time::Duration::days(3),
+        };
+        let lead = ahead.now_ms() - SystemClock.now_ms();
+        assert!((lead - 3 * 86_400_000).abs() < 60_000, "{lead} ms ahead");
+    }
+
+    #[test]
+    fn a_manual_clock_is_set_where_told() {
+        let c = ManualClock::new(time::macros::datetime!(2026-11-23 09:00 UTC));
+        let t = time::macros::datetime!(2027-01-02 03:04 UTC);
+        c.set(t);
+        assert_eq!((c.now(), c.now_ms()), (t, unix_ms(t)));
+    }
+
+    #[test]
     fn a_manual_clock_moves_only_when_told() {
         let start = time::macros::datetime!(2026-11-23 09:00 UTC);
         let c = ManualClock::new(start);

@@ -344,6 +344,39 @@ mod tests {
     use super::*;
 
     #[test]
+    fn regions_nest_only_at_a_dot() {
+        let r = |s: &str| RegionCode::parse(s).expect("region");
+        assert!(r("33.18.01").is_within(&r("33.18")));
+        assert!(r("33.18").is_within(&r("33.18")));
+        assert!(!r("34.01").is_within(&r("33")), "another province");
+        assert!(!r("33").is_within(&r("33.18")));
+        assert_eq!((r("33").depth(), r("33.18.01.2001").depth()), (1, 4));
+        assert_eq!(r("33.18").as_str(), "33.18");
+        assert_eq!(String::from(r("33.18")), "33.18");
+        assert_eq!(r("33.18").to_string(), "33.18");
+    }
+
+    #[test]
+    fn channels_are_lowercase_tokens() {
+        for good in ["web", "sms", "lapor-bup", "wa2", &"a".repeat(32)] {
+            let c = Channel::parse(good).expect(good);
+            assert_eq!(
+                (c.to_string(), String::from(c)),
+                (good.to_owned(), good.to_owned())
+            );
+        }
+        for bad in ["", "Web", "w b", "web_", "web.x", &"a".repeat(33)] {
+            assert!(Channel::parse(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn a_complaint_id_from_bytes_is_that_uuid() {
+        let bytes = *Uuid::now_v7().as_bytes();
+        assert_eq!(ComplaintId::from_bytes(bytes).uuid().as_bytes(), &bytes);
+    }
+
+    #[test]
     fn org_codes() {
         assert!(OrgCode::parse("kab-pati-dinkes").is_ok());
         assert!(OrgCode::parse("nasional").is_ok());

@@ -143,3 +143,20 @@ proptest::proptest! {
         proptest::prop_assert_eq!(cal.working_days_between(shifted, due), n);
     }
 }
+
+#[test]
+fn a_calendar_keeps_its_holidays_and_the_offset_it_is_given() {
+    let cal = jateng_2026();
+    assert_eq!(
+        cal.holidays().iter().copied().collect::<Vec<_>>(),
+        [date!(2026 - 12 - 25), date!(2027 - 01 - 01)]
+    );
+    let wit = time::macros::offset!(+9);
+    let papua = jateng_2026().with_offset(wit);
+    assert_eq!(papua.offset(), wit);
+    assert_eq!(
+        papua.holidays(),
+        cal.holidays(),
+        "the offset keeps the holidays"
+    );
+}

@@ -85,3 +85,22 @@ fn a_met_deadline_is_not_escalated() {
         .when(follow_up, 122)
         .then_conflict(Status::Resolved);
 }
+
+#[test]
+fn a_deadline_is_missed_from_its_very_millisecond() {
+    // Routed at hour 1: the acknowledge deadline is exactly hour 73.
+    let granted = given(&with_dinkes()).0.decide(escalate_ack(73), hours(73));
+    assert!(matches!(granted.as_deref(), Ok([_])), "{granted:?}");
+}
+
+#[test]
+fn the_resolve_deadline_is_met_only_by_resolving() {
+    // Acknowledged, never resolved; the resolve deadline (hour 1441) has passed.
+    let escalate = Command::Escalate {
+        to: org(TRIAGE),
+        reason: EscalationReason::MissedDeadline(DeadlineKind::Resolve),
+        due_at_ms: ms(2000),
+    };
+    let granted = given(&in_progress()).0.decide(escalate, hours(1500));
+    assert!(matches!(granted.as_deref(), Ok([_])), "{granted:?}");
+}

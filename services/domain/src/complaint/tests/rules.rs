@@ -416,3 +416,13 @@ fn an_owner_may_not_write_past_the_most_events_a_complaint_holds() {
         "resolving stays possible"
     );
 }
+
+#[test]
+fn a_refusal_names_its_field_only_when_it_has_one() {
+    let invalid = Rejection::InvalidArgument {
+        field: "message",
+        why: "must not be blank",
+    };
+    assert_eq!(invalid.field(), Some("message"));
+    assert_eq!(Rejection::NotAssigned.field(), None);
+}
