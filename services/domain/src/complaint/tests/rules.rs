@@ -426,3 +426,38 @@ fn a_refusal_names_its_field_only_when_it_has_one() {
     assert_eq!(invalid.field(), Some("message"));
     assert_eq!(Rejection::NotAssigned.field(), None);
 }
+
+#[test]
+fn a_reopened_complaint_goes_back_only_to_its_resolver() {
+    // PUPR declined it, Dinkes resolved it, the reporter reopened it.
+    let mut events = vec![received(), routed(PUPR, 1, RouteReason::Rule, 1)];
+    events.push(
+        v1::RoutingRejected {
+            org: PUPR.into(),
+            reason: "urusan Dinkes".into(),
+            suggested_org: DINKES.into(),
+            at_ms: ms(2),
+        }
+        .into(),
+    );
+    events.extend([
+        routed(DINKES, 2, RouteReason::Suggested, 3),
+        acknowledged(DINKES, 4),
+        resolved(DINKES, 30),
+        v1::ComplaintReopened {
+            reason: "belum selesai".into(),
+            org: DINKES.into(),
+            at_ms: ms(40),
+        }
+        .into(),
+    ]);
+    let reopened = given(&events);
+    assert_eq!(reopened.0.status, Status::Reopened);
+    let back = reopened
+        .0
+        .decide(route(DINKES, RouteReason::Rule, false, 41), hours(41));
+    assert!(back.is_ok(), "back to the resolver: {back:?}");
+    reopened
+        .when(route(PUPR, RouteReason::Rule, false, 41), 41)
+        .then_conflict(Status::Reopened);
+}
