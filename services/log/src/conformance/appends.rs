@@ -6,7 +6,7 @@ use std::future::Future;
 use std::task::Poll;
 
 use super::{event, Backend};
-use crate::{verify, EventLog, ExpectedVersion, LogError};
+use crate::{verify, EventLog, ExpectedVersion, LogError, NewEvent, MAX_NAME, MAX_PAYLOAD};
 
 /// Appends are read back in order, with gap-free positions and stream versions.
 pub async fn append_then_read<B: Backend>(mut backend: B) {
@@ -80,6 +80,50 @@ pub async fn conflicts_append_nothing<B: Backend>(mut backend: B) {
     assert_eq!(log.read_stream("s", 1).await.expect("read").len(), 1);
     let empty = log.append("s", ExpectedVersion::Any, vec![]).await;
     assert!(matches!(empty, Err(LogError::Invalid(_))));
+}
+
+/// An append over a limit (stream id, event type or actor longer than
+/// [`MAX_NAME`], an empty stream id or type, a payload over [`MAX_PAYLOAD`])
+/// is refused and appends nothing; one exactly at each limit is stored.
+pub async fn limits_are_refused_and_reached<B: Backend>(mut backend: B) {
+    let log = backend.create().await;
+    let long = "n".repeat(MAX_NAME + 1);
+    let full = "n".repeat(MAX_NAME);
+    let with = |event_type: &str, actor: &str, payload: usize| {
+        NewEvent::new(event_type, actor, vec![7; payload])
+    };
+    let refused = [
+        ("", with("T", "a", 1)),
+        (long.as_str(), with("T", "a", 1)),
+        ("s", with("", "a", 1)),
+        ("s", with(&long, "a", 1)),
+        ("s", with("T", &long, 1)),
+    ];
+    for (stream, e) in refused {
+        let r = log.append(stream, ExpectedVersion::Any, vec![e]).await;
+        assert!(matches!(r, Err(LogError::Invalid(_))), "{stream:.8}: {r:?}");
+    }
+    let big = log
+        .append(
+            "s",
+            ExpectedVersion::Any,
+            vec![with("T", "a", MAX_PAYLOAD + 1)],
+        )
+        .await;
+    assert!(
+        matches!(big, Err(LogError::TooLarge { size, max: MAX_PAYLOAD }) if size == MAX_PAYLOAD + 1),
+        "{big:?}"
+    );
+    assert_eq!(*log.head().borrow(), 0, "a refused append appends nothing");
+    let at_limits = [
+        (full.as_str(), with(&full, &full, 0)),
+        ("s", with("T", "", MAX_PAYLOAD)),
+    ];
+    for (stream, e) in at_limits {
+        let r = log.append(stream, ExpectedVersion::Any, vec![e]).await;
+        assert!(r.is_ok(), "{stream:.8}: {r:?}");
+    }
+    assert_eq!(*log.head().borrow(), 2);
 }
 
 /// Many appenders racing on one stream with expected versions: each version is

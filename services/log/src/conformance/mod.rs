@@ -16,7 +16,7 @@ mod durability;
 
 pub use appends::{
     append_then_read, conflicts_append_nothing, conflicts_are_never_answered_before_their_commit,
-    optimistic_concurrency_under_contention,
+    limits_are_refused_and_reached, optimistic_concurrency_under_contention,
     retried_append_after_an_ambiguous_failure_is_stored_once,
     subscribe_mid_stream_sees_each_event_once, verify_passes_on_an_intact_log,
 };
@@ -63,6 +63,7 @@ macro_rules! conformance_tests {
         $crate::conformance_tests!(@each $backend;
             append_then_read,
             conflicts_append_nothing,
+            limits_are_refused_and_reached,
             optimistic_concurrency_under_contention,
             subscribe_mid_stream_sees_each_event_once,
             verify_passes_on_an_intact_log,
