@@ -9,6 +9,8 @@ fn categorize_handles_affixes_spelling_and_case() {
     let cases: &[(&str, Option<&str>)] = &[
         ("Sampah menumpuk di pasar", Some("lingkungan")),
         ("SAMPAHNYA belum diangkut", Some("lingkungan")),
+        // A particle and a prefix, no suffix: "di-sampah-nya".
+        ("disampahnya", Some("lingkungan")),
         ("jalannya berlubang dan tergenang", Some("infrastruktur")),
         ("Jalanan rusak parah", Some("infrastruktur")),
         ("djalan di desa kami roesak", Some("infrastruktur")),
