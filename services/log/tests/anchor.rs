@@ -3,20 +3,10 @@
 //! point on. Both logs below verify as intact chains; only the anchor tells.
 
 use aduan_log::memory::MemoryLog;
-use aduan_log::{
-    position_of_hash, record, verify, EventLog, ExpectedVersion, NewEvent, RecordedEvent,
-};
+use aduan_log::{position_of_hash, record, verify, EventLog, RecordedEvent};
 
-async fn log_of(n: usize) -> MemoryLog {
-    let log = MemoryLog::new();
-    for i in 0..n {
-        let e = NewEvent::new("Anchored", "test", format!("event {i}").into_bytes());
-        log.append(&format!("s{}", i % 3), ExpectedVersion::Any, vec![e])
-            .await
-            .expect("append");
-    }
-    log
-}
+mod common;
+use common::log_of;
 
 async fn imported(records: Vec<RecordedEvent>) -> MemoryLog {
     let log = MemoryLog::new();
@@ -26,7 +16,7 @@ async fn imported(records: Vec<RecordedEvent>) -> MemoryLog {
 
 #[tokio::test]
 async fn the_anchor_is_found_in_the_log_it_was_taken_from() {
-    let log = log_of(10).await;
+    let log = log_of(10, 3).await;
     let head = verify(&log, 1, None, &mut |_| {})
         .await
         .expect("intact")
@@ -44,7 +34,7 @@ async fn the_anchor_is_found_in_the_log_it_was_taken_from() {
 
 #[tokio::test]
 async fn a_log_cut_short_verifies_but_loses_the_anchor() {
-    let log = log_of(10).await;
+    let log = log_of(10, 3).await;
     let anchor = verify(&log, 1, None, &mut |_| {})
         .await
         .expect("intact")
@@ -60,7 +50,7 @@ async fn a_log_cut_short_verifies_but_loses_the_anchor() {
 
 #[tokio::test]
 async fn a_rewritten_and_rehashed_history_verifies_but_loses_the_anchor() {
-    let log = log_of(10).await;
+    let log = log_of(10, 3).await;
     let anchor = verify(&log, 1, None, &mut |_| {})
         .await
         .expect("intact")

@@ -4,22 +4,14 @@
 //! for a mutant `cargo mutants -p aduan-log` found alive.
 
 use aduan_log::memory::MemoryLog;
-use aduan_log::{EventLog, ExpectedVersion, NewEvent};
+use aduan_log::EventLog;
 
-async fn log_of(n: usize) -> MemoryLog {
-    let log = MemoryLog::new();
-    for i in 0..n {
-        let e = NewEvent::new("Detail", "test", format!("event {i}").into_bytes());
-        log.append("s", ExpectedVersion::Any, vec![e])
-            .await
-            .expect("append");
-    }
-    log
-}
+mod common;
+use common::log_of;
 
 #[tokio::test]
 async fn a_subscription_knows_the_position_it_yields_next() {
-    let log = log_of(10).await;
+    let log = log_of(10, 1).await;
     let mut sub = log.subscribe(3);
     assert_eq!(sub.position(), 3);
     assert_eq!(sub.next().await.expect("event").position, 3);
@@ -34,7 +26,7 @@ async fn a_subscription_knows_the_position_it_yields_next() {
 
 #[tokio::test]
 async fn an_append_records_the_time_it_was_made() {
-    let log = log_of(1).await;
+    let log = log_of(1, 1).await;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")
@@ -45,7 +37,7 @@ async fn an_append_records_the_time_it_was_made() {
 
 #[tokio::test]
 async fn a_single_record_imports() {
-    let one = log_of(1).await.read_all(1, 1).await.expect("read");
+    let one = log_of(1, 1).await.read_all(1, 1).await.expect("read");
     let copy = MemoryLog::new();
     let appended = copy.import(one.clone()).await.expect("import one");
     assert_eq!((appended.first_position, appended.last_position), (1, 1));

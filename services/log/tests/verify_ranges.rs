@@ -3,23 +3,14 @@
 //! reports nothing. And an anchor past the first page is still found. Each
 //! written for a mutant `cargo mutants -p aduan-log` found alive.
 
-use aduan_log::memory::MemoryLog;
-use aduan_log::{position_of_hash, verify, EventLog, ExpectedVersion, NewEvent};
+use aduan_log::{position_of_hash, verify, EventLog};
 
-async fn log_of(n: usize) -> MemoryLog {
-    let log = MemoryLog::new();
-    for i in 0..n {
-        let e = NewEvent::new("Checked", "test", format!("event {i}").into_bytes());
-        log.append(&format!("s{}", i % 3), ExpectedVersion::Any, vec![e])
-            .await
-            .expect("append");
-    }
-    log
-}
+mod common;
+use common::log_of;
 
 #[tokio::test]
 async fn a_range_reports_its_events_streams_last_hash_and_progress() {
-    let log = log_of(10).await;
+    let log = log_of(10, 3).await;
     let mut seen = Vec::new();
     let r = verify(&log, 4, Some(7), &mut |p| seen.push(p))
         .await
@@ -42,7 +33,7 @@ async fn a_range_reports_its_events_streams_last_hash_and_progress() {
 
 #[tokio::test]
 async fn an_empty_range_reports_nothing() {
-    let log = log_of(10).await;
+    let log = log_of(10, 3).await;
     let r = verify(&log, 5, Some(4), &mut |_| {}).await.expect("empty");
     assert_eq!(
         (r.events, r.streams, r.first_position, r.last_position),
@@ -52,7 +43,7 @@ async fn an_empty_range_reports_nothing() {
 
 #[tokio::test]
 async fn an_anchor_past_the_first_page_is_found() {
-    let log = log_of(5000).await;
+    let log = log_of(5000, 3).await;
     let late = log.read_all(4500, 1).await.expect("read")[0].hash;
     assert_eq!(
         position_of_hash(&log, &late).await.expect("search"),
