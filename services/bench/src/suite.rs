@@ -85,17 +85,22 @@ pub struct Plan {
 pub async fn run(plan: &Plan, progress: &mut dyn FnMut(&str)) -> anyhow::Result<Vec<Stats>> {
     let mut rows = Vec::new();
     let scratch = tempfile::tempdir()?;
-    let nats = if plan.jetstream {
+    let mut peers = Vec::new();
+    if plan.jetstream {
         match jetstream::Server::start(&scratch.path().join("nats")) {
-            Ok(s) => Some(s),
-            Err(e) => {
-                progress(&format!("JetStream peer skipped: {e}"));
-                None
-            }
+            Ok(s) => peers.push(s),
+            Err(e) => progress(&format!("JetStream peer skipped: {e}")),
         }
-    } else {
-        None
-    };
+        let fair = jetstream::fair_binary()
+            .ok_or_else(|| {
+                anyhow::anyhow!("nats-server 2.15.1 not installed (scripts/install-nats-2.15.sh)")
+            })
+            .and_then(|bin| jetstream::Server::start_fair(&bin, &scratch.path().join("nats-fair")));
+        match fair {
+            Ok(s) => peers.push(s),
+            Err(e) => progress(&format!("fair JetStream peer skipped: {e}")),
+        }
+    }
     let pg = match &plan.postgres {
         Some(url) => match postgres::setup(url, 64).await {
             Ok(pool) => Some(pool),
@@ -117,7 +122,7 @@ pub async fn run(plan: &Plan, progress: &mut dyn FnMut(&str)) -> anyhow::Result<
         let s = log::sled_appends(&dir, c, events, plan.payload).await?;
         progress(&row(&s));
         rows.push(s);
-        if let Some(server) = &nats {
+        for server in &peers {
             let s = jetstream::appends(server, c, events, plan.payload).await?;
             progress(&row(&s));
             rows.push(s);
