@@ -12,15 +12,12 @@
 //! redacted: a reporter who writes their name there is still named.
 
 use std::fmt;
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::Path;
 
 use aduan_domain::ComplaintEvent;
 use aduan_log::RecordedEvent;
-use rand::RngCore;
 
-use crate::{hex, parse_hash, AuditError};
+use crate::{parse_hash, AuditError};
 
 /// How a redacted value starts; 64 hex digits of the keyed hash follow.
 pub const REDACTED_PREFIX: &str = "redacted:";
@@ -41,44 +38,12 @@ impl RedactionKey {
         Self(bytes)
     }
 
-    /// Reads the key at `path` (64 hex digits), or creates it there, 0600 in a
-    /// 0700 directory. Creation is a hard link of a complete file, so two
-    /// exports starting at once end with one key (as `aduan_intake::ReporterKey`).
+    /// Reads the key at `path`, or creates it there (see `aduan_keyfile`:
+    /// 0600, atomic, so two exports starting at once end with one key).
     pub fn load_or_create(path: &Path) -> Result<Self, AuditError> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => return Self::parse(&text, path),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e.into()),
-        }
-        if let Some(dir) = path.parent() {
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)?;
-        }
-        let mut key = [0u8; 32];
-        rand::rng().fill_bytes(&mut key);
-        let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-        let written = write_new(&tmp, format!("{}\n", hex(&key)).as_bytes()).and_then(|()| {
-            match std::fs::hard_link(&tmp, path) {
-                Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(e),
-                _ => Ok(()),
-            }
-        });
-        let _ = std::fs::remove_file(&tmp);
-        written?;
-        // Whoever linked first won; everyone uses what is on disk.
-        Self::parse(&std::fs::read_to_string(path)?, path)
-    }
-
-    fn parse(text: &str, path: &Path) -> Result<Self, AuditError> {
-        parse_hash(text).map(Self).ok_or_else(|| {
-            std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                format!("{}: expected 64 hexadecimal digits", path.display()),
-            )
-            .into()
-        })
+        aduan_keyfile::load_or_create(path)
+            .map(Self)
+            .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())).into())
     }
 
     /// The redacted form of `value` in the reporter field `field`.
@@ -90,16 +55,6 @@ impl RedactionKey {
         h.update(value.as_bytes());
         format!("{REDACTED_PREFIX}{}", h.finalize().to_hex())
     }
-}
-
-fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
-    f.write_all(bytes)?;
-    f.sync_all()
 }
 
 /// `e` with its reporter's identity replaced, or `None` when it names no
@@ -243,6 +198,6 @@ mod tests {
         assert_eq!(mode & 0o777, 0o600);
         let b = RedactionKey::load_or_create(&path).expect("load");
         assert_eq!(a.0, b.0);
-        assert!(!format!("{a:?}").contains(&hex(&a.0)[..8]));
+        assert!(!format!("{a:?}").contains(&crate::hex(&a.0)[..8]));
     }
 }

@@ -11,8 +11,6 @@
 //! checked).
 
 use std::fmt;
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::Path;
 
 use aduan_domain::{reporter_token, ComplaintId, ReporterToken};
@@ -43,59 +41,15 @@ impl ReporterKey {
         Self(bytes)
     }
 
-    /// Reads the key at `path` (64 hex characters), or creates it there, 0600 in
-    /// a 0700 directory, on first start. Creation is atomic (a hard link of a
-    /// complete file), so two processes starting at once end with one key.
+    /// Reads the key at `path`, or creates it there on first start (see
+    /// `aduan_keyfile`: 0600, atomic, so two processes end with one key).
     pub fn load_or_create(path: &Path) -> Result<Self, IntakeError> {
-        let fail = |source| IntakeError::ReporterKey {
-            path: path.to_owned(),
-            source,
-        };
-        match std::fs::read_to_string(path) {
-            Ok(text) => return Self::parse(&text).ok_or_else(|| fail(bad_key())),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(fail(e)),
-        }
-        if let Some(dir) = path.parent() {
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)
-                .map_err(fail)?;
-        }
-        let key = Self::random();
-        let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-        let written =
-            write_new(&tmp, key.hex().as_bytes()).and_then(|()| {
-                match std::fs::hard_link(&tmp, path) {
-                    Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(e),
-                    _ => Ok(()),
-                }
-            });
-        let _ = std::fs::remove_file(&tmp);
-        written.map_err(fail)?;
-        // Whoever linked first won; everyone uses what is on disk.
-        let text = std::fs::read_to_string(path).map_err(fail)?;
-        Self::parse(&text).ok_or_else(|| fail(bad_key()))
-    }
-
-    fn parse(text: &str) -> Option<Self> {
-        let text = text.trim().as_bytes();
-        if text.len() != 64 {
-            return None;
-        }
-        let mut k = [0u8; 32];
-        for (i, pair) in text.chunks(2).enumerate() {
-            let s = std::str::from_utf8(pair).ok()?;
-            k[i] = u8::from_str_radix(s, 16).ok()?;
-        }
-        Some(Self(k))
-    }
-
-    fn hex(&self) -> String {
-        let mut s: String = self.0.iter().map(|b| format!("{b:02x}")).collect();
-        s.push('\n');
-        s
+        aduan_keyfile::load_or_create(path)
+            .map(Self)
+            .map_err(|source| IntakeError::ReporterKey {
+                path: path.to_owned(),
+                source,
+            })
     }
 
     /// The reporter token of complaint `id` submitted with content
@@ -109,23 +63,6 @@ impl ReporterKey {
         let hash = reporter_token::hash(&token);
         (ReporterToken::from(token), hash)
     }
-}
-
-fn bad_key() -> std::io::Error {
-    std::io::Error::new(
-        std::io::ErrorKind::InvalidData,
-        "expected 64 hexadecimal characters",
-    )
-}
-
-fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
-    f.write_all(bytes)?;
-    f.sync_all()
 }
 
 #[cfg(test)]
@@ -142,7 +79,8 @@ mod tests {
         assert_eq!(mode & 0o777, 0o600);
         let b = ReporterKey::load_or_create(&path).expect("load");
         assert_eq!(a.0, b.0);
-        assert!(!format!("{a:?}").contains(&a.hex()[..8]));
+        let hex: String = a.0.iter().map(|b| format!("{b:02x}")).collect();
+        assert!(!format!("{a:?}").contains(&hex[..8]));
         std::fs::write(&path, "not a key").expect("damage");
         assert!(matches!(
             ReporterKey::load_or_create(&path),
