@@ -58,6 +58,17 @@ fn aduan(args: &[&str], data: &Path) -> (i32, String) {
     (out.status.code().unwrap_or(-1), text)
 }
 
+/// Runs `aduan audit verify` on `data`, which must pass, and returns the head hash it prints.
+fn verified_head(data: &Path) -> String {
+    let (code, out) = aduan(&["audit", "verify"], data);
+    assert_eq!(code, 0, "{out}");
+    out.split("head hash ")
+        .nth(1)
+        .expect("head hash printed")
+        .trim()
+        .to_owned()
+}
+
 fn tamper(data: &Path, f: impl FnOnce(&SledLog)) {
     let log = SledLog::open(SledOptions::new(data.join("log"))).expect("open");
     f(&log);
@@ -117,14 +128,7 @@ async fn verify_names_each_kind_of_tampering_and_history_still_reads() {
 async fn export_then_import_reproduces_the_log() {
     let src = tempfile::tempdir().expect("dir");
     let ids = seed(src.path(), 25).await;
-    let (code, before) = aduan(&["audit", "verify"], src.path());
-    assert_eq!(code, 0, "{before}");
-    let head = before
-        .split("head hash ")
-        .nth(1)
-        .expect("head hash printed")
-        .trim()
-        .to_owned();
+    let head = verified_head(src.path());
     let (code, history_before) = aduan(
         &["audit", "history", &ids[3].to_string(), "--json"],
         src.path(),
@@ -201,14 +205,7 @@ async fn verify_ranges_anchors_and_a_log_cut_short() {
         out.contains("positions 3..5, hash of the range's last event"),
         "{out}"
     );
-    let (code, out) = aduan(&["audit", "verify"], src.path());
-    assert_eq!(code, 0, "{out}");
-    let head = out
-        .split("head hash ")
-        .nth(1)
-        .expect("head hash")
-        .trim()
-        .to_owned();
+    let head = verified_head(src.path());
 
     // Export, drop the last two events, import elsewhere: an intact but shorter chain.
     let file = src.path().join("export.jsonl");
@@ -242,14 +239,7 @@ async fn verify_ranges_anchors_and_a_log_cut_short() {
 async fn an_export_whose_data_was_edited_is_refused_by_import_and_check_export() {
     let src = tempfile::tempdir().expect("dir");
     seed(src.path(), 8).await;
-    let (code, out) = aduan(&["audit", "verify"], src.path());
-    assert_eq!(code, 0, "{out}");
-    let head = out
-        .split("head hash ")
-        .nth(1)
-        .expect("head hash")
-        .trim()
-        .to_owned();
+    let head = verified_head(src.path());
     for format in ["jsonl", "cloudevents"] {
         let file = src.path().join(format!("export.{format}"));
         let path = file.to_str().expect("utf8");
@@ -322,14 +312,7 @@ async fn full_exports_are_private_and_redacted_exports_name_nobody_but_still_che
         privacy: "confidential".into(),
     };
     seed_as(src.path(), 6, |i| (i % 3 != 2).then(|| person(i))).await;
-    let (code, out) = aduan(&["audit", "verify"], src.path());
-    assert_eq!(code, 0, "{out}");
-    let head = out
-        .split("head hash ")
-        .nth(1)
-        .expect("head hash")
-        .trim()
-        .to_owned();
+    let head = verified_head(src.path());
 
     let full = src.path().join("full.jsonl");
     std::fs::write(&full, "old\n").expect("an older file");
