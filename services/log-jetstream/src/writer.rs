@@ -296,6 +296,16 @@ impl Writer {
         if last == fence {
             return Ok(true);
         }
+        if last < fence {
+            // An answer older than what this process applied: ask again.
+            if Instant::now() >= deadline {
+                return Err(LogError::storage(format!(
+                    "the stream answers last sequence {last}, behind {fence} applied here"
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            return Ok(false);
+        }
         self.catch_up(deadline).await?;
         Ok(false)
     }
@@ -304,12 +314,6 @@ impl Writer {
     /// through an unavailable server until `deadline`.
     async fn catch_up(&self, deadline: Instant) -> Result<(), LogError> {
         let last = self.until(deadline, || self.log.last_sequence()).await?;
-        let head = self.shared.lock().head;
-        if last < head {
-            return Err(LogError::storage(format!(
-                "the stream ends at {last} but this process applied {head}: it was lost or replaced"
-            )));
-        }
         loop {
             let next = self.shared.lock().head + 1;
             if next > last {

@@ -228,6 +228,11 @@ pub fn shared(three: bool) -> Arc<Cluster> {
     } else {
         Cluster::single()
     });
+    eprintln!(
+        "{} nats-server 2.15.1 node(s) ready (JetStream answering) after {:?}",
+        c.nodes.len(),
+        c.ready_after
+    );
     *slot = Arc::downgrade(&c);
     c
 }
