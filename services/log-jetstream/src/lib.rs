@@ -75,12 +75,20 @@ const READ_AHEAD: usize = 32;
 
 /// The JetStream-backed event log, as one process sees it. Cheap to clone;
 /// the last clone dropped (or [`JetStreamLog::close`]) stops its tasks.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct JetStreamLog {
     inner: Arc<Inner>,
 }
 
-#[derive(Debug)]
+impl std::fmt::Debug for JetStreamLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JetStreamLog")
+            .field("stream", &self.stream())
+            .field("head", &*self.inner.shared.subscribe().borrow())
+            .finish_non_exhaustive()
+    }
+}
+
 struct Inner {
     log: LogStream,
     shared: Arc<Shared>,
