@@ -1,7 +1,8 @@
 //! One atomic batch publish (ADR-50), fenced on the whole stream's last
 //! sequence: the first message carries `Nats-Expected-Last-Sequence`, every
 //! message `Nats-Batch-Id` and `Nats-Batch-Sequence`, the last
-//! `Nats-Batch-Commit: 1`. The server stores all of it or nothing, and only
+//! `Nats-Batch-Commit: 1`. A batch of one record is a plain publish with the
+//! same expectation. The server stores all of it or nothing, and only
 //! when the stream's last sequence is the fence when the batch is applied
 //! (so it holds on R3 too, where the per-subject expectation did not before
 //! 2.9.21, nats-server #4320).
@@ -22,8 +23,9 @@ const REFUSED_FOR_GOOD: [u64; 3] = [10054, 10199, 10205];
 /// Why a batch was not (known to be) stored.
 #[derive(Debug)]
 pub(crate) enum Failure {
-    /// The stream's last sequence was not the fence: nothing was stored.
-    Fenced,
+    /// The stream's last sequence was not the fence (it was this one, when
+    /// the server said so): nothing was stored.
+    Fenced(Option<u64>),
     /// Refused for a reason a retry cannot cure: nothing was stored.
     Refused(LogError),
     /// Whether it was stored is unknown (a timeout, a lost connection, a
@@ -69,6 +71,14 @@ pub(crate) async fn publish(
         if i == 0 {
             headers.insert("Nats-Expected-Last-Sequence", fence.to_string().as_str());
         }
+        if n == 1 {
+            // One message is atomic on its own; an R1 stream took ~30 ms to
+            // commit a batch of one against ~1 ms for a plain publish here.
+            let mut headers = HeaderMap::new();
+            headers.insert("Nats-Expected-Last-Sequence", fence.to_string().as_str());
+            commit = Some((headers, record));
+            break;
+        }
         if i as u64 + 1 == n {
             headers.insert("Nats-Batch-Commit", "1");
             commit = Some((headers, record));
@@ -105,14 +115,21 @@ pub(crate) async fn publish(
         .map_err(|e| Failure::InDoubt(format!("unreadable batch ack: {e}")))?;
     if let Some(err) = ack.error {
         return Err(match err.err_code {
-            WRONG_LAST_SEQUENCE => Failure::Fenced,
+            // "wrong last sequence: 42"
+            WRONG_LAST_SEQUENCE => Failure::Fenced(
+                err.description
+                    .rsplit(' ')
+                    .next()
+                    .and_then(|n| n.parse().ok()),
+            ),
             code if REFUSED_FOR_GOOD.contains(&code) => Failure::Refused(LogError::storage(
                 format!("JetStream refused the batch ({code}): {}", err.description),
             )),
             code => Failure::InDoubt(format!("JetStream error {code}: {}", err.description)),
         });
     }
-    if ack.batch.as_deref() != Some(id.as_str()) || ack.count != Some(n) || ack.seq != fence + n {
+    let batch_ok = n == 1 || (ack.batch.as_deref() == Some(id.as_str()) && ack.count == Some(n));
+    if !batch_ok || ack.seq != fence + n {
         return Err(Failure::InDoubt(format!(
             "batch ack does not match: seq {} count {:?} for {n} records after {fence}",
             ack.seq, ack.count

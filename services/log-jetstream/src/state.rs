@@ -110,6 +110,8 @@ impl Shared {
                 if let LogError::Corrupt { position, reason } = &err {
                     tracing::error!(position, %reason, "the JetStream log is broken");
                     state.broken = Some((*position, reason.clone()));
+                    // Wakes whoever waits on the head, to see the log broken.
+                    self.head.send_replace(state.head);
                 }
                 return Err(err);
             }

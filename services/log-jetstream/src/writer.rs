@@ -263,12 +263,18 @@ impl Writer {
                     return Ok(true);
                 }
                 Err(Failure::Refused(e)) => return Err(e),
-                Err(Failure::Fenced) if Instant::now() >= deadline => {
+                Err(Failure::Fenced(_)) if Instant::now() >= deadline => {
                     return Err(LogError::storage(
                         "the fence kept failing until the deadline",
                     ));
                 }
-                Err(Failure::Fenced) => {}
+                Err(Failure::Fenced(Some(last))) if !in_doubt && last > fence => {
+                    // Records of another process follow the fence: these
+                    // can never land, so plan again after them.
+                    self.catch_up_to(last, deadline).await?;
+                    return Ok(false);
+                }
+                Err(Failure::Fenced(_)) => {}
                 Err(Failure::InDoubt(why)) => {
                     tracing::warn!(fence, %why, "batch outcome unknown; looking and retrying");
                     if Instant::now() >= deadline {
@@ -314,6 +320,15 @@ impl Writer {
     /// through an unavailable server until `deadline`.
     async fn catch_up(&self, deadline: Instant) -> Result<(), LogError> {
         let last = self.until(deadline, || self.log.last_sequence()).await?;
+        self.catch_up_to(last, deadline).await
+    }
+
+    /// Applies every record up to `last`: whatever the follower (which
+    /// streams them anyway) has not brought within a moment is fetched.
+    async fn catch_up_to(&self, last: u64, deadline: Instant) -> Result<(), LogError> {
+        let mut head = self.shared.subscribe();
+        let brought = head.wait_for(|h| *h >= last);
+        let _ = tokio::time::timeout(Duration::from_millis(50), brought).await;
         loop {
             let next = self.shared.lock().head + 1;
             if next > last {
