@@ -188,6 +188,15 @@ impl JetStreamLog {
         self.inner.follower.abort();
     }
 
+    /// How many batches of this process lost their answer (a timeout, a
+    /// leader election) and were settled by looking at the stream.
+    pub fn batches_in_doubt(&self) -> u64 {
+        self.inner
+            .shared
+            .in_doubt
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// The JetStream stream holding the log.
     pub fn stream(&self) -> &str {
         self.inner.log.name()

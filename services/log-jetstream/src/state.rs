@@ -65,6 +65,8 @@ pub(crate) struct Shared {
     head: watch::Sender<u64>,
     /// Most bytes of recent records kept for reads.
     cache_bytes: usize,
+    /// Batches whose answer was lost and had to be looked for.
+    pub in_doubt: std::sync::atomic::AtomicU64,
 }
 
 impl Shared {
@@ -77,6 +79,7 @@ impl Shared {
             }),
             head,
             cache_bytes,
+            in_doubt: Default::default(),
         }
     }
 

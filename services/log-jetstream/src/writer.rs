@@ -3,6 +3,7 @@
 //! and verbatim imports.
 
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -281,6 +282,7 @@ impl Writer {
                         return Err(LogError::storage(format!("JetStream unavailable: {why}")));
                     }
                     in_doubt = true;
+                    self.shared.in_doubt.fetch_add(1, Ordering::Relaxed);
                     tokio::time::sleep(pause).await;
                     pause = (pause * 2).min(Duration::from_millis(500));
                 }
