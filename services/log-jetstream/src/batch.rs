@@ -7,6 +7,8 @@
 //! (so it holds on R3 too, where the per-subject expectation did not before
 //! 2.9.21, nats-server #4320).
 
+use std::time::Duration;
+
 use async_nats::client::{PublishErrorKind, RequestErrorKind};
 use async_nats::{Client, HeaderMap, Request, Subject};
 use bytes::Bytes;
@@ -14,6 +16,10 @@ use serde::Deserialize;
 
 use aduan_log::LogError;
 
+/// How long a commit waits for its answer before it is in doubt (and
+/// settled by looking): the client's default of 10 s made the pause after
+/// a leader's death 10 s whenever a commit was in flight to it.
+const COMMIT_TIMEOUT: Duration = Duration::from_secs(3);
 /// Error code of a failed `Nats-Expected-Last-Sequence`.
 const WRONG_LAST_SEQUENCE: u64 = 10071;
 /// Error codes that no retry can cure: a message over the stream's maximum,
@@ -101,7 +107,10 @@ pub(crate) async fn publish(
             "an append needs at least one event".into(),
         )));
     };
-    let request = Request::new().headers(headers).payload(record);
+    let request = Request::new()
+        .headers(headers)
+        .payload(record)
+        .timeout(Some(COMMIT_TIMEOUT));
     let reply = match client.send_request(subject.clone(), request).await {
         Ok(reply) => reply,
         Err(e) => {
