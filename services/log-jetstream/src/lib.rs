@@ -2,8 +2,8 @@
 //! stream that any number of processes append to, each through its own
 //! [`JetStreamLog`].
 //!
-//! **Records.** Each message is one record exactly as `aduan-log`'s
-//! [`record`](aduan_log::record) module encodes it (hash ‖ body with the
+//! **Records.** Each message is one record exactly as
+//! [`aduan_log::record`] encodes it (hash ‖ body with the
 //! previous record's hash), and a record's position is its stream sequence,
 //! 1..N without gaps: the stream denies delete and purge, and a refused
 //! batch takes no sequence. So an export from sled imports here with every
@@ -43,6 +43,36 @@
 //! `max_payload` above 1 MiB (its default): aduan's largest payload is
 //! 1 MiB and a record adds its envelope. Atomic batches need nats-server
 //! 2.12+; the tests run 2.15.1.
+//!
+//! **Measured** (`tests/measure.rs`, 2-core machine shared with other
+//! builds, every node `sync_interval: always`, 256-byte payloads, each
+//! appender version-checked on its own stream), durable appends per second:
+//!
+//! | appenders | R3, three nodes | R1, one node |
+//! | --- | --- | --- |
+//! | 1 instance × 1 | 643 | 1,082 |
+//! | 1 instance × 16 | 3,310 | 247 |
+//! | 1 instance × 256 | 8,401 | 4,582 |
+//! | 4 instances × 16 (separate connections) | 1,513 | 112 |
+//!
+//! An atomic batch commit took about 30 ms on an R1 stream of nats-server
+//! 2.15.1 here (a plain publish about 1 ms), hence the slow R1 rows with
+//! more than one record per batch; a batch of one record is therefore sent
+//! as a plain publish with the same fence. Writers in several processes
+//! pay a fence failure and a catch-up (the follower's records, or fetched
+//! ones after 50 ms) for every batch another process committed first.
+//! Killing the R3 stream leader under 8 appenders stopped acknowledgements
+//! for 8.0 to 8.1 s in four runs of `tests/failover.rs` (a Raft election
+//! takes 4–9 s, and a commit in flight to the dead leader waits 3 s for its
+//! answer before it is settled by looking), with no acknowledged append
+//! lost or stored twice.
+//!
+//! **Limits.** An append holds at most `max_batch` events (≤ 1,000, the
+//! server's batch ceiling). An import is checked whole first, then stored
+//! in batches of `max_batch` records, each fenced on the one before: a
+//! failure between two of them leaves the earlier ones stored (a retry of
+//! the rest continues at the head). Reads of records older than the cache
+//! (`cache_bytes`) are one request per record to the stream's leader.
 //!
 //! It does not choose the server, credentials or TLS (the caller connects
 //! the `async_nats::Client`), and it is not wired into the `aduan` binary yet.
