@@ -275,7 +275,8 @@ impl Writer {
                     self.catch_up_to(last, deadline).await?;
                     return Ok(false);
                 }
-                Err(Failure::Fenced(_)) => {}
+                // After an attempt in doubt, or an answer that lags: look again shortly.
+                Err(Failure::Fenced(_)) => tokio::time::sleep(Duration::from_millis(10)).await,
                 Err(Failure::InDoubt(why)) => {
                     tracing::warn!(fence, %why, "batch outcome unknown; looking and retrying");
                     if Instant::now() >= deadline {

@@ -48,6 +48,34 @@ async fn table(mut js: common::Js, label: &str) {
     }
 }
 
+/// How fast opening rebuilds the stream index (reading every record).
+async fn reopen_rate(js: &mut common::Js, records: usize) -> f64 {
+    use aduan_log::conformance::Backend as _;
+    let log = js.create().await;
+    for b in 0..records / 500 {
+        let batch = (0..500)
+            .map(|_| NewEvent::new("Measured", "bench", vec![7; 256]))
+            .collect();
+        log.append(&format!("r{}", b % 50), ExpectedVersion::Any, batch)
+            .await
+            .expect("append");
+    }
+    let started = Instant::now();
+    let log = js.reopen(log).await;
+    let rate = records as f64 / started.elapsed().as_secs_f64();
+    assert_eq!(*log.head().borrow(), records as u64);
+    rate
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement: run with --ignored --nocapture"]
+async fn reopen_rates() {
+    let r1 = reopen_rate(&mut common::Js::single(), 50_000).await;
+    println!("R1, one node: open reads 50,000 records at {r1:.0} records/s");
+    let r3 = reopen_rate(&mut common::Js::three(), 50_000).await;
+    println!("R3, three nodes: open reads 50,000 records at {r3:.0} records/s");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a measurement: run with --ignored --nocapture"]
 async fn append_rates_single_node_r1() {
