@@ -163,3 +163,6 @@ fn continues(state: &State, e: RecordedEvent) -> Result<RecordedEvent, LogError>
         reason,
     })
 }
+
+#[cfg(test)]
+mod tests;
