@@ -150,6 +150,42 @@ async fn head_and_subscribe_see_appends_of_another_instance() {
     assert_eq!(wait_for_head(a, 51).await, 51, "and a sees b's");
 }
 
+/// An instance that has not yet seen another's append decides on the
+/// stream's current state, not on its own stale view: right after b
+/// creates a stream, a's append expecting version 1 succeeds (it is never
+/// refused with a `Conflict` naming version 0), and a's append expecting
+/// no stream is refused naming version 1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_behind_another_decides_on_the_current_state() {
+    let mut js = common::Js::three();
+    let logs = instances(&mut js, 2).await;
+    let (a, b) = (&logs[0], &logs[1]);
+    for i in 0..40 {
+        let stream = format!("t{i}");
+        b.append(&stream, ExpectedVersion::NoStream, vec![event("b")])
+            .await
+            .expect("b creates it");
+        let next = a
+            .append(&stream, ExpectedVersion::Exact(1), vec![event("a")])
+            .await;
+        assert!(
+            matches!(next, Ok(ref x) if x.stream_version == 2),
+            "{stream}: {next:?}"
+        );
+        let other = format!("u{i}");
+        b.append(&other, ExpectedVersion::NoStream, vec![event("b")])
+            .await
+            .expect("b creates another");
+        let again = a
+            .append(&other, ExpectedVersion::NoStream, vec![event("a")])
+            .await;
+        assert!(
+            matches!(again, Err(LogError::Conflict { actual: 1, .. })),
+            "{other}: {again:?}"
+        );
+    }
+}
+
 /// A record that does not continue the chain (published on the log's
 /// subject by something else) stops every instance: appends are refused
 /// with `Corrupt` naming its position, nothing more is stored by them, and
