@@ -74,8 +74,10 @@
 //! here; a subject per complaint stream with last-by-subject lookups would
 //! avoid the scan, at the cost of encoding stream ids into subject tokens).
 //!
-//! **Limits.** An append holds at most `max_batch` events (≤ 1,000, the
-//! server's batch ceiling). An import is checked whole first, then stored
+//! **Limits.** Nothing makes the fence fair between processes: a process
+//! whose batches keep losing to others retries for `retry_for` (30 s by
+//! default) and then answers `LogError::Storage`. An append holds at most
+//! `max_batch` events (≤ 1,000, the server's batch ceiling). An import is checked whole first, then stored
 //! in batches of `max_batch` records, each fenced on the one before: a
 //! failure between two of them leaves the earlier ones stored (a retry of
 //! the rest continues at the head). Reads of records older than the cache

@@ -13,11 +13,13 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use aduan_log::record::{self, HASH_LEN};
-use aduan_log::{Appended, ExpectedVersion, ImportCheck, LogError, NewEvent, RecordedEvent};
+use aduan_log::{Appended, ExpectedVersion, LogError, NewEvent, RecordedEvent};
 
 use crate::batch::{self, Failure};
 use crate::state::Shared;
 use crate::stream::LogStream;
+
+mod import;
 
 /// What the writer is asked to do.
 pub(crate) enum Request {
@@ -207,37 +209,6 @@ impl Writer {
             last_hash: prev,
             answers,
         })
-    }
-
-    /// Stores exported records verbatim, after checking all of them against
-    /// the stream's current head. Up to `max_batch` records go in one atomic
-    /// batch; a larger import is several, each fenced on the one before.
-    async fn import(&self, events: Vec<RecordedEvent>) -> Result<Appended, LogError> {
-        let deadline = Instant::now() + self.retry_for;
-        self.catch_up(deadline).await?;
-        let (appended, records) = {
-            let state = self.shared.lock();
-            state.check_intact()?;
-            let mut check = ImportCheck::new(state.head, state.last_hash);
-            let mut records = Vec::with_capacity(events.len());
-            for e in &events {
-                records.push((Bytes::from(check.next(e, |s| state.version(s))?), e.hash));
-            }
-            (check.appended()?, records)
-        };
-        let mut fence = appended.first_position - 1;
-        for chunk in records.chunks(self.max_batch) {
-            let bytes = chunk.iter().map(|(b, _)| b.clone()).collect();
-            let last_hash = chunk[chunk.len() - 1].1;
-            if !self.publish(fence, bytes, last_hash, deadline).await? {
-                return Err(LogError::Corrupt {
-                    position: fence + 1,
-                    reason: "another process appended during the import".into(),
-                });
-            }
-            fence += chunk.len() as u64;
-        }
-        Ok(appended)
     }
 
     /// Publishes `records` after stream sequence `fence` until the outcome
