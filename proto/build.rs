@@ -5,6 +5,20 @@ use std::path::PathBuf;
 /// A oneof in JSON is its chosen field, read strictly (see src/oneof.rs).
 const ONEOF_ATTRIBUTE: &str = "#[serde(flatten, deserialize_with = \"crate::oneof::deserialize\")]";
 
+/// The messages the HTTP API sends or accepts as JSON (services/api/src/openapi.rs);
+/// a message's path covers its nested messages and oneofs too.
+const HTTP_MESSAGES: [&str; 9] = [
+    ".aduan.v1.Location",
+    ".aduan.v1.Reporter",
+    ".aduan.v1.Error",
+    ".aduan.v1.SubmitComplaint",
+    ".aduan.v1.SubmitAck",
+    ".aduan.v1.OpdCommand",
+    ".aduan.v1.CommandAck",
+    ".aduan.v1.StatusView",
+    ".aduan.v1.TimelineEntry",
+];
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = PathBuf::from("aduan/v1");
     let mut files = Vec::new();
@@ -25,6 +39,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "#[derive(serde::Serialize, serde::Deserialize)] #[serde(rename_all = \"snake_case\")]",
     );
     config.message_attribute(".aduan.v1", "#[serde(default)]");
+    // The messages of the HTTP API carry their JSON Schema (OpenAPI) under the
+    // `openapi` feature; serde's attributes above shape it, so it is what is sent.
+    for message in HTTP_MESSAGES {
+        config.type_attribute(
+            message,
+            "#[cfg_attr(feature = \"openapi\", derive(utoipa::ToSchema))]",
+        );
+    }
     for oneof in [
         ".aduan.v1.SubmitReply.result",
         ".aduan.v1.CommandReply.result",
