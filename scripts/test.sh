@@ -15,7 +15,9 @@ cargo fmt --all --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 cargo build --quiet -p aduan --bin aduan
 cargo test --workspace
-# The CloudEvents exports as the official CloudEvents SDK for Python reads them.
+# The HTTP API fuzzed from its own OpenAPI document (about 100 s), and the
+# CloudEvents exports as the official CloudEvents SDK for Python reads them.
+scripts/schemathesis.sh
 scripts/cloudevents.sh
 # The fault test that needs mount (a tmpfs) is ignored by default; run it where a
 # tmpfs can be mounted (root with mount permission), and say so when it cannot.

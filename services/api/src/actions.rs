@@ -46,8 +46,8 @@ type Reply = Result<Json<v1::CommandAck>, ApiError>;
     tag = "opd",
     security(("opd" = [])),
     params(
-        ("org" = String, Path, description = "The acting OPD's organisation code; the token's own, and the complaint's current owner."),
-        ("complaint_id" = String, Path, description = "The complaint's id (UUID v7)."),
+        ("org" = String, Path, pattern = "^[a-z0-9][a-z0-9-]{1,63}$", description = "The acting OPD's organisation code; the token's own, and the complaint's current owner."),
+        ("complaint_id" = String, Path, pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", description = "The complaint's id (UUID v7)."),
     ),
     request_body(content = v1::OpdCommand, content_type = "application/json", description = "One action; `actor` is taken from the token, and `complaint_id`, when given, must be the path's."),
     responses(
@@ -103,6 +103,7 @@ pub struct ReplyBody {
 pub struct FeedbackBody {
     /// 1 to 5.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 5)]
     pub rating: u32,
     /// Free text, may be empty.
     #[serde(default)]
@@ -123,7 +124,7 @@ pub struct ReopenBody {
     tag = "reporter",
     description = "Answer the question the owner asked.",
     security(("reporter_token" = [])),
-    params(("tracking_no" = String, Path, description = "The complaint's tracking number.")),
+    params(("tracking_no" = String, Path, pattern = "^[23456789ABCDEFGHJKMNPQRSTVWXYZabcdefghjkmnpqrstvwxyz]{5}-?[23456789ABCDEFGHJKMNPQRSTVWXYZabcdefghjkmnpqrstvwxyz]{5}$", description = "The complaint's tracking number.")),
     request_body(content = ReplyBody, content_type = "application/json"),
     responses(
         (status = 200, description = "Done: the complaint's new stream version and status.", body = v1::CommandAck),
@@ -156,7 +157,7 @@ pub async fn reply<L: EventLog + Clone>(
     tag = "reporter",
     description = "Rate the answer, 1 to 5, with a comment.",
     security(("reporter_token" = [])),
-    params(("tracking_no" = String, Path, description = "The complaint's tracking number.")),
+    params(("tracking_no" = String, Path, pattern = "^[23456789ABCDEFGHJKMNPQRSTVWXYZabcdefghjkmnpqrstvwxyz]{5}-?[23456789ABCDEFGHJKMNPQRSTVWXYZabcdefghjkmnpqrstvwxyz]{5}$", description = "The complaint's tracking number.")),
     request_body(content = FeedbackBody, content_type = "application/json"),
     responses(
         (status = 200, description = "Done: the complaint's new stream version and status.", body = v1::CommandAck),
@@ -190,7 +191,7 @@ pub async fn feedback<L: EventLog + Clone>(
     tag = "reporter",
     description = "Dispute the answer: the complaint is reopened.",
     security(("reporter_token" = [])),
-    params(("tracking_no" = String, Path, description = "The complaint's tracking number.")),
+    params(("tracking_no" = String, Path, pattern = "^[23456789ABCDEFGHJKMNPQRSTVWXYZabcdefghjkmnpqrstvwxyz]{5}-?[23456789ABCDEFGHJKMNPQRSTVWXYZabcdefghjkmnpqrstvwxyz]{5}$", description = "The complaint's tracking number.")),
     request_body(content = ReopenBody, content_type = "application/json"),
     responses(
         (status = 200, description = "Done: the complaint's new stream version and status.", body = v1::CommandAck),
@@ -226,18 +227,23 @@ pub enum AdminBody {
         /// `spam`, `duplicate` or `not_a_complaint`; defaults to `duplicate`
         /// when `duplicate_of` is given.
         #[serde(default)]
+        #[schema(pattern = "^(spam|duplicate|not_a_complaint)?$")]
         reason_code: String,
         /// For the reporter to read.
         #[serde(default)]
         reason: String,
         /// With a duplicate: the original complaint's id.
         #[serde(default)]
+        #[schema(
+            pattern = "^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})?$"
+        )]
         duplicate_of: String,
     },
     /// Hand it by hand to `org`.
     Reroute {
         /// The new owner.
         #[serde(default)]
+        #[schema(pattern = "^[a-z0-9][a-z0-9-]{1,63}$")]
         org: String,
         /// Why.
         #[serde(default)]
@@ -250,7 +256,7 @@ pub enum AdminBody {
     path = "/v1/admin/complaints/{complaint_id}/actions",
     tag = "admin",
     security(("admin" = [])),
-    params(("complaint_id" = String, Path, description = "The complaint's id (UUID v7).")),
+    params(("complaint_id" = String, Path, pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", description = "The complaint's id (UUID v7).")),
     request_body(content = AdminBody, content_type = "application/json"),
     responses(
         (status = 200, description = "Done: the complaint's new stream version and status.", body = v1::CommandAck),

@@ -18,7 +18,7 @@ use crate::{ApiError, ApiState};
     path = "/v1/audit/complaints/{complaint_id}/events",
     tag = "audit",
     security(("auditor" = [])),
-    params(("complaint_id" = String, Path, description = "The complaint's id (UUID v7).")),
+    params(("complaint_id" = String, Path, pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", description = "The complaint's id (UUID v7).")),
     responses(
         (status = 200, description = "Every event of the complaint, envelopes included.", body = crate::openapi::ComplaintEvents),
         crate::openapi::BadRequest,

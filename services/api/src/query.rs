@@ -29,7 +29,7 @@ impl From<ProjectionError> for ApiError {
     get,
     path = "/v1/complaints/{tracking_no}",
     tag = "complaints",
-    params(("tracking_no" = String, Path, description = "The tracking number (case-insensitive).")),
+    params(("tracking_no" = String, Path, pattern = "^[23456789ABCDEFGHJKMNPQRSTVWXYZabcdefghjkmnpqrstvwxyz]{5}-?[23456789ABCDEFGHJKMNPQRSTVWXYZabcdefghjkmnpqrstvwxyz]{5}$", description = "The tracking number (case-insensitive).")),
     responses(
         (status = 200, description = "What anyone may see of the complaint; never the reporter.", body = v1::StatusView),
         crate::openapi::BadRequest,
@@ -72,8 +72,8 @@ pub struct InboxQuery {
     tag = "opd",
     security(("opd" = [])),
     params(
-        ("org" = String, Path, description = "The OPD's organisation code; the token's own."),
-        ("limit" = Option<String>, Query, description = "Items on the page, 1 to 1,000 (default 100)."),
+        ("org" = String, Path, pattern = "^[a-z0-9][a-z0-9-]{1,63}$", description = "The OPD's organisation code; the token's own."),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "Items on the page, 1 to 1,000 (default 100)."),
         ("after" = Option<String>, Query, description = "The `next` of the page before."),
     ),
     responses(
@@ -118,9 +118,9 @@ impl StatsQuery {
     tag = "stats",
     security(("admin" = []), ("auditor" = [])),
     params(
-        ("org" = Option<String>, Query, description = "Organisation code (default `nasional`); its descendants are included."),
-        ("from" = Option<String>, Query, description = "First day: a date (YYYY-MM-DD) or an RFC 3339 time."),
-        ("to" = Option<String>, Query, description = "Last day: a date (YYYY-MM-DD) or an RFC 3339 time."),
+        ("org" = Option<String>, Query, pattern = "^[a-z0-9][a-z0-9-]{1,63}$", description = "Organisation code (default `nasional`); its descendants are included."),
+        ("from" = Option<String>, Query, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}(T.+)?$", description = "First day: a date (YYYY-MM-DD) or an RFC 3339 time."),
+        ("to" = Option<String>, Query, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}(T.+)?$", description = "Last day: a date (YYYY-MM-DD) or an RFC 3339 time."),
     ),
     responses(
         (status = 200, description = "The organisation's counts over the window.", body = Recap),
@@ -152,9 +152,9 @@ pub async fn recap<L: EventLog + Clone>(
     tag = "stats",
     security(("admin" = []), ("auditor" = [])),
     params(
-        ("parent" = Option<String>, Query, description = "Organisation code whose children are ranked (default `nasional`)."),
-        ("from" = Option<String>, Query, description = "First day: a date (YYYY-MM-DD) or an RFC 3339 time."),
-        ("to" = Option<String>, Query, description = "Last day: a date (YYYY-MM-DD) or an RFC 3339 time."),
+        ("parent" = Option<String>, Query, pattern = "^[a-z0-9][a-z0-9-]{1,63}$", description = "Organisation code whose children are ranked (default `nasional`)."),
+        ("from" = Option<String>, Query, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}(T.+)?$", description = "First day: a date (YYYY-MM-DD) or an RFC 3339 time."),
+        ("to" = Option<String>, Query, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}(T.+)?$", description = "Last day: a date (YYYY-MM-DD) or an RFC 3339 time."),
     ),
     responses(
         (status = 200, description = "The children of `parent`, ranked by share resolved within deadline.", body = Ranking),
