@@ -25,7 +25,7 @@ const HTTP_MESSAGES: [&str; 9] = [
 const FIELD_SCHEMAS: [(&str, &str); 16] = [
     (
         ".aduan.v1.SubmitComplaint.channel",
-        r#"pattern = "^[a-z0-9-]{1,32}$""#,
+        r#"required = true, pattern = "^[a-z0-9-]{1,32}$""#,
     ),
     (".aduan.v1.SubmitComplaint.channel_ref", "max_length = 128"),
     (

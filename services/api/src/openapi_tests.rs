@@ -127,6 +127,10 @@ async fn the_document_is_served_as_openapi_3_1_with_the_contract_shapes() {
     // Messages as serde writes them: snake_case fields, enumerations as strings.
     let submit = &schemas["SubmitComplaint"]["properties"];
     assert_eq!(submit["channel_ref"]["type"], "string");
+    // What intake checks, stated: a channel and a non-blank body are required.
+    let required = &schemas["SubmitComplaint"]["required"];
+    assert_eq!(required, &serde_json::json!(["channel", "body"]));
+    assert_eq!(submit["body"]["pattern"], "\\S");
     assert_eq!(
         schemas["Reporter"]["properties"]["privacy"]["type"],
         "string"
