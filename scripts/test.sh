@@ -11,6 +11,19 @@ if ! command -v nats-server >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nats-server
 fi
 
+# scripts/schemathesis.sh and scripts/cloudevents.sh drive a real aduan serve with
+# curl and install their PyPI packages into a virtual environment under target/.
+missing=""
+command -v curl >/dev/null 2>&1 || missing="$missing curl"
+python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing="$missing python3-venv"
+if [ -n "$missing" ]; then
+    echo "test.sh: installing$missing (Debian packages) for the API and CloudEvents checks" >&2
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    # shellcheck disable=SC2086
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing
+fi
+
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 cargo build --quiet -p aduan --bin aduan
