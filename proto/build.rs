@@ -30,6 +30,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ".aduan.v1.CommandReply.result",
         ".aduan.v1.StatusReply.result",
         ".aduan.v1.OpdCommand.action",
+        ".aduan.v1.AdminCommand.action",
     ] {
         config.field_attribute(oneof, ONEOF_ATTRIBUTE);
     }

@@ -110,6 +110,7 @@ impl Sim {
                 org,
                 message: "lanjut".into(),
                 public: self.rng.random_bool(0.5),
+                review: false,
             },
             4 => Command::RequestInfo {
                 org,
@@ -122,6 +123,7 @@ impl Sim {
             6 | 7 => Command::Resolve {
                 org,
                 resolution: "beres".into(),
+                review: false,
             },
             8 => Command::GiveFeedback {
                 token: token.clone(),
