@@ -340,3 +340,6 @@ mod inbox_tests;
 
 #[cfg(test)]
 mod counts_tests;
+
+#[cfg(test)]
+mod review_tests;
