@@ -82,3 +82,27 @@ fn scopes_refuse_other_roles() {
     assert!(a.require_admin_or_auditor().is_ok());
     assert_eq!(a.actor(), "admin:budi");
 }
+
+#[test]
+fn an_opd_head_token_acts_for_its_org_as_head_and_reads_no_statistics() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tokens = Tokens::in_data_dir(dir.path());
+    let dinkes = OrgCode::parse("kab-pati-dinkes").expect("org");
+    let head = Role::OpdHead {
+        org: dinkes.clone(),
+        name: "kepala".into(),
+    };
+    let t = tokens.issue(&head).expect("issue");
+    assert_eq!(tokens.role_of(&t), Some(head.clone()));
+    let file = std::fs::read_to_string(dir.path().join(TOKEN_FILE)).expect("file");
+    assert!(file.contains("\"role\":\"opd_head\""), "{file}");
+    let c = Caller::new(head);
+    assert_eq!(c.require_org(&dinkes).ok(), Some(OrgRole::Head));
+    assert_eq!(c.actor(), "opd_head:kab-pati-dinkes:kepala");
+    let other = OrgCode::parse("kab-kudus").expect("org");
+    assert!(c.require_org(&other).is_err());
+    assert!(c.require_admin().is_err());
+    assert!(c.require_admin_or_auditor().is_err());
+    let operator = Caller::new(opd("kab-pati-dinkes"));
+    assert_eq!(operator.require_org(&dinkes).ok(), Some(OrgRole::Operator));
+}
