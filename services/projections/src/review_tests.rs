@@ -70,6 +70,7 @@ struct Scripted {
     approved_after_4h: TrackingNo,
     waiting: TrackingNo,
     returned_by_admin: TrackingNo,
+    back_in_inbox: TrackingNo,
 }
 
 fn scripted() -> Scripted {
@@ -119,6 +120,16 @@ fn scripted() -> Scripted {
     };
     ev.push(&e, back, D0 + 2 * H);
     resolved(&mut ev, &e, 3);
+    // F: resolved at 1, returned by an admin at 2, not answered since.
+    let (f, back_in_inbox) = routed(&mut ev);
+    resolved(&mut ev, &f, 1);
+    let back = v1::ResolutionReturned {
+        org: DINKES.into(),
+        reason: "Kurang jelas".into(),
+        follow_up_due_ms: D0 + 200 * H,
+        at_ms: D0 + 2 * H,
+    };
+    ev.push(&f, back, D0 + 2 * H);
 
     let p = Projections::open(&Db::memory()).expect("open");
     p.apply(&ev.list).expect("apply");
@@ -127,6 +138,7 @@ fn scripted() -> Scripted {
         approved_after_4h,
         waiting,
         returned_by_admin,
+        back_in_inbox,
     }
 }
 
@@ -142,11 +154,11 @@ fn the_recap_counts_drafts_returns_and_the_median_time_to_approval() {
             r.answers_returned,
             r.resolutions_returned
         ),
-        (1, 2, 1, 1)
+        (1, 2, 1, 2)
     );
     assert_eq!(r.median_hours_draft_to_approval, Some(6.0));
-    // A, B, and E twice; a draft is no resolution.
-    assert_eq!(r.resolved, 4);
+    // A, B, E twice and F; a draft is no resolution.
+    assert_eq!(r.resolved, 5);
     // The parent's recap rolls Dinkes up.
     let pati = OrgCode::parse("kab-pati").expect("org");
     let up = s.p.recap(&pati, Window::ALL, D0 + 24 * H).expect("recap");
@@ -201,5 +213,31 @@ fn the_timeline_shows_approved_answers_and_admin_returns_never_drafts() {
     assert!(
         notes.contains(&("in_progress", "returned: Tidak menjawab keluhan")),
         "{notes:?}"
+    );
+}
+
+#[test]
+fn a_returned_resolution_is_back_in_the_same_inbox_due_as_before() {
+    let s = scripted();
+    let dinkes = OrgCode::parse(DINKES).expect("org");
+    let inbox =
+        s.p.inbox(&dinkes, D0 + 24 * H, &crate::InboxPage::first())
+            .expect("inbox");
+    let item = inbox
+        .items
+        .iter()
+        .find(|i| i.tracking_no == s.back_in_inbox.to_string())
+        .expect("back in the inbox");
+    // The resolve deadline still counts from the complaint's routing.
+    assert_eq!(
+        (item.status.as_str(), item.due_at.as_str()),
+        ("in_progress", "2027-01-01T00:00:00Z")
+    );
+    assert!(
+        inbox
+            .items
+            .iter()
+            .all(|i| i.tracking_no != s.returned_by_admin.to_string()),
+        "answered again, so out of the inbox"
     );
 }
