@@ -3,7 +3,8 @@
 //! on `aduan.opd.kab-pati-dinkes.cmd` is a draft; `approve_answer` on the
 //! same subject publishes it; the region's admin returns it with
 //! `return_resolution` on `aduan.admin.kab-pati-diskominfo.cmd`, and the public status
-//! view shows the answer, then the return.
+//! view shows the answer, then the return; the router hands the complaint
+//! back to the OPD's inbox on `ADUAN_OPD` with a second `Assignment`.
 
 use std::time::{Duration, Instant};
 
@@ -186,6 +187,24 @@ async fn approve_over_the_opd_subject_and_return_over_the_admin_subject() {
             "returned: Belum dijelaskan kapan obat tersedia".to_owned()
         )),
         "{view}"
+    );
+
+    // The first assignment, and the same one again after the return.
+    let js = async_nats::jetstream::new(nc.clone());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let assignments = loop {
+        let n = match js.get_stream("ADUAN_OPD").await {
+            Ok(mut stream) => stream.info().await.map_or(0, |i| i.state.messages),
+            Err(_) => 0,
+        };
+        if n >= 2 || Instant::now() > deadline {
+            break n;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(
+        assignments, 2,
+        "the return hands the complaint back on the inbox"
     );
 
     assert_eq!(aduan.terminate(), Some(0));
