@@ -7,13 +7,14 @@ const ONEOF_ATTRIBUTE: &str = "#[serde(flatten, deserialize_with = \"crate::oneo
 
 /// The messages the HTTP API sends or accepts as JSON (services/api/src/openapi.rs);
 /// a message's path covers its nested messages and oneofs too.
-const HTTP_MESSAGES: [&str; 9] = [
+const HTTP_MESSAGES: [&str; 10] = [
     ".aduan.v1.Location",
     ".aduan.v1.Reporter",
     ".aduan.v1.Error",
     ".aduan.v1.SubmitComplaint",
     ".aduan.v1.SubmitAck",
     ".aduan.v1.OpdCommand",
+    ".aduan.v1.AdminCommand",
     ".aduan.v1.CommandAck",
     ".aduan.v1.StatusView",
     ".aduan.v1.TimelineEntry",
@@ -112,6 +113,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ".aduan.v1.CommandReply.result",
         ".aduan.v1.StatusReply.result",
         ".aduan.v1.OpdCommand.action",
+        ".aduan.v1.AdminCommand.action",
     ] {
         config.field_attribute(oneof, ONEOF_ATTRIBUTE);
     }

@@ -56,6 +56,25 @@ mod tests {
         }
     }
 
+    #[test]
+    fn review_actions_read_from_json_and_admin_ones_are_one_of() {
+        let c: v1::OpdCommand =
+            serde_json::from_str(r#"{"approve_answer":{"draft_id":"draft-3"}}"#).expect("parse");
+        assert!(matches!(
+            c.action,
+            Some(v1::opd_command::Action::ApproveAnswer(a)) if a.draft_id == "draft-3"
+        ));
+        let a: v1::AdminCommand =
+            serde_json::from_str(r#"{"return_resolution":{"reason":"kurang"}}"#).expect("parse");
+        assert!(matches!(
+            a.action,
+            Some(v1::admin_command::Action::ReturnResolution(r)) if r.reason == "kurang"
+        ));
+        let two = r#"{"reroute":{"org":"x"},"return_resolution":{"reason":"y"}}"#;
+        let err = serde_json::from_str::<v1::AdminCommand>(two).expect_err("two actions");
+        assert!(err.to_string().contains("not both"), "{err}");
+    }
+
     fn opd_command(json: &str) -> Result<v1::OpdCommand, String> {
         serde_json::from_str(json).map_err(|e| e.to_string())
     }

@@ -132,6 +132,7 @@ fn wait_for_responders(url: &str) {
                 "aduan.intake.submit",
                 "aduan.query.status",
                 "aduan.opd.probe.cmd",
+                "aduan.admin.probe.cmd",
             ] {
                 while client
                     .request(subject, vec![0xff, 0xff].into())

@@ -258,6 +258,10 @@ fn token_issue_refuses_a_bad_org() {
         &["token", "issue", "--role", "opd", "--data", DATA],
         "--org",
     );
+    d.refuse(
+        &["token", "issue", "--role", "opd_head", "--data", DATA],
+        "--org",
+    );
     assert!(
         !d.seeded().join("tokens.jsonl").exists(),
         "a token was issued"

@@ -1,7 +1,9 @@
-//! The command endpoints: an OPD's actions on its complaints, the reporter's
-//! reply, feedback and reopen, and an admin's reject and re-route. Each checks
-//! who is calling before it reads the body, and a refused request appends
-//! nothing (the command service appends only what `decide` grants).
+//! The command endpoints: an OPD's actions on its complaints (its head's
+//! approval or return of a draft answer among them), the reporter's reply,
+//! feedback and reopen, and an admin's reject, re-route and return of a
+//! resolution. Each checks who is calling before it reads the body, and a
+//! refused request appends nothing (the command service appends only what
+//! `decide` grants).
 //!
 //! A reporter token that does not belong to the complaint named in the path
 //! (another complaint's, or a guess) is 401 `unauthorized`, the same as a
@@ -9,7 +11,7 @@
 //! there is nothing it could be "forbidden" from.
 
 use aduan_commands::{AdminAction, CommandError};
-use aduan_domain::{ComplaintId, OrgCode, RejectReason, ReporterToken, TrackingNo};
+use aduan_domain::{ComplaintId, OrgCode, ReporterToken, TrackingNo};
 use aduan_log::EventLog;
 use aduan_proto::{v1, ErrorCode};
 use axum::extract::rejection::BytesRejection;
@@ -44,7 +46,7 @@ type Reply = Result<Json<v1::CommandAck>, ApiError>;
     post,
     path = "/v1/orgs/{org}/complaints/{complaint_id}/actions",
     tag = "opd",
-    security(("opd" = [])),
+    security(("opd" = []), ("opd_head" = [])),
     params(
         ("org" = String, Path, pattern = "^[a-z0-9][a-z0-9-]{1,63}$", description = "The acting OPD's organisation code; the token's own, and the complaint's current owner."),
         ("complaint_id" = String, Path, pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", description = "The complaint's id (UUID v7)."),
@@ -73,10 +75,10 @@ pub async fn opd<L: EventLog + Clone>(
 ) -> Reply {
     // A path org that is not even a code cannot be the caller's.
     let org = OrgCode::parse(&org).map_err(|_| forbidden_org(&org))?;
-    caller.require_org(&org)?;
+    let role = caller.require_org(&org)?;
     let mut cmd: v1::OpdCommand = body::json(&headers, raw)?;
     // The audit trail names who acted as the token says, whatever the body claims.
-    if let Role::Opd { name, .. } = caller.role() {
+    if let Role::Opd { name, .. } | Role::OpdHead { name, .. } = caller.role() {
         cmd.actor = match name.trim() {
             "" => crate::auth::UNNAMED_OPERATOR.to_owned(),
             name => name.to_owned(),
@@ -87,7 +89,7 @@ pub async fn opd<L: EventLog + Clone>(
     } else if cmd.complaint_id.trim() != complaint_id {
         return Err(invalid("complaint_id", "differs from the path"));
     }
-    Ok(Json(s.commands.opd(&org, cmd).await?))
+    Ok(Json(s.commands.opd_as(&org, role, cmd).await?))
 }
 
 /// `POST /v1/complaints/{tracking_no}/reply` body.
@@ -218,46 +220,13 @@ pub async fn reopen<L: EventLog + Clone>(
     Ok(Json(s.commands.reopen(&id, &token, b.reason).await?))
 }
 
-/// `POST /v1/admin/complaints/{complaint_id}/actions` body.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum AdminBody {
-    /// Not handled as a complaint.
-    Reject {
-        /// `spam`, `duplicate` or `not_a_complaint`; defaults to `duplicate`
-        /// when `duplicate_of` is given.
-        #[serde(default)]
-        #[schema(pattern = "^(spam|duplicate|not_a_complaint)?$")]
-        reason_code: String,
-        /// For the reporter to read.
-        #[serde(default)]
-        reason: String,
-        /// With a duplicate: the original complaint's id.
-        #[serde(default)]
-        #[schema(
-            pattern = "^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})?$"
-        )]
-        duplicate_of: String,
-    },
-    /// Hand it by hand to `org`.
-    Reroute {
-        /// The new owner.
-        #[serde(default)]
-        #[schema(pattern = "^[a-z0-9][a-z0-9-]{1,63}$")]
-        org: String,
-        /// Why.
-        #[serde(default)]
-        reason: String,
-    },
-}
-
 #[utoipa::path(
     post,
     path = "/v1/admin/complaints/{complaint_id}/actions",
     tag = "admin",
     security(("admin" = [])),
     params(("complaint_id" = String, Path, pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", description = "The complaint's id (UUID v7).")),
-    request_body(content = AdminBody, content_type = "application/json"),
+    request_body(content = v1::AdminCommand, content_type = "application/json"),
     responses(
         (status = 200, description = "Done: the complaint's new stream version and status.", body = v1::CommandAck),
         crate::openapi::BadRequest,
@@ -270,7 +239,10 @@ pub enum AdminBody {
         crate::openapi::Unavailable,
     ),
 )]
-/// An admin rejects or re-routes a complaint.
+/// An admin rejects, re-routes or returns a complaint: the body is an
+/// `AdminCommand` as JSON (`{"reject": {…}}`, `{"reroute": {…}}` or
+/// `{"return_resolution": {"reason": …}}`); its `actor` is ignored, the
+/// token's name is recorded.
 pub async fn admin<L: EventLog + Clone>(
     caller: Caller,
     State(s): State<ApiState<L>>,
@@ -280,42 +252,9 @@ pub async fn admin<L: EventLog + Clone>(
 ) -> Reply {
     let name = caller.require_admin()?.to_owned();
     let id = ComplaintId::parse(&complaint_id).map_err(|_| ApiError::not_found("complaint"))?;
-    let action = admin_action(body::json(&headers, raw)?)?;
+    let cmd: v1::AdminCommand = body::json(&headers, raw)?;
+    let action = AdminAction::from_proto(cmd.action)?;
     Ok(Json(s.commands.admin(&id, &name, action).await?))
-}
-
-fn admin_action(b: AdminBody) -> Result<AdminAction, ApiError> {
-    match b {
-        AdminBody::Reject {
-            reason_code,
-            reason,
-            duplicate_of,
-        } => {
-            let duplicate_of = match duplicate_of.trim() {
-                "" => None,
-                d => Some(
-                    ComplaintId::parse(d)
-                        .map_err(|_| invalid("duplicate_of", "is not a complaint id"))?,
-                ),
-            };
-            let reason_code = match (reason_code.trim(), &duplicate_of) {
-                ("", Some(_)) => RejectReason::Duplicate,
-                (code, _) => RejectReason::parse(code).ok_or_else(|| {
-                    invalid("reason_code", "must be spam, duplicate or not_a_complaint")
-                })?,
-            };
-            Ok(AdminAction::Reject {
-                reason_code,
-                reason,
-                duplicate_of,
-            })
-        }
-        AdminBody::Reroute { org, reason } => Ok(AdminAction::Reroute {
-            org: OrgCode::parse(org.trim())
-                .map_err(|_| invalid("org", "is not an organisation code"))?,
-            reason,
-        }),
-    }
 }
 
 /// The complaint of a tracking number, or 404.

@@ -8,7 +8,8 @@
 //! checked against its `ComplaintReceived` by the command service.
 //!
 //! Line format: `{"hash": "<blake3 hex>", "role": "opd", "org": "kab-pati-dinkes", "name": "…"}`;
-//! `role` is `opd` (with `org`), `admin` or `auditor` (each with a `name`).
+//! `role` is `opd` or `opd_head` (with `org`), `admin` or `auditor` (each
+//! with a `name`).
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -16,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
-use aduan_domain::{reporter_token, OrgCode};
+use aduan_domain::{reporter_token, OrgCode, OrgRole};
 use aduan_proto::ErrorCode;
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::header;
@@ -41,7 +42,15 @@ pub enum Role {
         /// Who the token was issued to (may be empty).
         name: String,
     },
-    /// An administrator: rejects and re-routes complaints, reads statistics.
+    /// The head of a work unit: acts on its complaints like an operator, and
+    /// approves or returns its operators' draft answers (answer review).
+    OpdHead {
+        /// Its organisation.
+        org: OrgCode,
+        /// Who the token was issued to.
+        name: String,
+    },
+    /// An administrator: rejects, re-routes and returns complaints, reads statistics.
     Admin {
         /// The admin's name, recorded as the actor of what they do.
         name: String,
@@ -54,10 +63,11 @@ pub enum Role {
 }
 
 impl Role {
-    /// The role's contract word (`opd`, `admin`, `auditor`).
+    /// The role's contract word (`opd`, `opd_head`, `admin`, `auditor`).
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Opd { .. } => "opd",
+            Self::OpdHead { .. } => "opd_head",
             Self::Admin { .. } => "admin",
             Self::Auditor { .. } => "auditor",
         }
@@ -80,6 +90,10 @@ impl Line {
         let name = self.name.clone();
         match self.role.as_str() {
             "opd" => Some(Role::Opd {
+                org: OrgCode::parse(&self.org).ok()?,
+                name,
+            }),
+            "opd_head" => Some(Role::OpdHead {
                 org: OrgCode::parse(&self.org).ok()?,
                 name,
             }),
@@ -229,7 +243,7 @@ pub fn issue(path: &Path, role: &Role) -> Result<String, TokenError> {
     // 32 random bytes as hex and their BLAKE3 hash: the same shape as a reporter token.
     let (token, hash) = reporter_token::generate();
     let (org, name) = match role {
-        Role::Opd { org, name } => (org.to_string(), name.clone()),
+        Role::Opd { org, name } | Role::OpdHead { org, name } => (org.to_string(), name.clone()),
         Role::Admin { name } | Role::Auditor { name } => (String::new(), name.clone()),
     };
     let line = Line {
@@ -323,19 +337,22 @@ impl Caller {
     }
 
     /// The envelope actor for what this caller does: `opd:<org>:<name>`,
-    /// `admin:<name>` or `auditor:<name>`.
+    /// `opd_head:<org>:<name>`, `admin:<name>` or `auditor:<name>`.
     pub fn actor(&self) -> String {
         match &self.role {
             Role::Opd { org, name } => format!("opd:{org}:{name}"),
+            Role::OpdHead { org, name } => format!("opd_head:{org}:{name}"),
             Role::Admin { name } => format!("admin:{name}"),
             Role::Auditor { name } => format!("auditor:{name}"),
         }
     }
 
-    /// Passes only an OPD token of `org` (403 otherwise).
-    pub fn require_org(&self, org: &OrgCode) -> Result<(), ApiError> {
+    /// Passes only an OPD or OPD-head token of `org` (403 otherwise), and
+    /// says which of the two it is.
+    pub fn require_org(&self, org: &OrgCode) -> Result<OrgRole, ApiError> {
         match &self.role {
-            Role::Opd { org: own, .. } if own == org => Ok(()),
+            Role::Opd { org: own, .. } if own == org => Ok(OrgRole::Operator),
+            Role::OpdHead { org: own, .. } if own == org => Ok(OrgRole::Head),
             _ => Err(forbidden(format!("this token may not act for {org}"))),
         }
     }
@@ -360,93 +377,12 @@ impl Caller {
     pub fn require_admin_or_auditor(&self) -> Result<(), ApiError> {
         match &self.role {
             Role::Admin { .. } | Role::Auditor { .. } => Ok(()),
-            Role::Opd { .. } => Err(forbidden("an admin or auditor token is required")),
+            Role::Opd { .. } | Role::OpdHead { .. } => {
+                Err(forbidden("an admin or auditor token is required"))
+            }
         }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use axum::http::StatusCode;
-
-    fn opd(org: &str) -> Role {
-        Role::Opd {
-            org: OrgCode::parse(org).expect("org"),
-            name: "ani".into(),
-        }
-    }
-
-    #[test]
-    fn an_issued_token_maps_to_its_role_and_only_its_hash_is_stored() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let tokens = Tokens::in_data_dir(dir.path());
-        assert_eq!(tokens.role_of("anything"), None);
-        let t = tokens.issue(&opd("kab-pati-dinkes")).expect("issue");
-        assert_eq!(tokens.role_of(&t), Some(opd("kab-pati-dinkes")));
-        let file = std::fs::read_to_string(dir.path().join(TOKEN_FILE)).expect("file");
-        assert!(!file.contains(&t));
-        assert!(file.contains(&reporter_token::hash(&t)));
-    }
-
-    #[test]
-    fn a_token_issued_by_another_handle_is_seen_without_restart() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let served = Tokens::in_data_dir(dir.path());
-        assert_eq!(served.role_of("x"), None);
-        let path = dir.path().join(TOKEN_FILE);
-        let admin = Role::Admin {
-            name: "budi".into(),
-        };
-        let t = issue(&path, &admin).expect("issue");
-        assert_eq!(served.role_of(&t), Some(admin));
-    }
-
-    #[test]
-    fn a_known_token_is_answered_from_memory_and_a_revoked_one_ends_within_the_recheck() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join(TOKEN_FILE);
-        let recheck = Duration::from_millis(200);
-        let served = Tokens::with_recheck(&path, recheck);
-        let t = issue(&path, &opd("kab-pati-dinkes")).expect("issue");
-        assert_eq!(served.role_of(&t), Some(opd("kab-pati-dinkes")));
-        // The file is gone, but a request within the recheck reads no file.
-        std::fs::remove_file(&path).expect("revoke all");
-        assert_eq!(served.role_of(&t), Some(opd("kab-pati-dinkes")));
-        std::thread::sleep(recheck + Duration::from_millis(50));
-        assert_eq!(served.role_of(&t), None, "revoked after the recheck");
-    }
-
-    #[test]
-    fn bad_lines_are_skipped_and_good_ones_kept() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join(TOKEN_FILE);
-        std::fs::write(
-            &path,
-            "not json\n{\"hash\":\"ab\",\"role\":\"opd\",\"org\":\"BAD.ORG\"}\n",
-        )
-        .expect("write");
-        let t = issue(&path, &Role::Auditor { name: "c".into() }).expect("issue");
-        let tokens = Tokens::open(&path);
-        assert_eq!(tokens.role_of(&t), Some(Role::Auditor { name: "c".into() }));
-    }
-
-    #[test]
-    fn scopes_refuse_other_roles() {
-        let c = Caller::new(opd("kab-pati-dinkes"));
-        assert!(c
-            .require_org(&OrgCode::parse("kab-pati-dinkes").expect("org"))
-            .is_ok());
-        let other = c.require_org(&OrgCode::parse("kab-kudus").expect("org"));
-        assert_eq!(other.map_err(|e| e.status()), Err(StatusCode::FORBIDDEN));
-        assert!(c.require_admin().is_err());
-        assert!(c.require_admin_or_auditor().is_err());
-        let a = Caller::new(Role::Admin {
-            name: "budi".into(),
-        });
-        assert_eq!(a.require_admin().ok(), Some("budi"));
-        assert!(a.require_auditor().is_err());
-        assert!(a.require_admin_or_auditor().is_ok());
-        assert_eq!(a.actor(), "admin:budi");
-    }
-}
+mod tests;

@@ -76,6 +76,7 @@ impl Modify for Tokens {
         let components = doc.components.get_or_insert_with(Default::default);
         for (name, what) in [
             ("opd", "An OPD's token (`aduan token issue --role opd --org ORG`): acts for and reads that org only."),
+            ("opd_head", "An OPD head's token (`aduan token issue --role opd_head --org ORG`): as `opd`, and approves or returns that org's draft answers."),
             ("admin", "An admin's token (`aduan token issue --role admin --name N`)."),
             ("auditor", "An auditor's token (`aduan token issue --role auditor --name N`)."),
             ("reporter_token", "The `reporter_token` of the complaint's submission ack: that complaint only."),

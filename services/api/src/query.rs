@@ -70,7 +70,7 @@ pub struct InboxQuery {
     get,
     path = "/v1/orgs/{org}/inbox",
     tag = "opd",
-    security(("opd" = [])),
+    security(("opd" = []), ("opd_head" = [])),
     params(
         ("org" = String, Path, pattern = "^[a-z0-9][a-z0-9-]{1,63}$", description = "The OPD's organisation code; the token's own."),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "Items on the page, 1 to 1,000 (default 100)."),

@@ -113,6 +113,23 @@ fn describe(e: &ComplaintEvent) -> (String, String) {
         E::FeedbackGiven(r) => (String::new(), format!("rating {}: {}", r.rating, r.comment)),
         E::Reopened(r) => (r.org.clone(), r.reason.clone()),
         E::Closed(r) => (String::new(), r.reason.clone()),
+        E::AnswerDrafted(r) => (
+            r.org.clone(),
+            format!("{} {}: {}", r.kind, r.draft_id, r.text),
+        ),
+        E::AnswerApproved(r) => (r.org.clone(), format!("{} approved", r.draft_id)),
+        E::AnswerReturned(r) => (
+            r.org.clone(),
+            format!("{} returned: {}", r.draft_id, r.note),
+        ),
+        E::ResolutionReturned(r) => (
+            r.org.clone(),
+            format!(
+                "{}; follow-up due {}",
+                r.reason,
+                rfc3339(r.follow_up_due_ms)
+            ),
+        ),
     }
 }
 

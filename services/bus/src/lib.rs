@@ -65,6 +65,21 @@ impl Subjects {
     pub fn all_cmds(&self) -> String {
         format!("{}.opd.*.cmd", self.prefix)
     }
+    /// `aduan.admin.<org>.cmd`: commands of the admins of `org`.
+    pub fn admin_cmd(&self, org: &str) -> String {
+        format!("{}.admin.{org}.cmd", self.prefix)
+    }
+    /// `aduan.admin.*.cmd`.
+    pub fn all_admin_cmds(&self) -> String {
+        format!("{}.admin.*.cmd", self.prefix)
+    }
+    /// The `<org>` token of an `aduan.admin.<org>.<verb>` subject.
+    pub fn admin_org_of<'a>(&self, subject: &'a str) -> Option<&'a str> {
+        let rest = subject
+            .strip_prefix(&self.prefix)?
+            .strip_prefix(".admin.")?;
+        rest.split_once('.').map(|(org, _)| org)
+    }
     /// `aduan.query.status`.
     pub fn query_status(&self) -> String {
         format!("{}.query.status", self.prefix)
@@ -214,4 +229,23 @@ where
     let _ = client.flush().await;
     tracing::info!(%subject, "drained");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Subjects;
+
+    #[test]
+    fn the_org_of_a_command_subject_is_read_by_its_kind() {
+        let s = Subjects::new("aduan");
+        assert_eq!(s.admin_cmd("kab-pati"), "aduan.admin.kab-pati.cmd");
+        assert_eq!(s.admin_org_of("aduan.admin.kab-pati.cmd"), Some("kab-pati"));
+        assert_eq!(s.admin_org_of("aduan.opd.kab-pati.cmd"), None);
+        assert_eq!(s.org_of("aduan.admin.kab-pati.cmd"), None);
+        assert_eq!(
+            s.org_of(&s.opd_cmd("kab-pati-dinkes")),
+            Some("kab-pati-dinkes")
+        );
+        assert_eq!(s.all_admin_cmds(), "aduan.admin.*.cmd");
+    }
 }

@@ -10,46 +10,23 @@
 //! the complaint's `ComplaintReceived`.
 
 use aduan_complaints::{At, Cause, ComplaintStore, Executed};
-use aduan_domain::{
-    Command, Complaint, ComplaintId, OrgCode, RejectReason, ReporterToken, RouteReason, SharedClock,
-};
+use aduan_domain::{Command, Complaint, ComplaintId, OrgCode, OrgRole, ReporterToken, SharedClock};
 use aduan_log::EventLog;
 use aduan_proto::v1;
-use aduan_rules::RuleSet;
 use time::OffsetDateTime;
 
+mod admin;
 mod error;
 pub mod nats;
 
 pub use nats::run;
 mod opd;
 
+pub use admin::AdminAction;
 pub use error::CommandError;
 
 /// Longest actor name accepted, so the envelope actor stays within the log's limit.
 pub const MAX_ACTOR: usize = 128;
-
-/// What an admin does to a complaint.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AdminAction {
-    /// Not handled as a complaint: spam, a duplicate (of `duplicate_of`) or not a complaint.
-    Reject {
-        /// Why, as a contract word.
-        reason_code: RejectReason,
-        /// For the reporter to read.
-        reason: String,
-        /// With a duplicate: the original.
-        duplicate_of: Option<ComplaintId>,
-    },
-    /// Hand it by hand to `org`, with fresh deadlines.
-    Reroute {
-        /// The new owner.
-        org: OrgCode,
-        /// Why (recorded in the log as the reason of the admin's action; the
-        /// routing event itself says "manual").
-        reason: String,
-    },
-}
 
 /// The command service; clones share the complaint store.
 #[derive(Debug, Clone)]
@@ -75,14 +52,29 @@ impl<L: EventLog + Clone> Commands<L> {
         &self.store
     }
 
-    /// An OPD's command, acting as `org` (the complaint's owner, or `not_assigned`).
+    /// An OPD operator's command, acting as `org` (the complaint's owner, or `not_assigned`).
     pub async fn opd(
         &self,
         org: &OrgCode,
         cmd: v1::OpdCommand,
     ) -> Result<v1::CommandAck, CommandError> {
-        let parsed = opd::parse(org, cmd)?;
-        let actor = format!("opd:{org}:{}", parsed.actor);
+        self.opd_as(org, OrgRole::Operator, cmd).await
+    }
+
+    /// An OPD's command, acting as `org` in `role`. Under the rule set's
+    /// `review_answers` for `org`, an operator's resolution or public
+    /// follow-up is drafted for the head; the actor is recorded as
+    /// `opd:<org>:<name>` or `opd_head:<org>:<name>`.
+    pub async fn opd_as(
+        &self,
+        org: &OrgCode,
+        role: OrgRole,
+        cmd: v1::OpdCommand,
+    ) -> Result<v1::CommandAck, CommandError> {
+        let rules = self.store.rules_in_force(At::Latest).await?;
+        let review = rules.is_some_and(|r| r.reviews_answers(org));
+        let parsed = opd::parse(org, role, review, cmd)?;
+        let actor = format!("{role}:{org}:{}", parsed.actor);
         let command = parsed.command;
         self.execute(&parsed.id, &actor, move |_, _| Ok(command.clone()))
             .await
@@ -141,37 +133,9 @@ impl<L: EventLog + Clone> Commands<L> {
         .await
     }
 
-    /// An admin's action, recorded with `admin:<name>` as the actor.
-    pub async fn admin(
-        &self,
-        id: &ComplaintId,
-        name: &str,
-        action: AdminAction,
-    ) -> Result<v1::CommandAck, CommandError> {
-        let name = checked_actor(name)?;
-        let rules = self.store.rules_in_force(At::Latest).await?;
-        if let AdminAction::Reroute { org, reason } = &action {
-            if rules.as_ref().is_none_or(|r| r.org(org).is_none()) {
-                return Err(CommandError::invalid(
-                    "org",
-                    "is not an organisation of the rule set",
-                ));
-            }
-            if reason.trim().is_empty() {
-                return Err(CommandError::invalid("reason", "must not be blank"));
-            }
-        }
-        let actor = format!("admin:{name}");
-        let rules = rules.as_deref();
-        self.execute(id, &actor, move |c, now| {
-            Ok(admin_command(rules, c, now, &action))
-        })
-        .await
-    }
-
     /// Changes the complaint with the command `make` gives, as a fresh
     /// request of `actor`, and acknowledges its state afterwards.
-    async fn execute<F>(
+    pub(crate) async fn execute<F>(
         &self,
         id: &ComplaintId,
         actor: &str,
@@ -188,38 +152,6 @@ impl<L: EventLog + Clone> Commands<L> {
             tracing::info!(complaint_id = %id, actor, version = a.stream_version, "command recorded");
         }
         Ok(ack(&done.complaint))
-    }
-}
-
-/// The domain command of an admin's action on `c` at `now`, under `rules`.
-fn admin_command(
-    rules: Option<&RuleSet>,
-    c: &Complaint,
-    now: OffsetDateTime,
-    action: &AdminAction,
-) -> Command {
-    match action.clone() {
-        AdminAction::Reject {
-            reason_code,
-            reason,
-            duplicate_of,
-        } => Command::AdminReject {
-            reason_code,
-            reason,
-            duplicate_of,
-        },
-        AdminAction::Reroute { org, reason } => Command::Route {
-            org,
-            rule_id: String::new(),
-            ruleset_version: rules.map(|r| r.version().to_owned()).unwrap_or_default(),
-            reason: RouteReason::Manual,
-            due: aduan_complaints::sla::deadlines(rules, now),
-            category: c.category.clone(),
-            reason_text: reason.trim().to_owned(),
-            // An admin's choice overrides "each org at most once": the
-            // admin may send it back to an org that already had it.
-            triage: true,
-        },
     }
 }
 

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use aduan_domain::calendar::unix_ms;
-use aduan_domain::{reporter_token, ComplaintEvent, ManualClock, Rejection, Status};
+use aduan_domain::{reporter_token, ComplaintEvent, ManualClock, RejectReason, Rejection, Status};
 use aduan_log::{ExpectedVersion, NewEvent, RecordedEvent};
 use aduan_log_sled::{SledLog, SledOptions};
 use aduan_proto::ErrorCode;
@@ -12,6 +12,8 @@ use time::macros::datetime;
 use v1::opd_command::Action;
 
 use super::*;
+
+mod review;
 
 const RULES: &str = include_str!("../../../deploy/rules/sample.toml");
 const DINKES: &str = "kab-pati-dinkes";

@@ -146,6 +146,7 @@ impl World {
                     org: OrgCode::parse(DINKES).expect("org"),
                     message: "Sedang kami periksa".into(),
                     public: true,
+                    review: false,
                 }))
             })
             .await

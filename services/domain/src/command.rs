@@ -5,6 +5,7 @@
 
 use aduan_proto::ErrorCode;
 
+use crate::calendar::Calendar;
 use crate::complaint::Deadlines;
 use crate::ids::{ComplaintId, OrgCode};
 use crate::reporter_token::ReporterToken;
@@ -26,6 +27,10 @@ pub enum Command {
         message: String,
         /// Whether the public timeline shows it.
         public: bool,
+        /// The acting org's public answers go through its head first (the
+        /// rule set's `review_answers`, false when the head itself acts): a
+        /// public follow-up is then only drafted.
+        review: bool,
     },
     /// The owner asks the reporter a question.
     RequestInfo {
@@ -40,6 +45,40 @@ pub enum Command {
         org: OrgCode,
         /// The answer.
         resolution: String,
+        /// The acting org's answers go through its head first: the
+        /// resolution is then only drafted.
+        review: bool,
+    },
+    /// The head of the owner org lets a draft answer go out.
+    ApproveAnswer {
+        /// The acting organisation.
+        org: OrgCode,
+        /// Who acts for it: only its head may approve.
+        role: OrgRole,
+        /// The draft (`AnswerDrafted.draft_id`).
+        draft_id: String,
+    },
+    /// The head of the owner org sends a draft back to the operator.
+    ReturnAnswer {
+        /// The acting organisation.
+        org: OrgCode,
+        /// Who acts for it: only its head may return.
+        role: OrgRole,
+        /// The draft (`AnswerDrafted.draft_id`).
+        draft_id: String,
+        /// What to change, for the operator.
+        note: String,
+    },
+    /// A region's admin finds the resolution insufficient: back to the org
+    /// that resolved it, with a fresh follow-up deadline.
+    ReturnResolution {
+        /// Why, shown to the reporter.
+        reason: String,
+        /// The working-day calendar the fresh deadline is counted in.
+        calendar: Calendar,
+        /// Working days the org has for its next follow-up (the rule set's
+        /// `sla.follow_up`).
+        follow_up_days: u32,
     },
     /// The owner says "not our authority".
     DeclineAuthority {
@@ -128,6 +167,9 @@ impl Command {
             Self::FollowUp { .. } => "follow_up",
             Self::RequestInfo { .. } => "request_info",
             Self::Resolve { .. } => "resolve",
+            Self::ApproveAnswer { .. } => "approve_answer",
+            Self::ReturnAnswer { .. } => "return_answer",
+            Self::ReturnResolution { .. } => "return_resolution",
             Self::DeclineAuthority { .. } => "decline_authority",
             Self::ReporterReply { .. } => "reporter_reply",
             Self::GiveFeedback { .. } => "give_feedback",
@@ -137,6 +179,18 @@ impl Command {
             Self::Escalate { .. } => "escalate",
             Self::Close { .. } => "close",
         }
+    }
+}
+
+contract_enum! {
+    /// Who acts for an organisation: the role of the token (or NATS subject)
+    /// the command came with.
+    OrgRole {
+        /// An operator (`opd` token): under review, its answers are drafts.
+        Operator = "opd",
+        /// The head of the organisation (`opd_head` token): approves or
+        /// returns its org's drafts, and its own answers go out directly.
+        Head = "opd_head",
     }
 }
 
@@ -243,6 +297,13 @@ pub enum Rejection {
     /// The reporter token does not belong to this complaint.
     #[error("the reporter token does not match this complaint")]
     Unauthorized,
+    /// The caller acts for the org but its role may not do this (an
+    /// operator approving), or acts for another org than the draft's.
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// No draft of this complaint has that id.
+    #[error("no draft {0:?} of this complaint")]
+    NoSuchDraft(String),
 }
 
 impl Rejection {
@@ -253,6 +314,8 @@ impl Rejection {
             Self::Conflict { .. } => ErrorCode::Conflict,
             Self::InvalidArgument { .. } => ErrorCode::InvalidArgument,
             Self::Unauthorized => ErrorCode::Unauthorized,
+            Self::Forbidden(_) => ErrorCode::Forbidden,
+            Self::NoSuchDraft(_) => ErrorCode::NotFound,
         }
     }
 

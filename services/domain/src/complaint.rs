@@ -3,17 +3,32 @@
 //! a rule, because a fact already in the log cannot be refused; every rule
 //! lives in `decide` (the `decide` submodule).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use aduan_proto::v1;
 use serde::{Deserialize, Serialize};
 
 use crate::event::ComplaintEvent;
 use crate::ids::{ComplaintId, OrgCode, TrackingNo};
-use crate::status::{DeadlineKind, Privacy, Status};
+use crate::status::{DeadlineKind, DraftKind, Privacy, Status};
 
 mod decide;
+mod escalate;
+mod review;
 pub use decide::MAX_EVENTS;
+
+/// An answer of an org under review, waiting for the head of that org.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Draft {
+    /// The org that drafted it (the owner at the time).
+    pub org: OrgCode,
+    /// What it publishes once approved.
+    pub kind: DraftKind,
+    /// The resolution or follow-up text.
+    pub text: String,
+    /// When it was drafted (Unix ms).
+    pub at_ms: i64,
+}
 
 /// The deadlines of the current assignment, in Unix milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -90,6 +105,13 @@ pub struct Complaint {
     pub reporter_token_hash: String,
     /// How much of the reporter may be shown.
     pub privacy: Privacy,
+    /// Answers waiting for the head of the owner org, by draft id.
+    pub drafts: BTreeMap<String, Draft>,
+    /// Draft ids approved, returned, or dropped when the complaint left the
+    /// org: deciding one again is a conflict, not "no such draft".
+    pub decided_drafts: BTreeSet<String>,
+    /// How often an admin returned a resolution as insufficient.
+    pub returned: u32,
     /// Number of events applied: the stream version to expect on append.
     pub version: u64,
 }
@@ -121,6 +143,9 @@ impl Complaint {
             reopened: 0,
             reporter_token_hash: e.reporter_token_hash.clone(),
             privacy: Privacy::of(e.reporter.as_ref()),
+            drafts: BTreeMap::new(),
+            decided_drafts: BTreeSet::new(),
+            returned: 0,
             version: 1,
         })
     }
@@ -181,6 +206,9 @@ impl Complaint {
                 self.resolved_at_ms = Some(r.at_ms);
                 self.resolved_by = OrgCode::parse(&r.org).ok();
                 self.rating = None;
+                // The answer is out: other drafts of it are moot.
+                let moot = std::mem::take(&mut self.drafts);
+                self.decided_drafts.extend(moot.into_keys());
             }
             E::FeedbackGiven(f) => self.rating = Some(f.rating),
             E::Reopened(_) => {
@@ -189,7 +217,57 @@ impl Complaint {
                 self.unassign();
             }
             E::Closed(_) => self.status = Status::Closed,
+            E::AnswerDrafted(d) => {
+                let (Ok(org), Some(kind)) = (OrgCode::parse(&d.org), DraftKind::parse(&d.kind))
+                else {
+                    return;
+                };
+                let draft = Draft {
+                    org,
+                    kind,
+                    text: d.text.clone(),
+                    at_ms: d.at_ms,
+                };
+                self.drafts.insert(d.draft_id.clone(), draft);
+            }
+            // The answer itself is the ComplaintResolved or FollowUpPosted
+            // recorded right after the approval.
+            E::AnswerApproved(a) => self.decided(&a.draft_id),
+            E::AnswerReturned(r) => self.decided(&r.draft_id),
+            E::ResolutionReturned(r) => self.resolution_returned(r),
         }
+    }
+
+    fn decided(&mut self, draft_id: &str) {
+        self.drafts.remove(draft_id);
+        self.decided_drafts.insert(draft_id.to_owned());
+    }
+
+    /// Back to the org that resolved it, which owes a new follow-up by the
+    /// fresh deadline; the acknowledge and resolve deadlines stay those of
+    /// the assignment, counted from the complaint.
+    fn resolution_returned(&mut self, r: &v1::ResolutionReturned) {
+        self.status = Status::InProgress;
+        if let Ok(org) = OrgCode::parse(&r.org) {
+            self.owner = Some(org);
+        }
+        self.followed_up = false;
+        self.awaiting_reporter = false;
+        self.rating = None;
+        self.returned += 1;
+        self.escalated.remove(&DeadlineKind::FollowUp);
+        let due = r.follow_up_due_ms;
+        self.deadlines = Some(match self.deadlines {
+            Some(d) => Deadlines {
+                follow_up_ms: due,
+                ..d
+            },
+            None => Deadlines {
+                acknowledge_ms: due,
+                follow_up_ms: due,
+                resolve_ms: due,
+            },
+        });
     }
 
     fn routed(&mut self, r: &v1::ComplaintRouted) {
@@ -248,6 +326,9 @@ impl Complaint {
         self.responded = false;
         self.followed_up = false;
         self.awaiting_reporter = false;
+        // Drafts are the leaving owner's; nobody may approve them any more.
+        let dropped = std::mem::take(&mut self.drafts);
+        self.decided_drafts.extend(dropped.into_keys());
     }
 }
 

@@ -152,6 +152,10 @@ event_enum! {
         FeedbackGiven(FeedbackGiven),
         Reopened(ComplaintReopened),
         Closed(ComplaintClosed),
+        AnswerDrafted(AnswerDrafted),
+        AnswerApproved(AnswerApproved),
+        AnswerReturned(AnswerReturned),
+        ResolutionReturned(ResolutionReturned),
     }
 }
 

@@ -68,9 +68,11 @@ pub mod status;
 
 pub use calendar::Calendar;
 pub use clock::{Clock, ManualClock, OffsetClock, SharedClock, SystemClock};
-pub use command::{CloseReason, Command, EscalationReason, RejectReason, Rejection, RouteReason};
-pub use complaint::{Complaint, Deadlines};
+pub use command::{
+    CloseReason, Command, EscalationReason, OrgRole, RejectReason, Rejection, RouteReason,
+};
+pub use complaint::{Complaint, Deadlines, Draft};
 pub use event::{ComplaintEvent, DecodeError, RuleSetEvent, RULESET_STREAM, SCHEMA_VERSION};
 pub use ids::{Channel, ComplaintId, InvalidId, OrgCode, RegionCode, TrackingNo};
 pub use reporter_token::ReporterToken;
-pub use status::{DeadlineKind, Privacy, Status};
+pub use status::{DeadlineKind, DraftKind, Privacy, Status};

@@ -68,6 +68,16 @@ contract_enum! {
     }
 }
 
+contract_enum! {
+    /// What a draft answer publishes once approved (`AnswerDrafted.kind`).
+    DraftKind {
+        /// The resolution (`ComplaintResolved`).
+        Resolution = "resolution",
+        /// A public follow-up (`FollowUpPosted`).
+        FollowUp = "follow_up",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

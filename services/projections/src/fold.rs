@@ -12,7 +12,9 @@
 //! copied out of `ComplaintReceived`.
 
 use aduan_complaints::Published;
-use aduan_domain::{Channel, ComplaintEvent, ComplaintId, OrgCode, Status, RULESET_STREAM};
+use std::collections::BTreeMap;
+
+use aduan_domain::{Channel, ComplaintEvent, ComplaintId, Draft, OrgCode, Status, RULESET_STREAM};
 use aduan_log::RecordedEvent;
 use aduan_proto::v1;
 use aduan_rules::RuleSet;
@@ -21,6 +23,8 @@ use crate::keys::{self, day_of};
 use crate::page::{Held, Page};
 use crate::record::{Counts, Line, Record, Totals, Unusable, OTHER};
 use crate::ProjectionError;
+
+mod review;
 
 /// Applies one event to the page.
 pub(crate) fn apply(
@@ -122,6 +126,8 @@ struct Folder<'p, 'a> {
     responded: bool,
     /// The envelope's recorded-at, used when an event carries no time.
     at: i64,
+    /// The drafts waiting before the event.
+    drafts: BTreeMap<String, Draft>,
 }
 
 impl<'p, 'a> Folder<'p, 'a> {
@@ -130,12 +136,14 @@ impl<'p, 'a> Folder<'p, 'a> {
             held.rec.complaint.owner.clone(),
             held.rec.complaint.responded,
         );
+        let drafts = held.rec.complaint.drafts.clone();
         Self {
             page,
             held,
             before,
             responded,
             at,
+            drafts,
         }
     }
 
@@ -175,8 +183,14 @@ impl<'p, 'a> Folder<'p, 'a> {
             E::Reopened(r) => self.line(self.when(r.at_ms), Status::Reopened, String::new()),
             E::Closed(c) => self.line(self.when(c.at_ms), Status::Closed, String::new()),
             E::Rejected(r) => self.rejected(r)?,
+            E::AnswerDrafted(_) => {}
+            E::AnswerApproved(a) => self.approved(a)?,
+            E::AnswerReturned(r) => {
+                self.count_before(self.when(r.at_ms), |c| c.answers_returned += 1)?
+            }
+            E::ResolutionReturned(r) => self.resolution_returned(r)?,
         }
-        Ok(())
+        self.drafts_moved()
     }
 
     /// The complaint has a new owner (a routing or an escalation).

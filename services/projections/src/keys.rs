@@ -11,6 +11,7 @@
 //! - `i` ‖ org ‖ 0 ‖ due (sortable) ‖ complaint id → inbox item (open, owned)
 //! - `d` ‖ org ‖ 0 ‖ day (sortable) → that org's counts for that UTC day
 //! - `r` ‖ org ‖ 0 ‖ day ‖ complaint id ‖ 0 ‖ assignment → ms to first response
+//! - `a` ‖ org ‖ 0 ‖ day ‖ complaint id ‖ 0 ‖ draft id → ms from draft to approval
 //!
 //! Org codes never contain a 0 byte, so `org ‖ 0` is a prefix of no other org.
 
@@ -20,12 +21,13 @@ use aduan_domain::ComplaintId;
 pub const CHECKPOINT: &[u8] = b"k";
 /// The key of the values' format.
 pub const FORMAT: &[u8] = b"v";
-/// The values' format: 4 is postcard with open complaints per org in the
+/// The values' format: 5 keeps answer review (a complaint's drafts, day
+/// counts of drafts and returns, draft-to-approval times); 4 was postcard with open complaints per org in the
 /// totals; 3 had day counts bounded by the rule set (unknown channels and
 /// categories as `lainnya`); 2 was postcard counting every name; 1,
 /// unmarked, was JSON. Read models in any other format are dropped at open
 /// and rebuilt from the log.
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
 /// The totals key.
 pub const TOTALS: &[u8] = b"g";
 /// The key of the rule set in force.
@@ -107,5 +109,19 @@ pub fn response(org: &str, day: i64, id: &ComplaintId, assignment: u32) -> Vec<u
     k.extend_from_slice(id.to_string().as_bytes());
     k.push(0);
     k.extend_from_slice(&assignment.to_be_bytes());
+    k
+}
+
+/// Draft-to-approval times of `org` for approvals made on `day`.
+pub fn approval_day(org: &str, day: i64) -> Vec<u8> {
+    key(b'a', &[org.as_bytes(), &[0], &sortable(day)])
+}
+
+/// One draft-to-approval time.
+pub fn approval(org: &str, day: i64, id: &ComplaintId, draft_id: &str) -> Vec<u8> {
+    let mut k = approval_day(org, day);
+    k.extend_from_slice(id.to_string().as_bytes());
+    k.push(0);
+    k.extend_from_slice(draft_id.as_bytes());
     k
 }

@@ -440,3 +440,6 @@ mod inbox_tests;
 
 #[cfg(test)]
 mod counts_tests;
+
+#[cfg(test)]
+mod review_tests;

@@ -90,7 +90,9 @@ impl Sim {
             _ => OrgCode::parse(ORGS[self.rng.random_range(0..ORGS.len())]).expect("org"),
         };
         let due = |days: i64| aduan_domain::calendar::unix_ms(self.now + Duration::days(days));
-        match self.rng.random_range(0..12) {
+        let review = self.rng.random_bool(0.5);
+        let draft_id = c.drafts.keys().next().cloned().unwrap_or_default();
+        match self.rng.random_range(0..15) {
             0 | 1 => Command::Route {
                 org,
                 rule_id: String::new(),
@@ -110,6 +112,7 @@ impl Sim {
                 org,
                 message: "lanjut".into(),
                 public: self.rng.random_bool(0.5),
+                review,
             },
             4 => Command::RequestInfo {
                 org,
@@ -122,6 +125,7 @@ impl Sim {
             6 | 7 => Command::Resolve {
                 org,
                 resolution: "beres".into(),
+                review,
             },
             8 => Command::GiveFeedback {
                 token: token.clone(),
@@ -131,6 +135,22 @@ impl Sim {
             9 => Command::Reopen {
                 token: token.clone(),
                 reason: "belum".into(),
+            },
+            11 => Command::ApproveAnswer {
+                org,
+                role: aduan_domain::OrgRole::Head,
+                draft_id,
+            },
+            12 => Command::ReturnAnswer {
+                org,
+                role: aduan_domain::OrgRole::Head,
+                draft_id,
+                note: "perbaiki".into(),
+            },
+            13 => Command::ReturnResolution {
+                reason: "kurang".into(),
+                calendar: aduan_domain::Calendar::new([]),
+                follow_up_days: 5,
             },
             10 => Command::DeclineAuthority {
                 org,
@@ -209,7 +229,8 @@ async fn project_with_crashes(sim: &mut Sim, db: &Db) {
     }
 }
 
-async fn check(seed: u64, steps: usize) {
+/// Checks one random log; returns the event types it held.
+async fn check(seed: u64, steps: usize) -> Vec<String> {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut sim = Sim::new(dir.path(), seed).await;
     for _ in 0..steps {
@@ -263,6 +284,11 @@ async fn check(seed: u64, steps: usize) {
         .filter(|(c, _)| c.status.is_open() && c.owner.is_some())
         .count();
     assert_eq!(all.open as usize, open, "seed {seed}: open complaints");
+    let waiting: usize = sim.complaints.iter().map(|(c, _)| c.drafts.len()).sum();
+    assert_eq!(
+        all.drafts_waiting as usize, waiting,
+        "seed {seed}: drafts waiting"
+    );
 
     // The gauges kept as items enter and leave inboxes equal a full scan,
     // with nothing, some and everything overdue.
@@ -275,6 +301,7 @@ async fn check(seed: u64, steps: usize) {
     }
     let owned: u64 = live.open_per_org(0).unwrap().values().map(|(n, _)| n).sum();
     assert_eq!(owned as usize, open, "seed {seed}: open in the gauges");
+    live.totals().unwrap().events.into_keys().collect()
 }
 
 fn head_of(sim: &Sim) -> u64 {
@@ -283,8 +310,17 @@ fn head_of(sim: &Sim) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn random_lifecycles_projected_live_equal_a_rebuild() {
+    let mut seen = std::collections::BTreeSet::new();
     for seed in 0..6 {
-        check(seed, 400).await;
+        seen.extend(check(seed, 400).await);
+    }
+    for review in [
+        "AnswerDrafted",
+        "AnswerApproved",
+        "AnswerReturned",
+        "ResolutionReturned",
+    ] {
+        assert!(seen.contains(review), "never reached {review}: {seen:?}");
     }
 }
 

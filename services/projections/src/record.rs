@@ -133,6 +133,16 @@ pub struct Counts {
     pub declined: u64,
     /// Complaints moved away from it to the org above.
     pub escalated: u64,
+    /// Of the answers it drafted that day (answer review), those still
+    /// waiting for its head: up at the draft, down when the draft is
+    /// approved, returned or dropped.
+    pub drafts_waiting: u64,
+    /// Drafts its head approved that day.
+    pub answers_approved: u64,
+    /// Drafts its head sent back that day.
+    pub answers_returned: u64,
+    /// Its resolutions an admin returned as insufficient that day.
+    pub resolutions_returned: u64,
     /// Received, by channel: the known ones by name, the rest as [`OTHER`].
     pub channels: BTreeMap<String, u64>,
     /// Received, by category: the rule set's by name, the rest as [`OTHER`].
@@ -151,6 +161,10 @@ impl Counts {
         self.rejected += o.rejected;
         self.declined += o.declined;
         self.escalated += o.escalated;
+        self.drafts_waiting += o.drafts_waiting;
+        self.answers_approved += o.answers_approved;
+        self.answers_returned += o.answers_returned;
+        self.resolutions_returned += o.resolutions_returned;
         for (k, v) in &o.channels {
             *self.channels.entry(k.clone()).or_default() += v;
         }

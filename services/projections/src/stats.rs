@@ -128,6 +128,17 @@ pub struct Recap {
     pub overdue: u64,
     /// Median time from assignment to the owner's first answer; null without answers.
     pub median_hours_to_first_response: Option<f64>,
+    /// Of the answers drafted in the window (answer review), those still
+    /// waiting for the head of their org now.
+    pub drafts_waiting: u64,
+    /// Drafts approved by the head of their org in the window.
+    pub answers_approved: u64,
+    /// Drafts the head of their org sent back in the window.
+    pub answers_returned: u64,
+    /// Resolutions an admin returned as insufficient in the window.
+    pub resolutions_returned: u64,
+    /// Median time from draft to approval, of approvals in the window; null without any.
+    pub median_hours_draft_to_approval: Option<f64>,
     pub top_categories: Vec<CategoryCount>,
     pub channels: BTreeMap<String, u64>,
 }
@@ -160,7 +171,7 @@ pub(crate) fn recap(
     now_ms: i64,
 ) -> Result<Recap, ProjectionError> {
     let mut sum = Counts::default();
-    let mut responses = Vec::new();
+    let (mut responses, mut approvals) = (Vec::new(), Vec::new());
     let (mut open, mut overdue) = (0, 0);
     for code in subtree(rules, org) {
         let o = code.as_str();
@@ -168,16 +179,8 @@ pub(crate) fn recap(
             let (k, v) = kv?;
             sum.add(&decode::<Counts>(&k, &v)?);
         }
-        let (lo, hi) = (
-            keys::response_day(o, w.from_day),
-            keys::response_day(o, w.to_day + 1),
-        );
-        for kv in tree.range(lo..hi) {
-            let (_, v) = kv?;
-            let mut b = [0u8; 8];
-            b.copy_from_slice(v.get(..8).unwrap_or(&[0; 8]));
-            responses.push(i64::from_be_bytes(b));
-        }
+        read_ms(tree, keys::response_day, o, w, &mut responses)?;
+        read_ms(tree, keys::approval_day, o, w, &mut approvals)?;
         for item in query::inbox(tree, &code, now_ms, &InboxPage::all())?.items {
             let received = OffsetDateTime::parse(&item.received_at, &Rfc3339)
                 .map(|t| day_of(calendar::unix_ms(t)))
@@ -208,9 +211,32 @@ pub(crate) fn recap(
         open,
         overdue,
         median_hours_to_first_response: median_hours(responses),
+        drafts_waiting: sum.drafts_waiting,
+        answers_approved: sum.answers_approved,
+        answers_returned: sum.answers_returned,
+        resolutions_returned: sum.resolutions_returned,
+        median_hours_draft_to_approval: median_hours(approvals),
         top_categories: top(&sum.categories),
         channels: sum.channels,
     })
+}
+
+/// Pushes the times (ms) stored under `org`'s keys of `prefix` for the
+/// window's days onto `out`.
+fn read_ms(
+    tree: &Tree,
+    prefix: fn(&str, i64) -> Vec<u8>,
+    org: &str,
+    w: Window,
+    out: &mut Vec<i64>,
+) -> Result<(), ProjectionError> {
+    for kv in tree.range(prefix(org, w.from_day)..prefix(org, w.to_day + 1)) {
+        let (_, v) = kv?;
+        let mut b = [0u8; 8];
+        b.copy_from_slice(v.get(..8).unwrap_or(&[0; 8]));
+        out.push(i64::from_be_bytes(b));
+    }
+    Ok(())
 }
 
 fn median_hours(mut ms: Vec<i64>) -> Option<f64> {

@@ -54,7 +54,9 @@ impl<L: EventLog + Clone, S: AssignmentSink> Worker<L, S> {
                 self.route(id, e, rules).await?;
                 true
             }
-            ComplaintEvent::Routed(_) | ComplaintEvent::Escalated(_) => self.deliver(id, e).await?,
+            ComplaintEvent::Routed(_)
+            | ComplaintEvent::Escalated(_)
+            | ComplaintEvent::ResolutionReturned(_) => self.deliver(id, e).await?,
             _ => true,
         };
         if !done {
@@ -132,7 +134,9 @@ impl<L: EventLog + Clone, S: AssignmentSink> Worker<L, S> {
             for e in page.iter().filter(|e| e.position <= checkpoint) {
                 let assigns = matches!(
                     ComplaintEvent::decode(&e.event_type, e.schema_version, &e.payload),
-                    Ok(ComplaintEvent::Routed(_) | ComplaintEvent::Escalated(_))
+                    Ok(ComplaintEvent::Routed(_)
+                        | ComplaintEvent::Escalated(_)
+                        | ComplaintEvent::ResolutionReturned(_))
                 );
                 let Some(id) = crate::service::complaint_of(&e.stream_id).filter(|_| assigns)
                 else {

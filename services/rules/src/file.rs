@@ -54,6 +54,8 @@ pub(crate) struct RawOrg {
     pub region: Option<Spanned<String>>,
     #[serde(default)]
     pub admin: bool,
+    #[serde(default)]
+    pub review_answers: bool,
 }
 
 /// One `[[category]]`.

@@ -52,6 +52,9 @@ pub struct Org {
     pub region: Option<RegionCode>,
     /// True when it owns the triage queue of its region.
     pub admin: bool,
+    /// True when its operators' resolutions and public follow-ups are
+    /// drafts until the head of the org approves them (answer review).
+    pub review_answers: bool,
 }
 
 /// What a submission is (CONTRACT.md, "Names").
@@ -205,6 +208,11 @@ impl RuleSet {
     /// The org with this code.
     pub fn org(&self, code: &OrgCode) -> Option<&Org> {
         self.org_index.get(code).map(|i| &self.orgs[*i])
+    }
+
+    /// True when `code`'s operators' answers wait for its head (an unknown org: no).
+    pub fn reviews_answers(&self, code: &OrgCode) -> bool {
+        self.org(code).is_some_and(|o| o.review_answers)
     }
 
     /// The org's parent (`None` for `nasional` and unknown orgs).

@@ -1,4 +1,5 @@
-//! `aduan token issue`: a new API token for an OPD, an admin or an auditor.
+//! `aduan token issue`: a new API token for an OPD operator, an OPD's head,
+//! an admin or an auditor.
 //! Only its BLAKE3 hash goes into `<data>/tokens.jsonl`; the token is printed
 //! once and cannot be recovered. A running `aduan serve` sees it at once.
 
@@ -26,6 +27,9 @@ enum TokenCmd {
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum RoleKind {
     Opd,
+    /// The head of an OPD: approves or returns its operators' draft answers.
+    #[value(name = "opd_head")]
+    OpdHead,
     Admin,
     Auditor,
 }
@@ -35,8 +39,9 @@ struct IssueArgs {
     /// What the token may do.
     #[arg(long, value_enum)]
     role: RoleKind,
-    /// The organisation an OPD token acts for (required with --role opd).
-    #[arg(long, required_if_eq("role", "opd"), value_parser = super::args::org)]
+    /// The organisation an OPD or OPD-head token acts for (required with
+    /// --role opd and --role opd_head).
+    #[arg(long, required_if_eq_any([("role", "opd"), ("role", "opd_head")]), value_parser = super::args::org)]
     org: Option<OrgCode>,
     /// Who the token is for; recorded as the actor of every action taken with it
     /// (default: the role, or "operator" for an OPD token).
@@ -55,7 +60,11 @@ pub fn token(args: TokenArgs) -> anyhow::Result<ExitCode> {
             org,
             name: non_blank(a.name, auth::UNNAMED_OPERATOR)?,
         },
-        (RoleKind::Opd, None) => anyhow::bail!("--role opd needs --org"),
+        (RoleKind::OpdHead, Some(org)) => Role::OpdHead {
+            org,
+            name: non_blank(a.name, "head")?,
+        },
+        (RoleKind::Opd | RoleKind::OpdHead, None) => anyhow::bail!("this role needs --org"),
         (RoleKind::Admin, _) => Role::Admin {
             name: non_blank(a.name, "admin")?,
         },

@@ -15,6 +15,8 @@ use super::*;
 use crate::auth::Role;
 
 use crate::test_state::RULES;
+
+mod review;
 const DINKES: &str = "kab-pati-dinkes";
 
 struct World {

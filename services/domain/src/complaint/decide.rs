@@ -8,13 +8,13 @@ use time::OffsetDateTime;
 
 use super::{Complaint, Deadlines};
 use crate::calendar::unix_ms;
-use crate::command::{Command, EscalationReason, RejectReason, Rejection, RouteReason};
+use crate::command::{Command, RejectReason, Rejection, RouteReason};
 use crate::event::ComplaintEvent;
 use crate::ids::{ComplaintId, OrgCode};
 use crate::reporter_token::{self, ReporterToken};
-use crate::status::{DeadlineKind, Status};
+use crate::status::{DraftKind, Status};
 
-type Decision = Result<Vec<ComplaintEvent>, Rejection>;
+pub(super) type Decision = Result<Vec<ComplaintEvent>, Rejection>;
 
 /// The most events a complaint may hold before an owner's follow-ups and
 /// questions are refused: each command reads the whole stream, so without a
@@ -53,10 +53,14 @@ impl Complaint {
                 org,
                 message,
                 public,
+                review,
             } => {
                 self.owner_at_work(&org)?;
                 self.room_to_write()?;
                 let message = required("message", message)?;
+                if review && public {
+                    return self.draft(org, DraftKind::FollowUp, message, at_ms);
+                }
                 let org = org.into();
                 one(v1::FollowUpPosted {
                     org,
@@ -79,9 +83,16 @@ impl Complaint {
                     at_ms,
                 })
             }
-            Command::Resolve { org, resolution } => {
+            Command::Resolve {
+                org,
+                resolution,
+                review,
+            } => {
                 self.owner_at_work(&org)?;
                 let resolution = required("resolution", resolution)?;
+                if review {
+                    return self.draft(org, DraftKind::Resolution, resolution, at_ms);
+                }
                 let org = org.into();
                 one(v1::ComplaintResolved {
                     org,
@@ -94,6 +105,22 @@ impl Complaint {
                 reason,
                 suggested_org,
             } => self.decline(org, reason, suggested_org, at_ms),
+            Command::ApproveAnswer {
+                org,
+                role,
+                draft_id,
+            } => self.approve(&org, role, &draft_id, at_ms),
+            Command::ReturnAnswer {
+                org,
+                role,
+                draft_id,
+                note,
+            } => self.return_answer(&org, role, &draft_id, note, at_ms),
+            Command::ReturnResolution {
+                reason,
+                calendar,
+                follow_up_days,
+            } => self.return_resolution(reason, &calendar, follow_up_days, now),
             Command::ReporterReply { token, message } => {
                 self.reporter(&token)?;
                 if !self.status.is_open() || !self.awaiting_reporter {
@@ -281,66 +308,8 @@ impl Complaint {
         })
     }
 
-    fn escalate(
-        &self,
-        to: OrgCode,
-        reason: EscalationReason,
-        due_at_ms: i64,
-        at_ms: i64,
-    ) -> Decision {
-        let kind = reason.deadline();
-        // A deadline is escalated once per routing: a timer that fires again
-        // (after a restart, or on replay) finds nothing left to do.
-        if kind.is_some_and(|k| self.escalated.contains(&k)) {
-            return Ok(Vec::new());
-        }
-        if !self.status.is_open() {
-            return Err(self.conflict("only an open complaint can be escalated"));
-        }
-        if self.owner.as_ref() == Some(&to) {
-            return Err(self.conflict(format!("it is already with {to}")));
-        }
-        if let Some(kind) = kind {
-            self.missed(kind, at_ms)?;
-        }
-        if due_at_ms <= at_ms {
-            return Err(invalid("due_at", "must lie after now"));
-        }
-        one(v1::ComplaintEscalated {
-            from_org: self
-                .owner
-                .as_ref()
-                .map(OrgCode::to_string)
-                .unwrap_or_default(),
-            to_org: to.into(),
-            reason: reason.as_str().to_owned(),
-            deadline: kind.map(|k| k.as_str().to_owned()).unwrap_or_default(),
-            due_at_ms,
-            at_ms,
-        })
-    }
-
-    /// Ok when the current owner has missed the deadline of this kind by `at_ms`.
-    fn missed(&self, kind: DeadlineKind, at_ms: i64) -> Result<(), Rejection> {
-        let (Some(_), Some(deadlines)) = (&self.owner, self.deadlines) else {
-            return Err(self.conflict("nobody owns it, so no deadline can be missed"));
-        };
-        let met = match kind {
-            DeadlineKind::Acknowledge => self.responded,
-            DeadlineKind::FollowUp => self.followed_up,
-            DeadlineKind::Resolve => self.status == Status::Resolved,
-        };
-        if met {
-            return Err(self.conflict(format!("the {kind} deadline was met")));
-        }
-        if at_ms < deadlines.get(kind) {
-            return Err(self.conflict(format!("the {kind} deadline has not passed yet")));
-        }
-        Ok(())
-    }
-
     /// Ok when `org` owns the complaint and may work on it now.
-    fn owner_at_work(&self, org: &OrgCode) -> Result<(), Rejection> {
+    pub(super) fn owner_at_work(&self, org: &OrgCode) -> Result<(), Rejection> {
         if self.owner.as_ref() != Some(org) {
             return Err(Rejection::NotAssigned);
         }
@@ -365,7 +334,7 @@ impl Complaint {
     }
 
     /// Refuses more owner's writing once the complaint holds [`MAX_EVENTS`].
-    fn room_to_write(&self) -> Result<(), Rejection> {
+    pub(super) fn room_to_write(&self) -> Result<(), Rejection> {
         if self.version >= MAX_EVENTS {
             return Err(self.conflict(format!(
                 "it holds {MAX_EVENTS} events, the most a complaint may; resolve it instead"
@@ -374,7 +343,7 @@ impl Complaint {
         Ok(())
     }
 
-    fn conflict(&self, why: impl Into<String>) -> Rejection {
+    pub(super) fn conflict(&self, why: impl Into<String>) -> Rejection {
         Rejection::Conflict {
             status: self.status,
             why: why.into(),
@@ -382,16 +351,16 @@ impl Complaint {
     }
 }
 
-fn one(e: impl Into<ComplaintEvent>) -> Decision {
+pub(super) fn one(e: impl Into<ComplaintEvent>) -> Decision {
     Ok(vec![e.into()])
 }
 
-fn invalid(field: &'static str, why: &'static str) -> Rejection {
+pub(super) fn invalid(field: &'static str, why: &'static str) -> Rejection {
     Rejection::InvalidArgument { field, why }
 }
 
 /// The text trimmed, or InvalidArgument when nothing is left.
-fn required(field: &'static str, text: String) -> Result<String, Rejection> {
+pub(super) fn required(field: &'static str, text: String) -> Result<String, Rejection> {
     let trimmed = text.trim();
     if trimmed.is_empty() {
         return Err(invalid(field, "must not be blank"));

@@ -12,6 +12,7 @@ use crate::reporter_token::{self, ReporterToken};
 
 mod escalation;
 mod props;
+mod review;
 mod rules;
 mod snapshot;
 
@@ -254,6 +255,7 @@ fn the_whole_life_of_a_complaint() {
         org: org(DINKES),
         message: message.clone(),
         public: true,
+        review: false,
     };
     let e = story.step(cmd, 5);
     assert_eq!(
@@ -270,6 +272,7 @@ fn the_whole_life_of_a_complaint() {
     let cmd = Command::Resolve {
         org: org(DINKES),
         resolution: "Obat sudah dikirim.".into(),
+        review: false,
     };
     assert_eq!(story.step(cmd, 30), [resolved(DINKES, 30)]);
     let s = story.state();
@@ -324,6 +327,7 @@ fn the_whole_life_of_a_complaint() {
     let cmd = Command::Resolve {
         org: org(DINKES),
         resolution: "Obat sudah dikirim.".into(),
+        review: false,
     };
     assert_eq!(story.step(cmd, 50), [resolved(DINKES, 50)]);
     assert_eq!(story.state().rating, None);

@@ -172,6 +172,44 @@ fn any_event() -> impl Strategy<Value = ComplaintEvent> {
             v1::ComplaintReopened { reason, org, at_ms }.into()
         }),
         (t(), ms()).prop_map(|(reason, at_ms)| v1::ComplaintClosed { reason, at_ms }.into()),
+        (t(), t(), t(), t(), ms()).prop_map(|(draft_id, org, kind, text, at_ms)| {
+            v1::AnswerDrafted {
+                draft_id,
+                org,
+                kind,
+                text,
+                at_ms,
+            }
+            .into()
+        }),
+        (t(), t(), ms(), ms()).prop_map(|(draft_id, org, drafted_at_ms, at_ms)| {
+            v1::AnswerApproved {
+                draft_id,
+                org,
+                drafted_at_ms,
+                at_ms,
+            }
+            .into()
+        }),
+        (t(), t(), t(), ms(), ms()).prop_map(|(draft_id, org, note, drafted_at_ms, at_ms)| {
+            v1::AnswerReturned {
+                draft_id,
+                org,
+                note,
+                drafted_at_ms,
+                at_ms,
+            }
+            .into()
+        }),
+        (t(), t(), ms(), ms()).prop_map(|(org, reason, follow_up_due_ms, at_ms)| {
+            v1::ResolutionReturned {
+                org,
+                reason,
+                follow_up_due_ms,
+                at_ms,
+            }
+            .into()
+        }),
     ]
 }
 
@@ -195,7 +233,7 @@ proptest! {
 fn type_names_are_the_proto_message_names() {
     let e = ComplaintEvent::from(v1::ComplaintRouted::default());
     assert_eq!(e.type_name(), "ComplaintRouted");
-    assert_eq!(ComplaintEvent::TYPE_NAMES.len(), 13);
+    assert_eq!(ComplaintEvent::TYPE_NAMES.len(), 17);
     assert!(ComplaintEvent::TYPE_NAMES.contains(&"ComplaintReopened"));
     assert!(!ComplaintEvent::TYPE_NAMES.contains(&"RuleSetPublished"));
 }

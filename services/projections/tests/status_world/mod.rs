@@ -220,6 +220,7 @@ fn command(
                 org,
                 message: format!("tindak lanjut {kind} {tag}"),
                 public,
+                review: false,
             }
         }
         5 => Command::RequestInfo {
@@ -233,6 +234,7 @@ fn command(
         7 => Command::Resolve {
             org,
             resolution: "Obat sudah tersedia".into(),
+            review: false,
         },
         8 => Command::GiveFeedback {
             token: token.clone(),

@@ -99,6 +99,7 @@ impl Builder {
                 parent,
                 region,
                 admin: o.admin,
+                review_answers: o.review_answers,
             });
         }
         self.roots(&orgs);

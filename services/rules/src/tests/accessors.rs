@@ -61,3 +61,25 @@ fn a_reason_prints_as_its_contract_word() {
         .collect();
     assert_eq!(words, ["rule", "no_rule", "no_region"]);
 }
+
+#[test]
+fn review_answers_is_read_per_org_and_off_by_default() {
+    let src = SAMPLE.replace(
+        "code = \"kab-pati-dinkes\"\n",
+        "code = \"kab-pati-dinkes\"\nreview_answers = true\n",
+    );
+    assert_ne!(src, SAMPLE, "the sample names kab-pati-dinkes");
+    let rs = RuleSet::load(&src).unwrap_or_else(|e| panic!("{e}"));
+    assert!(rs.reviews_answers(&org("kab-pati-dinkes")));
+    assert!(!rs.reviews_answers(&org("kab-pati")));
+    assert!(!rs.reviews_answers(&org("tidak-ada")));
+    assert!(!sample().reviews_answers(&org("kab-pati-dinkes")));
+    let bad = SAMPLE.replace(
+        "code = \"kab-pati-dinkes\"\n",
+        "code = \"kab-pati-dinkes\"\nreview_answers = \"ya\"\n",
+    );
+    assert!(
+        RuleSet::load(&bad).is_err(),
+        "review_answers must be a boolean"
+    );
+}

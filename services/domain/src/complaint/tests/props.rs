@@ -24,7 +24,7 @@ struct Step {
 
 fn step() -> impl Strategy<Value = Step> {
     (
-        0u8..12,
+        0u8..15,
         0usize..6,
         0usize..4,
         prop::bool::weighted(0.9),
@@ -76,6 +76,7 @@ fn command(s: &Step, state: &Complaint, h: i64) -> Command {
             org: actor,
             message: text,
             public: s.good_token,
+            review: s.rating % 2 == 0,
         },
         3 => Command::RequestInfo {
             org: actor,
@@ -88,6 +89,7 @@ fn command(s: &Step, state: &Complaint, h: i64) -> Command {
         5 => Command::Resolve {
             org: actor,
             resolution: text,
+            review: s.rating % 2 == 0,
         },
         6 => Command::DeclineAuthority {
             org: actor,
@@ -113,10 +115,45 @@ fn command(s: &Step, state: &Complaint, h: i64) -> Command {
             reason: EscalationReason::MissedDeadline(DeadlineKind::ALL[s.rating as usize % 3]),
             due_at_ms: ms(h + 500),
         },
-        _ => Command::Close {
+        11 => Command::Close {
             reason: CloseReason::Feedback,
         },
+        12 => Command::ApproveAnswer {
+            org: actor,
+            role: role(s),
+            draft_id: draft_of(state),
+        },
+        13 => Command::ReturnAnswer {
+            org: actor,
+            role: role(s),
+            draft_id: draft_of(state),
+            note: text,
+        },
+        _ => Command::ReturnResolution {
+            reason: text,
+            calendar: crate::Calendar::new([]),
+            follow_up_days: 5,
+        },
     }
+}
+
+/// The head most of the time, sometimes an operator.
+fn role(s: &Step) -> crate::command::OrgRole {
+    if s.good_token {
+        crate::command::OrgRole::Head
+    } else {
+        crate::command::OrgRole::Operator
+    }
+}
+
+/// A pending draft's id when there is one, else one that names none.
+fn draft_of(state: &Complaint) -> String {
+    state
+        .drafts
+        .keys()
+        .next()
+        .cloned()
+        .unwrap_or_else(|| "draft-0".into())
 }
 
 /// The events of a random lifecycle: each step's command decided against the

@@ -31,6 +31,7 @@ fn only_the_owner_may_act() {
             Command::Resolve {
                 org: org(DINKES),
                 resolution: "x".into(),
+                review: false,
             },
             2,
         )
@@ -45,6 +46,7 @@ fn the_state_must_allow_the_command() {
     let resolve = Command::Resolve {
         org: org(DINKES),
         resolution: "lagi".into(),
+        review: false,
     };
     given(&closed())
         .when(resolve.clone(), 50)
@@ -124,6 +126,7 @@ fn required_text_must_not_be_blank() {
                 org: dinkes(),
                 message: " \n".into(),
                 public: true,
+                review: false,
             },
             "message",
         ),
@@ -138,6 +141,7 @@ fn required_text_must_not_be_blank() {
             Command::Resolve {
                 org: dinkes(),
                 resolution: "\t".into(),
+                review: false,
             },
             "resolution",
         ),
@@ -382,6 +386,7 @@ fn an_owner_may_not_write_past_the_most_events_a_complaint_holds() {
         org: org(DINKES),
         message: "Sedang dikerjakan".into(),
         public: true,
+        review: false,
     };
     let ask = || Command::RequestInfo {
         org: org(DINKES),
@@ -410,6 +415,7 @@ fn an_owner_may_not_write_past_the_most_events_a_complaint_holds() {
     let resolve = Command::Resolve {
         org: org(DINKES),
         resolution: "Selesai".into(),
+        review: false,
     };
     assert!(
         full.0.decide(resolve, hours(4)).is_ok(),
