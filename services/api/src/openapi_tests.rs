@@ -102,13 +102,16 @@ async fn the_document_is_served_as_openapi_3_1_with_the_contract_shapes() {
     assert_eq!(doc, document());
     assert!(doc["openapi"].as_str().expect("version").starts_with("3.1"));
     // Bearer schemes for each kind of token, and the operations that need them.
-    for scheme in ["opd", "admin", "auditor", "reporter_token"] {
+    for scheme in ["opd", "opd_head", "admin", "auditor", "reporter_token"] {
         let s = &doc["components"]["securitySchemes"][scheme];
         assert_eq!(s["scheme"], "bearer", "{scheme}: {s}");
     }
     let op = |m: &str, p: &str| doc["paths"][p][m].clone();
     let inbox = op("get", "/v1/orgs/{org}/inbox");
-    assert_eq!(inbox["security"], serde_json::json!([{"opd": []}]));
+    assert_eq!(
+        inbox["security"],
+        serde_json::json!([{"opd": []}, {"opd_head": []}])
+    );
     let feedback = op("post", "/v1/complaints/{tracking_no}/feedback");
     assert_eq!(
         feedback["security"][0]["reporter_token"],
