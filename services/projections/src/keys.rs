@@ -11,6 +11,8 @@
 //! - `i` ‖ org ‖ 0 ‖ due (sortable) ‖ complaint id → inbox item (open, owned)
 //! - `d` ‖ org ‖ 0 ‖ day (sortable) → that org's counts for that UTC day
 //! - `r` ‖ org ‖ 0 ‖ day ‖ complaint id ‖ 0 ‖ assignment → ms to first response
+//! - `p` ‖ complaint id → its public text and place ([`crate::Details`])
+//! - `o` ‖ −received (sortable) ‖ complaint id → nothing: complaints newest first
 //!
 //! Org codes never contain a 0 byte, so `org ‖ 0` is a prefix of no other org.
 
@@ -20,12 +22,13 @@ use aduan_domain::ComplaintId;
 pub const CHECKPOINT: &[u8] = b"k";
 /// The key of the values' format.
 pub const FORMAT: &[u8] = b"v";
-/// The values' format: 4 is postcard with open complaints per org in the
+/// The values' format: 5 adds each complaint's text and place and the
+/// newest-first index (Open311), and the record's last change; 4 is postcard with open complaints per org in the
 /// totals; 3 had day counts bounded by the rule set (unknown channels and
 /// categories as `lainnya`); 2 was postcard counting every name; 1,
 /// unmarked, was JSON. Read models in any other format are dropped at open
 /// and rebuilt from the log.
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
 /// The totals key.
 pub const TOTALS: &[u8] = b"g";
 /// The key of the rule set in force.
@@ -108,4 +111,28 @@ pub fn response(org: &str, day: i64, id: &ComplaintId, assignment: u32) -> Vec<u
     k.push(0);
     k.extend_from_slice(&assignment.to_be_bytes());
     k
+}
+
+/// A complaint's public text and place.
+pub fn details(id: &ComplaintId) -> Vec<u8> {
+    key(b'p', &[id.to_string().as_bytes()])
+}
+
+/// A complaint in the newest-first index.
+pub fn received(received_ms: i64, id: &ComplaintId) -> Vec<u8> {
+    let mut k = received_bound(received_ms);
+    k.extend_from_slice(id.to_string().as_bytes());
+    k
+}
+
+/// The index key before every complaint received at `ms`: the index from
+/// `received_bound(to)` to `received_bound(from - 1)` holds those received
+/// in `from..=to`, newest first.
+pub fn received_bound(ms: i64) -> Vec<u8> {
+    key(b'o', &[&sortable(ms.saturating_neg())])
+}
+
+/// The complaint id of an index key.
+pub fn received_id(key: &[u8]) -> Option<&str> {
+    std::str::from_utf8(key.get(9..)?).ok()
 }
