@@ -11,6 +11,9 @@ if ! command -v nats-server >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nats-server
 fi
 
+# The Open311 end-to-end test drives PyPI's georeport client from target/venv.
+scripts/install-open311-client.sh >/dev/null
+
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 cargo build --quiet -p aduan --bin aduan
