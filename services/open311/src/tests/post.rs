@@ -115,6 +115,7 @@ async fn a_retry_dedupes_only_with_an_idempotency_key() {
     let first = w
         .post_raw(FORM, body.clone().into_bytes(), Some("k-1"))
         .await;
+    let after_first = w.head();
     let again = w
         .post_raw(FORM, body.clone().into_bytes(), Some("k-1"))
         .await;
@@ -124,6 +125,7 @@ async fn a_retry_dedupes_only_with_an_idempotency_key() {
         again.body[0]["service_request_id"]
     );
     let head = w.head();
+    assert_eq!(head, after_first, "the retry appended nothing");
     let plain = w.post_raw(FORM, body.clone().into_bytes(), None).await;
     let plain2 = w.post_raw(FORM, body.into_bytes(), None).await;
     assert_eq!((plain.status, plain2.status), (201, 201));
