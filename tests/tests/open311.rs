@@ -104,3 +104,36 @@ fn rules_check_reports_a_missing_or_invalid_boundary_file() {
     std::fs::copy(root().join("deploy/rules/sample-boundaries.geojson"), &geo).expect("copy");
     assert!(check(&rules).status.success());
 }
+
+#[test]
+fn serve_refuses_to_start_when_the_boundary_file_of_its_rules_is_missing() {
+    let dir = tempfile::tempdir().expect("dir");
+    let rules = dir.path().join("rules.toml");
+    std::fs::copy(root().join("deploy/rules/sample.toml"), &rules).expect("copy rules");
+    let port = aduan_e2e::free_port();
+    let mut child = Command::new(aduan_bin())
+        .args(["serve", "--http", &format!("127.0.0.1:{port}"), "--data"])
+        .arg(dir.path().join("data"))
+        .arg("--rules")
+        .arg(&rules)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn aduan serve");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("aduan serve started without its boundary file");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let out = child.wait_with_output().expect("output");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(status.code(), Some(1), "{said}");
+    assert!(said.contains("[geo] boundaries"), "{said}");
+    assert!(said.contains("sample-boundaries.geojson"), "{said}");
+}
