@@ -28,6 +28,9 @@ fi
 # (atomic batches, sync_interval: always, a three-node cluster) and the bench's fair peer.
 scripts/install-nats-2.15.sh >/dev/null
 
+# The Open311 end-to-end test drives PyPI's georeport client from target/venv.
+scripts/install-open311-client.sh >/dev/null
+
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 cargo build --quiet -p aduan --bin aduan

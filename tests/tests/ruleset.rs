@@ -19,9 +19,15 @@ const PATI_HEALTH: &str =
     "id = \"pati-kesehatan\"\nregion = \"33.18\"\ncategories = [\"kesehatan\"]\nto = \"kab-pati-dinkes\"";
 const RSUD_NAME: &str = "name = \"RSUD RAA Soewondo Pati\"";
 
+/// The sample without its `[geo]` boundary file, which `serve --rules`
+/// would look for next to the copies these tests write.
+fn sample() -> String {
+    SAMPLE.replace("[geo]\nboundaries = \"sample-boundaries.geojson\"\n", "")
+}
+
 /// Rule set A: Pati's health complaints go to the RSUD, renamed "(A)".
 fn rules_a() -> String {
-    SAMPLE
+    sample()
         .replace("version = \"sample-2026-11\"", "version = \"e2e-a\"")
         .replace(
             PATI_HEALTH,
@@ -32,7 +38,7 @@ fn rules_a() -> String {
 
 /// Rule set B: the sample's routing, another SLA and the RSUD renamed "(B)".
 fn rules_b() -> String {
-    SAMPLE
+    sample()
         .replace("version = \"sample-2026-11\"", "version = \"e2e-b\"")
         .replace("acknowledge = 3", "acknowledge = 1")
         .replace("resolve = 60", "resolve = 20")

@@ -217,6 +217,14 @@ impl Tokens {
     }
 }
 
+/// An Open311 `api_key` is an API token of any role; the adapter it
+/// identifies is the token's actor (`opd:<org>:<name>`, `admin:<name>`, …).
+impl aduan_open311::ApiKeys for Tokens {
+    fn adapter(&self, key: &str) -> Option<String> {
+        self.role_of(key).map(|role| Caller::new(role).actor())
+    }
+}
+
 fn parse(text: &str, path: &Path) -> HashMap<String, Role> {
     let mut roles = HashMap::new();
     for (n, raw) in text.lines().enumerate() {

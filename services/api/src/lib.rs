@@ -41,6 +41,9 @@ mod ops_tests;
 #[cfg(test)]
 mod openapi_tests;
 
+#[cfg(test)]
+mod open311_tests;
+
 pub use error::ApiError;
 
 /// What the handlers share.
@@ -62,6 +65,8 @@ pub struct ApiState<L> {
     pub clock: aduan_domain::SharedClock,
     /// The services of this process, for readiness.
     pub health: health::Health,
+    /// The rule set's region boundaries, for Open311 points; None: no region from a point.
+    pub boundaries: Option<Arc<aduan_geo::Boundaries>>,
 }
 
 impl<L> axum::extract::FromRef<ApiState<L>> for auth::Tokens {
@@ -98,7 +103,9 @@ pub fn app_with<L: EventLog + Clone>(state: ApiState<L>, limits: limits::Limits)
         // A path no route serves gets the contract's error body too.
         .fallback(|| async { ApiError::not_found("route") })
         .layer(DefaultBodyLimit::max(body::MAX_BODY))
-        .with_state(state);
+        .with_state(state.clone())
+        // Open311 answers in its own error form and has its own body limit.
+        .nest("/open311/v2", aduan_open311::router(open311(state)));
     limits::apply(routes, limits)
 }
 
@@ -164,6 +171,18 @@ impl<S: Clone + Send + Sync + 'static> Route<S> {
             path,
             handler: post(handler),
         }
+    }
+}
+
+/// The Open311 routes' share of the state; `api_key`s are API tokens.
+fn open311<L: EventLog + Clone>(s: ApiState<L>) -> aduan_open311::Open311<L> {
+    aduan_open311::Open311 {
+        intake: s.intake,
+        projections: s.projections,
+        rules: s.rules,
+        boundaries: s.boundaries,
+        keys: Arc::new(s.tokens),
+        clock: s.clock,
     }
 }
 

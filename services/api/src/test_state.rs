@@ -40,6 +40,7 @@ pub(crate) async fn state(dir: &Path) -> ApiState<SledLog> {
         projections: Projections::open(&aduan_kv::Db::memory()).expect("projections"),
         clock: Arc::new(SystemClock),
         health: crate::health::Health::default(),
+        boundaries: None,
         tokens: Tokens::in_data_dir(dir),
         log,
         intake,

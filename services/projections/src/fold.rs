@@ -21,7 +21,7 @@ use aduan_rules::RuleSet;
 
 use crate::keys::{self, day_of};
 use crate::page::{Held, Page};
-use crate::record::{Counts, Line, Record, Totals, Unusable, OTHER};
+use crate::record::{Counts, Details, Line, Record, Totals, Unusable, OTHER};
 use crate::ProjectionError;
 
 mod review;
@@ -53,6 +53,11 @@ pub(crate) fn apply(
             Ok(rec) => {
                 let t = rec.complaint.tracking_no.as_str();
                 page.put_raw(keys::tracking(t), id.to_string().into_bytes());
+                page.put(keys::details(&id), &Details::of(r));
+                page.put_raw(
+                    keys::received(rec.complaint.received_at_ms, &id),
+                    Vec::new(),
+                );
                 Page::new_record(rec)
             }
             Err(err) => return skipped(totals, e, &err),
@@ -62,6 +67,7 @@ pub(crate) fn apply(
     };
     let mut f = Folder::new(page, held, e.recorded_at_ms);
     f.held.rec.complaint.apply(&event);
+    f.held.rec.updated_at_ms = f.held.rec.updated_at_ms.max(e.recorded_at_ms);
     f.event(&event)?;
     let Folder { page, held, .. } = f;
     page.put_record(held);

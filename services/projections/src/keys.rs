@@ -12,6 +12,8 @@
 //! - `d` ‖ org ‖ 0 ‖ day (sortable) → that org's counts for that UTC day
 //! - `r` ‖ org ‖ 0 ‖ day ‖ complaint id ‖ 0 ‖ assignment → ms to first response
 //! - `a` ‖ org ‖ 0 ‖ day ‖ complaint id ‖ 0 ‖ draft id → ms from draft to approval
+//! - `p` ‖ complaint id → its public text and place ([`crate::Details`])
+//! - `o` ‖ −received (sortable) ‖ complaint id → nothing: complaints newest first
 //!
 //! Org codes never contain a 0 byte, so `org ‖ 0` is a prefix of no other org.
 
@@ -21,13 +23,15 @@ use aduan_domain::ComplaintId;
 pub const CHECKPOINT: &[u8] = b"k";
 /// The key of the values' format.
 pub const FORMAT: &[u8] = b"v";
-/// The values' format: 5 keeps answer review (a complaint's drafts, day
-/// counts of drafts and returns, draft-to-approval times); 4 was postcard with open complaints per org in the
+/// The values' format: 6 keeps answer review (a complaint's drafts, day
+/// counts of drafts and returns, draft-to-approval times) and, for Open311, each
+/// complaint's text and place, the newest-first index and the record's last change;
+/// 5 had one or the other; 4 was postcard with open complaints per org in the
 /// totals; 3 had day counts bounded by the rule set (unknown channels and
 /// categories as `lainnya`); 2 was postcard counting every name; 1,
 /// unmarked, was JSON. Read models in any other format are dropped at open
 /// and rebuilt from the log.
-pub const FORMAT_VERSION: u32 = 5;
+pub const FORMAT_VERSION: u32 = 6;
 /// The totals key.
 pub const TOTALS: &[u8] = b"g";
 /// The key of the rule set in force.
@@ -124,4 +128,28 @@ pub fn approval(org: &str, day: i64, id: &ComplaintId, draft_id: &str) -> Vec<u8
     k.push(0);
     k.extend_from_slice(draft_id.as_bytes());
     k
+}
+
+/// A complaint's public text and place.
+pub fn details(id: &ComplaintId) -> Vec<u8> {
+    key(b'p', &[id.to_string().as_bytes()])
+}
+
+/// A complaint in the newest-first index.
+pub fn received(received_ms: i64, id: &ComplaintId) -> Vec<u8> {
+    let mut k = received_bound(received_ms);
+    k.extend_from_slice(id.to_string().as_bytes());
+    k
+}
+
+/// The index key before every complaint received at `ms`: the index from
+/// `received_bound(to)` to `received_bound(from - 1)` holds those received
+/// in `from..=to`, newest first.
+pub fn received_bound(ms: i64) -> Vec<u8> {
+    key(b'o', &[&sortable(ms.saturating_neg())])
+}
+
+/// The complaint id of an index key.
+pub fn received_id(key: &[u8]) -> Option<&str> {
+    std::str::from_utf8(key.get(9..)?).ok()
 }

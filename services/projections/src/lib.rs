@@ -26,12 +26,14 @@ pub mod nats;
 mod page;
 mod query;
 mod record;
+mod requests;
 mod stats;
 
 pub use aduan_kv::Entry;
 pub use error::ProjectionError;
 pub use query::{rfc3339, Inbox, InboxItem, InboxPage};
-pub use record::{Counts, Totals};
+pub use record::{Counts, Details, Totals};
+pub use requests::{PublicRequest, RequestFilter};
 pub use stats::{CategoryCount, RankEntry, Ranking, Recap, Window};
 
 /// The tree (in the views database) that holds every read model.
@@ -308,6 +310,20 @@ impl Projections {
             .map(|r| query::status_view(&r, rules.as_deref(), now_ms)))
     }
 
+    /// The public view of a tracking number, with the complaint's text and
+    /// place (Open311's request); None when unknown.
+    pub fn public_request(&self, t: &TrackingNo) -> Result<Option<PublicRequest>, ProjectionError> {
+        requests::one(&self.tree, t, self.rules().as_deref())
+    }
+
+    /// The complaints `filter` selects, newest first (Open311's `requests`).
+    pub fn public_requests(
+        &self,
+        filter: &RequestFilter,
+    ) -> Result<Vec<PublicRequest>, ProjectionError> {
+        requests::list(&self.tree, filter, self.rules().as_deref())
+    }
+
     /// One page of `org`'s open complaints, oldest due first, overdue as of `now_ms`.
     pub fn inbox(
         &self,
@@ -443,3 +459,6 @@ mod counts_tests;
 
 #[cfg(test)]
 mod review_tests;
+
+#[cfg(test)]
+mod requests_tests;

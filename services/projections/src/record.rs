@@ -33,6 +33,8 @@ pub struct Record {
     pub timeline: Vec<Line>,
     /// Tracking numbers of complaints rejected as duplicates of this one.
     pub duplicates: Vec<TrackingNo>,
+    /// When its last event was recorded (Unix ms).
+    pub updated_at_ms: i64,
 }
 
 /// Why an event is skipped.
@@ -90,6 +92,7 @@ impl Record {
                 note: String::new(),
             }],
             duplicates: Vec::new(),
+            updated_at_ms: r.received_at_ms,
             complaint,
         })
     }
@@ -202,6 +205,34 @@ impl Totals {
         }
         if let Some(org) = to.and_then(crate::keys::inbox_org) {
             *self.open.entry(org.to_owned()).or_default() += 1;
+        }
+    }
+}
+
+/// A complaint's own text and place, as the reporter gave them: written once
+/// when it is received, apart from the record that changes with every event.
+/// The public may read them (Open311 `description`, `address`, `lat`,
+/// `long`); nothing of the reporter is among them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Details {
+    /// The body.
+    pub body: String,
+    /// The address given, possibly empty.
+    pub address: String,
+    /// Latitude, when given.
+    pub lat: Option<f64>,
+    /// Longitude, when given.
+    pub lon: Option<f64>,
+}
+
+impl Details {
+    pub(crate) fn of(r: &v1::ComplaintReceived) -> Self {
+        let l = r.location.clone().unwrap_or_default();
+        Self {
+            body: r.body.clone(),
+            address: l.address,
+            lat: l.lat,
+            lon: l.lon,
         }
     }
 }

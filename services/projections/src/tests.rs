@@ -10,10 +10,10 @@ use aduan_proto::{v1, ErrorCode};
 use crate::{InboxPage, Projections, Window};
 
 pub(crate) const SAMPLE: &str = include_str!("../../../deploy/rules/sample.toml");
-const HOUR: i64 = 3_600_000;
-const DAY: i64 = 24 * HOUR;
+pub(crate) const HOUR: i64 = 3_600_000;
+pub(crate) const DAY: i64 = 24 * HOUR;
 /// 2026-11-02, a Monday, 00:00 UTC.
-const D0: i64 = 1_793_577_600_000;
+pub(crate) const D0: i64 = 1_793_577_600_000;
 
 fn org(s: &str) -> OrgCode {
     OrgCode::parse(s).expect("org code")
@@ -94,7 +94,7 @@ const C4: &str = "0190a000-0000-7000-8000-000000000004";
 
 /// Given the sample rule set and four complaints in Pati (see each line),
 /// the projections applied.
-fn given_pati() -> (Db, Projections) {
+pub(crate) fn given_pati() -> (Db, Projections) {
     let mut ev = Events::default();
     ev.publish(SAMPLE, D0);
     // c1: health, web; acknowledged after 2 h; resolved on time.

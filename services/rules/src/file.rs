@@ -23,6 +23,16 @@ pub(crate) struct RawFile {
     pub category: Vec<RawCategory>,
     #[serde(default)]
     pub rule: Vec<RawRule>,
+    /// `[geo]`: where points are mapped to region codes.
+    pub geo: Option<RawGeo>,
+}
+
+/// `[geo]`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawGeo {
+    /// A GeoJSON FeatureCollection of region polygons, relative to the rule file.
+    pub boundaries: Spanned<String>,
 }
 
 /// `[sla]`, in working days; missing entries take the defaults.
@@ -63,6 +73,8 @@ pub(crate) struct RawOrg {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawCategory {
     pub name: Spanned<String>,
+    /// What it covers, for people (Open311's service description).
+    pub description: Option<Spanned<String>>,
     #[serde(default)]
     pub keywords: Vec<Spanned<String>>,
 }

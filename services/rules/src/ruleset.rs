@@ -98,6 +98,8 @@ impl fmt::Display for Kind {
 pub struct Category {
     /// Its name, as complaints and rules use it.
     pub name: String,
+    /// What it covers, for people; empty when the file gives none.
+    pub description: String,
     /// Its keywords as written.
     pub keywords: Vec<String>,
     pub(crate) terms: Vec<Box<[TermId]>>,
@@ -153,6 +155,8 @@ pub struct RuleSet {
     /// Region code (`""` for rules without one) → its rules.
     pub(crate) by_region: HashMap<String, Bucket>,
     pub(crate) lexicon: Lexicon,
+    /// `[geo] boundaries`: the boundary file, as written (relative to the rule file).
+    pub(crate) boundaries: Option<String>,
 }
 
 impl fmt::Debug for RuleSet {
@@ -188,6 +192,12 @@ impl RuleSet {
     /// The version recorded on every decision.
     pub fn version(&self) -> &str {
         &self.version
+    }
+
+    /// The boundary file `[geo] boundaries` names, as written: a path
+    /// relative to the rule file. None when the rule set names none.
+    pub fn boundaries(&self) -> Option<&str> {
+        self.boundaries.as_deref()
     }
 
     /// The deadlines.

@@ -4,8 +4,10 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use aduan_domain::{Channel, RegionCode};
+use aduan_geo::Boundaries;
 use aduan_log::LogError;
 use aduan_log_sled::{SledLog, SledOptions};
 use aduan_rules::{Facts, Kind, LoadError, RuleSet};
@@ -16,6 +18,59 @@ use super::args;
 
 /// The sample rule set, built in so `aduan serve` runs from anywhere.
 pub const SAMPLE_RULES: &str = include_str!("../../../../deploy/rules/sample.toml");
+
+/// The sample's boundary file (approximate boxes), built in beside it.
+pub const SAMPLE_BOUNDARIES: &str =
+    include_str!("../../../../deploy/rules/sample-boundaries.geojson");
+
+/// The region boundaries of the rule set in force, for Open311 points: the
+/// file its `[geo] boundaries` names, next to the rule file given with
+/// `--rules`; the built-in sample's when the built-in sample is in force;
+/// otherwise none (a warning: points then map to no region, so to triage).
+pub fn boundaries(
+    rule_file: Option<&Path>,
+    in_force: &RuleSet,
+) -> anyhow::Result<Option<Arc<Boundaries>>> {
+    let Some(name) = in_force.boundaries() else {
+        return Ok(None);
+    };
+    if let Some(file) = rule_file {
+        let path = file.parent().unwrap_or(Path::new(".")).join(name);
+        let b = Boundaries::load(&path)
+            .with_context(|| format!("{}: [geo] boundaries {}", file.display(), path.display()))?;
+        return Ok(Some(Arc::new(b)));
+    }
+    let sample = RuleSet::load(SAMPLE_RULES).context("the built-in sample rule set")?;
+    if sample.version() == in_force.version() && sample.boundaries() == Some(name) {
+        let b = Boundaries::parse(SAMPLE_BOUNDARIES).context("the built-in sample boundaries")?;
+        return Ok(Some(Arc::new(b)));
+    }
+    tracing::warn!(
+        boundaries = name,
+        "the rule set in force names a boundary file, but no --rules file says where it is: Open311 points map to no region"
+    );
+    Ok(None)
+}
+
+/// Checks the boundary file a rule file names; prints the problem and
+/// returns false when it is missing or unusable.
+fn check_boundaries(file: &Path, rules: &RuleSet) -> bool {
+    let Some(name) = rules.boundaries() else {
+        return true;
+    };
+    let path = file.parent().unwrap_or(Path::new(".")).join(name);
+    match Boundaries::load(&path) {
+        Ok(b) => {
+            println!("{}: {} regions", path.display(), b.len());
+            true
+        }
+        Err(e) => {
+            eprintln!("{}: [geo] boundaries: {e}", file.display());
+            eprintln!("{}: 1 problem(s)", file.display());
+            false
+        }
+    }
+}
 
 /// Puts a rule set in force before a service starts: the file at `path`
 /// unless it is already the latest publication; without a file, the rule set
@@ -124,6 +179,7 @@ pub fn rules(args: RulesArgs) -> anyhow::Result<ExitCode> {
 
 fn check(file: &Path) -> ExitCode {
     match load(file) {
+        Some(rules) if !check_boundaries(file, &rules) => ExitCode::from(1),
         Some(rules) => {
             println!(
                 "{}: ok (version {}, {} orgs, {} categories, {} rules)",

@@ -60,7 +60,11 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         // In force before intake takes complaints, so all of this run's are routed by it.
         rules::put_in_force(&stores.log, common.rules.as_deref()).await?;
         let complaints = ComplaintStore::new(stores.log.clone(), clock.clone());
-        let in_force = complaints.rules_in_force(At::Latest).await?;
+        let in_force = complaints
+            .rules_in_force(At::Latest)
+            .await?
+            .context("no rule set in force after putting one in force")?;
+        let boundaries = rules::boundaries(common.rules.as_deref(), &in_force)?;
         let health = aduan_api::health::Health::new(args.ready_max_lag);
         let mut tasks = Tasks::new(health.clone());
         let (log, views) = (stores.log.clone(), stores.views.clone());
@@ -82,12 +86,13 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let state = ApiState {
             log: stores.log.clone(),
             intake,
-            rules: in_force.context("no rule set in force after putting one in force")?,
+            rules: in_force,
             tokens: aduan_api::auth::Tokens::open(layout.tokens()),
             commands,
             projections,
             clock,
             health,
+            boundaries,
         };
         let listener = listen(args.http).await?;
         let server = tokio::spawn(aduan_api::run(listener, state, stop.clone()));

@@ -63,6 +63,7 @@ pub(crate) fn load(src: &str) -> Result<RuleSet, LoadError> {
     let (categories, category_index) = b.categories(&raw.category, &mut lexicon);
     let rules = b.rules(&raw.rule, &orgs, &category_index, &mut lexicon);
     let mut channels = b.channels(raw.channels.as_deref());
+    let boundaries = raw.geo.as_ref().and_then(|g| b.boundaries(&g.boundaries));
     b.coverage(&orgs, &rules);
     b.unreachable(&rules);
 
@@ -89,6 +90,7 @@ pub(crate) fn load(src: &str) -> Result<RuleSet, LoadError> {
         rules,
         by_region,
         lexicon,
+        boundaries,
     })
 }
 
@@ -114,6 +116,26 @@ impl Builder {
             *slot = *value.get_ref();
         }
         sla
+    }
+
+    /// `[geo] boundaries`: a relative path to a `.geojson` file. The file
+    /// itself is read by whoever knows where the rule file lives.
+    fn boundaries(&mut self, raw: &Spanned<String>) -> Option<String> {
+        let path = raw.get_ref().trim();
+        let problem = if path.is_empty() {
+            Some("geo.boundaries must name a file")
+        } else if path.starts_with('/') || path.split(['/', '\\']).any(|p| p == "..") {
+            Some("geo.boundaries must be a path relative to the rule file, inside its directory")
+        } else {
+            None
+        };
+        match problem {
+            Some(message) => {
+                self.at(raw, ProblemKind::InvalidValue, message);
+                None
+            }
+            None => Some(path.to_owned()),
+        }
     }
 
     /// The known channels: the file's list, or CONTRACT.md's without one.
@@ -196,6 +218,11 @@ impl Builder {
             index.insert(name.to_owned(), categories.len());
             categories.push(Category {
                 name: name.to_owned(),
+                description: c
+                    .description
+                    .as_ref()
+                    .map(|d| d.get_ref().trim().to_owned())
+                    .unwrap_or_default(),
                 keywords: c.keywords.iter().map(|k| k.get_ref().clone()).collect(),
                 terms,
             });

@@ -393,3 +393,42 @@ fn known_channels_default_to_the_contract_list_and_may_be_set() {
         "channels:",
     );
 }
+
+#[test]
+fn geo_boundaries_and_category_descriptions_are_optional_and_read() {
+    // An older file, without either, loads with neither.
+    let old = RuleSet::load(BASE).expect("base");
+    assert_eq!(old.boundaries(), None);
+    assert_eq!(old.categories()[0].description, "");
+    let src = BASE.replace(
+        "name = \"kesehatan\"",
+        "name = \"kesehatan\"\ndescription = \"  Layanan kesehatan \"",
+    ) + "[geo]\nboundaries = \"regions.geojson\"\n";
+    let rs = RuleSet::load(&src).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(rs.boundaries(), Some("regions.geojson"));
+    assert_eq!(rs.categories()[0].description, "Layanan kesehatan");
+}
+
+#[test]
+fn geo_boundaries_must_be_a_relative_path_inside_the_rule_directory() {
+    for bad in [
+        "\"\"",
+        "\"  \"",
+        "\"/etc/regions.geojson\"",
+        "\"../x.geojson\"",
+    ] {
+        let src = with(&format!("[geo]\nboundaries = {bad}\n"));
+        expect(
+            &src,
+            ProblemKind::InvalidValue,
+            Some("boundaries ="),
+            "geo.boundaries",
+        );
+    }
+    expect(
+        &with("[geo]\nboundary = \"x.geojson\"\n"),
+        ProblemKind::Syntax,
+        Some("boundary ="),
+        "boundary",
+    );
+}
