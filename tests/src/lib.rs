@@ -33,29 +33,79 @@ pub struct NatsServer {
     child: Child,
     port: u16,
     store: tempfile::TempDir,
+    /// The server binary and, for a configured server, its config file.
+    launch: Launch,
+}
+
+/// How a [`NatsServer`] is started.
+#[derive(Clone)]
+struct Launch {
+    bin: PathBuf,
+    config: Option<PathBuf>,
 }
 
 impl NatsServer {
     /// Starts one; panics with a clear message when `nats-server` is not installed.
     pub fn start() -> Self {
         let store = tempfile::tempdir().expect("store dir");
-        Self::start_on(free_port(), store)
+        let launch = Launch {
+            bin: PathBuf::from("nats-server"),
+            config: None,
+        };
+        Self::start_on(free_port(), store, launch)
     }
 
-    fn start_on(port: u16, store: tempfile::TempDir) -> Self {
-        let mut child = Command::new("nats-server")
-            .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
-            .arg(store.path())
+    /// Starts `bin` (a nats-server) with JetStream and a config that
+    /// includes `include` (an `authorization` block, say), kept beside it in
+    /// the store directory.
+    pub fn start_with_config(bin: &Path, include: &str) -> Self {
+        let store = tempfile::tempdir().expect("store dir");
+        let conf = store.path().join("conf");
+        std::fs::create_dir(&conf).expect("config dir");
+        std::fs::write(conf.join("included.conf"), include).expect("write included config");
+        let config = conf.join("server.conf");
+        let main = format!(
+            "jetstream {{ store_dir: {:?} }}\ninclude ./included.conf\n",
+            store.path().join("js")
+        );
+        std::fs::write(&config, main).expect("write server config");
+        let launch = Launch {
+            bin: bin.to_owned(),
+            config: Some(config),
+        };
+        Self::start_on(free_port(), store, launch)
+    }
+
+    fn start_on(port: u16, store: tempfile::TempDir, launch: Launch) -> Self {
+        let mut cmd = Command::new(&launch.bin);
+        cmd.args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js"]);
+        match &launch.config {
+            Some(config) => cmd.arg("-c").arg(config),
+            None => cmd.arg("-sd").arg(store.path()),
+        };
+        let mut child = cmd
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("nats-server not found: install the Debian package nats-server (the test command does)");
+            .expect(
+            "nats-server not found: install the Debian package nats-server (the test command does)",
+        );
         wait_for_port(
             SocketAddr::from(([127, 0, 0, 1], port)),
             &mut child,
             "nats-server",
         );
-        Self { child, port, store }
+        Self {
+            child,
+            port,
+            store,
+            launch,
+        }
+    }
+
+    /// Its port.
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     /// Its URL.
@@ -74,9 +124,9 @@ impl NatsServer {
         let mut this = self;
         this.stop();
         let store = std::mem::replace(&mut this.store, tempfile::tempdir().expect("dir"));
-        let port = this.port;
+        let (port, launch) = (this.port, this.launch.clone());
         drop(this);
-        Self::start_on(port, store)
+        Self::start_on(port, store, launch)
     }
 
     /// A client connection.
@@ -117,24 +167,52 @@ pub fn aduan_bin() -> PathBuf {
 /// Waits until every request-reply subject aduan serves has a responder: each
 /// is sent a malformed body, which every service refuses without writing.
 fn wait_for_responders(url: &str) {
+    wait_for_responders_as(
+        url,
+        None,
+        &[
+            "aduan.intake.submit",
+            "aduan.query.status",
+            "aduan.opd.probe.cmd",
+        ],
+    );
+}
+
+/// A NATS user and its password.
+pub type UserPass<'a> = (&'a str, &'a str);
+
+/// Connects to `url` as `user` (with its own inbox prefix `_INBOX_<user>`,
+/// as `aduan deploy nats-config` requires), or anonymously.
+pub async fn connect_as(url: &str, user: Option<UserPass<'_>>) -> async_nats::Client {
+    let mut options = async_nats::ConnectOptions::new();
+    if let Some((user, password)) = user {
+        options = options
+            .user_and_password(user.into(), password.into())
+            .custom_inbox_prefix(format!("_INBOX_{user}"));
+    }
+    options
+        .connect(url)
+        .await
+        .expect("connect to test nats-server")
+}
+
+/// [`wait_for_responders`] as `user`, on `subjects`.
+fn wait_for_responders_as(url: &str, user: Option<UserPass<'_>>, subjects: &[&str]) {
     let url = url.to_owned();
+    let user = user.map(|(u, p)| (u.to_owned(), p.to_owned()));
+    let subjects: Vec<String> = subjects.iter().map(|s| s.to_string()).collect();
     let probe = std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .expect("runtime");
         rt.block_on(async move {
-            let client = async_nats::connect(url)
-                .await
-                .expect("connect for readiness probe");
+            let user = user.as_ref().map(|(u, p)| (u.as_str(), p.as_str()));
+            let client = connect_as(&url, user).await;
             let deadline = Instant::now() + Duration::from_secs(30);
-            for subject in [
-                "aduan.intake.submit",
-                "aduan.query.status",
-                "aduan.opd.probe.cmd",
-            ] {
+            for subject in subjects {
                 while client
-                    .request(subject, vec![0xff, 0xff].into())
+                    .request(subject.clone(), vec![0xff, 0xff].into())
                     .await
                     .is_err()
                 {
@@ -162,6 +240,28 @@ pub struct Aduan {
 impl Aduan {
     /// Starts `aduan serve` on `data`, with NATS at `nats` when given, plus `extra` flags.
     pub fn serve(data: &Path, nats: Option<&str>, extra: &[&str]) -> Self {
+        let this = Self::spawn_serve(data, nats, extra);
+        if let Some(url) = nats {
+            wait_for_responders(url);
+        }
+        this
+    }
+
+    /// Starts `aduan serve` on `data` with NATS at `nats` (a URL with its
+    /// user and password) on a server with authorization, and waits until
+    /// `probe` sees responders on `subjects`.
+    pub fn serve_authorised(
+        data: &Path,
+        nats: &str,
+        probe: (&str, UserPass<'_>),
+        subjects: &[&str],
+    ) -> Self {
+        let this = Self::spawn_serve(data, Some(nats), &[]);
+        wait_for_responders_as(probe.0, Some(probe.1), subjects);
+        this
+    }
+
+    fn spawn_serve(data: &Path, nats: Option<&str>, extra: &[&str]) -> Self {
         let http = SocketAddr::from(([127, 0, 0, 1], free_port()));
         let mut cmd = Command::new(aduan_bin());
         cmd.arg("serve")
@@ -178,9 +278,6 @@ impl Aduan {
             .stderr(Stdio::inherit());
         let mut child = cmd.spawn().expect("spawn aduan serve");
         wait_for_port(http, &mut child, "aduan serve");
-        if let Some(url) = nats {
-            wait_for_responders(url);
-        }
         Self {
             child,
             http,
