@@ -1,11 +1,12 @@
 //! NATS authorization end to end: `aduan deploy nats-config` generates the
-//! config for the sample rule set and a real nats-server (Debian's 2.9, from
-//! PATH) runs with it. The server itself refuses OPD A's user when it reaches
-//! for B's inbox, B's consumer, the stream's direct and message get, B's
-//! `.cmd` or any inbox subject (forged assignments), and refuses a client
-//! without credentials; A can still create its own durable consumer, fetch
-//! and ack its own assignments and publish on its own `.cmd`. And `aduan
-//! serve` as `svc-serve` runs under the config: a complaint an adapter
+//! config for the sample rule set and a real nats-server runs with it
+//! (Debian's 2.9 from PATH, or the binary `ADUAN_TEST_NATS_SERVER` names; all
+//! pass on 2.15.1 too). The server itself refuses OPD A's user when it
+//! reaches for B's inbox, B's consumer, the stream's direct and message get,
+//! B's `.cmd` or any inbox subject (forged assignments), and refuses a client
+//! without the right password; A can still create its own durable consumer,
+//! fetch and ack its own assignments and publish on its own `.cmd`. And
+//! `aduan serve` as `svc-serve` runs under the config: a complaint an adapter
 //! submits reaches A's consumer, and A resolves it over `.cmd`.
 
 use std::collections::HashMap;
@@ -28,6 +29,12 @@ const A: &str = "kab-pati-dinkes";
 /// Another OPD of the sample.
 const B: &str = "kab-pati-rsud";
 const STREAM: &str = JetStreamSink::STREAM;
+
+/// The nats-server: Debian's 2.9 from PATH, or the binary `ADUAN_TEST_NATS_SERVER`
+/// names (e.g. 2.15.1 from scripts/install-nats-2.15.sh, target/venv/bin/nats-server).
+fn server_bin() -> std::path::PathBuf {
+    std::env::var_os("ADUAN_TEST_NATS_SERVER").map_or_else(|| "nats-server".into(), Into::into)
+}
 
 fn opd(org: &str) -> String {
     format!("opd-{org}")
@@ -176,7 +183,7 @@ fn assignment(org: &str, id: &str) -> v1::Assignment {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_server_refuses_an_opd_all_but_its_own_consumer_and_cmd() {
     let d = deploy();
-    let nats = NatsServer::start_with_config(Path::new("nats-server"), &d.config);
+    let nats = NatsServer::start_with_config(&server_bin(), &d.config);
     let url = nats.url();
 
     // The router's user creates the stream and publishes one assignment each to A and B.
@@ -279,7 +286,7 @@ async fn the_server_refuses_an_opd_all_but_its_own_consumer_and_cmd() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_without_the_right_password_is_refused() {
     let d = deploy();
-    let nats = NatsServer::start_with_config(Path::new("nats-server"), &d.config);
+    let nats = NatsServer::start_with_config(&server_bin(), &d.config);
     let anonymous = async_nats::connect(nats.url()).await;
     let kind = anonymous.as_ref().map(|_| ()).map_err(|e| e.kind());
     assert_eq!(
@@ -303,7 +310,7 @@ async fn a_client_without_the_right_password_is_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_runs_as_its_user_and_a_complaint_reaches_the_opd_which_resolves_it() {
     let d = deploy();
-    let nats = NatsServer::start_with_config(Path::new("nats-server"), &d.config);
+    let nats = NatsServer::start_with_config(&server_bin(), &d.config);
     let (svc, web) = (d.user("svc-serve"), d.user("adapter-web"));
     let url = format!("nats://{}:{}@127.0.0.1:{}", svc.0, svc.1, nats.port());
     let data = tempfile::tempdir().expect("data");
