@@ -8,6 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+pub mod auth;
 mod http;
 pub use http::{get_json, http, post_json, try_http, try_http_with_head, try_post_json};
 
@@ -200,7 +201,7 @@ pub async fn connect_as(url: &str, user: Option<UserPass<'_>>) -> async_nats::Cl
 }
 
 /// [`wait_for_responders`] as `user`, on `subjects`.
-fn wait_for_responders_as(url: &str, user: Option<UserPass<'_>>, subjects: &[&str]) {
+pub fn wait_for_responders_as(url: &str, user: Option<UserPass<'_>>, subjects: &[&str]) {
     let url = url.to_owned();
     let user = user.map(|(u, p)| (u.to_owned(), p.to_owned()));
     let subjects: Vec<String> = subjects.iter().map(|s| s.to_string()).collect();

@@ -9,18 +9,15 @@
 //! `aduan serve` as `svc-serve` runs under the config: a complaint an adapter
 //! submits reaches A's consumer, and A resolves it over `.cmd`.
 
-use std::collections::HashMap;
-use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use aduan_bus::Subjects;
 use aduan_domain::OrgCode;
-use aduan_e2e::{aduan_bin, connect_as, Aduan, NatsServer, UserPass};
+use aduan_e2e::auth::{deploy, next_assignment, own_consumer, server_bin};
+use aduan_e2e::{connect_as, Aduan, NatsServer, UserPass};
 use aduan_proto::v1;
 use aduan_router::{AssignmentSink, JetStreamSink};
-use async_nats::jetstream::{self, consumer::pull};
-use futures::StreamExt;
+use async_nats::jetstream;
 use prost::Message;
 use tokio::sync::mpsc;
 
@@ -30,69 +27,12 @@ const A: &str = "kab-pati-dinkes";
 const B: &str = "kab-pati-rsud";
 const STREAM: &str = JetStreamSink::STREAM;
 
-/// The nats-server: Debian's 2.9 from PATH, or the binary `ADUAN_TEST_NATS_SERVER`
-/// names (e.g. 2.15.1 from scripts/install-nats-2.15.sh, target/venv/bin/nats-server).
-fn server_bin() -> std::path::PathBuf {
-    std::env::var_os("ADUAN_TEST_NATS_SERVER").map_or_else(|| "nats-server".into(), Into::into)
-}
-
 fn opd(org: &str) -> String {
     format!("opd-{org}")
 }
 
 fn inbox(org: &str) -> String {
     Subjects::default().opd_inbox(org)
-}
-
-/// A generated config and its clear passwords.
-struct Deployed {
-    _dir: tempfile::TempDir,
-    config: String,
-    passwords: HashMap<String, String>,
-}
-
-impl Deployed {
-    fn user<'a>(&'a self, name: &'a str) -> UserPass<'a> {
-        (name, self.passwords.get(name).expect(name).as_str())
-    }
-}
-
-/// Runs `aduan deploy nats-config` on the sample rule set (bcrypt cost 4,
-/// so 89 users hash in a moment).
-fn deploy() -> Deployed {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/rules/sample.toml");
-    let (out, creds) = (dir.path().join("auth.conf"), dir.path().join("creds"));
-    let status = Command::new(aduan_bin())
-        .args(["deploy", "nats-config"])
-        .arg(&sample)
-        .arg("--out")
-        .arg(&out)
-        .arg("--credentials")
-        .arg(&creds)
-        .args(["--bcrypt-cost", "4"])
-        .status()
-        .expect("run aduan deploy");
-    assert!(status.success());
-    let mode = std::fs::metadata(&creds)
-        .expect("credentials")
-        .permissions()
-        .mode();
-    assert_eq!(mode & 0o777, 0o600);
-    let passwords = std::fs::read_to_string(&creds)
-        .expect("read credentials")
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter_map(|l| l.split_once(' '))
-        .map(|(u, p)| (u.to_owned(), p.to_owned()))
-        .collect();
-    let config = std::fs::read_to_string(&out).expect("read config");
-    Deployed {
-        _dir: dir,
-        config,
-        passwords,
-    }
 }
 
 /// A client as `user` whose server errors (permission violations) arrive on the receiver.
@@ -132,43 +72,6 @@ async fn refused(errors: &mut mpsc::UnboundedReceiver<String>, op: &str, subject
     tokio::time::timeout(Duration::from_secs(5), wait)
         .await
         .unwrap_or_else(|_| panic!("the server did not refuse {op} to {subject}"));
-}
-
-/// `org`'s own durable consumer, created through the filtered create API.
-async fn own_consumer(client: &async_nats::Client, org: &str) -> jetstream::consumer::PullConsumer {
-    let stream = jetstream::new(client.clone())
-        .get_stream_no_info(STREAM)
-        .await
-        .expect("stream handle");
-    stream
-        .create_consumer(pull::Config {
-            durable_name: Some(opd(org)),
-            filter_subject: inbox(org),
-            ..Default::default()
-        })
-        .await
-        .expect("its own consumer")
-}
-
-/// The next assignment of `consumer`, acked (and the ack confirmed).
-async fn next_assignment(consumer: &jetstream::consumer::PullConsumer) -> v1::Assignment {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while tokio::time::Instant::now() < deadline {
-        let mut batch = consumer
-            .fetch()
-            .max_messages(1)
-            .expires(Duration::from_secs(1))
-            .messages()
-            .await
-            .expect("fetch");
-        if let Some(m) = batch.next().await {
-            let m = m.expect("message");
-            let a = v1::Assignment::decode(m.payload.clone()).expect("an assignment");
-            m.double_ack().await.expect("ack confirmed");
-            return a;
-        }
-    }
-    panic!("no assignment within 30 s");
 }
 
 fn assignment(org: &str, id: &str) -> v1::Assignment {
