@@ -35,10 +35,10 @@ enum DeployCmd {
     /// bcrypt hashes, the clear passwords go once to the --credentials file
     /// (created 0600, refused if it exists). Include the config from the
     /// server's own (`include ./aduan-auth.conf`) and reload it; aduan
-    /// services take their password in the URL (ADUAN_NATS=
-    /// nats://svc-serve:PASSWORD@HOST:4222) and set their inbox prefix
-    /// themselves. To rotate, generate again, replace the config, reload the
-    /// server and hand out the new passwords.
+    /// services take their password in the URL, best from the environment
+    /// (ADUAN_NATS=nats://svc-serve:PASSWORD@HOST:4222), and set their inbox
+    /// prefix themselves. To rotate, generate again, replace the config,
+    /// reload the server and hand out the new passwords.
     NatsConfig(NatsConfigArgs),
 }
 
