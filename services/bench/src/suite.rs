@@ -3,7 +3,9 @@
 
 use std::fmt::Write as _;
 
-use crate::{intake as intake_bench, jetstream, log, postgres, replay as replay_bench, Stats};
+use crate::{
+    intake as intake_bench, jetstream, log, postgres, reads, replay as replay_bench, Stats,
+};
 
 /// Intake over NATS at each requester level.
 pub async fn intake(
@@ -48,15 +50,38 @@ pub async fn pipeline(
     Ok(rows)
 }
 
-/// verify, export, rebuild and reopening over a fresh log of about `events` events.
+/// verify, export, rebuild and reopening over a fresh log of about `events`
+/// events, then reading it whole beside the same events read from the peers
+/// `peers` names.
 pub async fn replay(
     events: u64,
+    peers: &Peers,
     progress: &mut dyn FnMut(&str),
 ) -> anyhow::Result<Vec<replay_bench::Pass>> {
     let scratch = tempfile::tempdir()?;
     progress(&format!("writing {events} events…"));
     let log = replay_bench::populate(scratch.path(), events / 2).await?;
     let mut passes = replay_bench::passes(&log).await?;
+    passes.push(reads::aduan(&log).await?);
+    if peers.jetstream {
+        match jetstream::Server::start(&scratch.path().join("nats")) {
+            Ok(server) => passes.push(reads::jetstream(&log, &server).await?),
+            Err(e) => progress(&format!("JetStream read peer skipped: {e}")),
+        }
+    }
+    if let Some(url) = &peers.postgres {
+        match postgres::setup(url, 1).await {
+            Ok(pool) => {
+                let read = reads::postgres(&log, &pool).await;
+                pool.close();
+                let _ = postgres::teardown(url).await;
+                passes.push(read?);
+            }
+            Err(e) => progress(&format!(
+                "PostgreSQL read peer skipped: cannot reach {url}: {e}"
+            )),
+        }
+    }
     log.close();
     drop(log);
     passes.extend(replay_bench::reopen(scratch.path())?);
@@ -64,6 +89,15 @@ pub async fn replay(
         progress(&format!("{}: {:.0} events/s", p.what, p.rate()));
     }
     Ok(passes)
+}
+
+/// Which peers to compare with.
+#[derive(Debug, Clone, Default)]
+pub struct Peers {
+    /// PostgreSQL connection string, or None to skip that peer.
+    pub postgres: Option<String>,
+    /// Whether to run the JetStream peers.
+    pub jetstream: bool,
 }
 
 /// What to measure.
@@ -75,10 +109,8 @@ pub struct Plan {
     pub events: u64,
     /// Payload bytes per event.
     pub payload: usize,
-    /// PostgreSQL connection string, or None to skip that peer.
-    pub postgres: Option<String>,
-    /// Whether to run the JetStream peer.
-    pub jetstream: bool,
+    /// The peers.
+    pub peers: Peers,
 }
 
 /// Runs the plan, reporting each row through `progress` as it is measured.
@@ -86,7 +118,7 @@ pub async fn run(plan: &Plan, progress: &mut dyn FnMut(&str)) -> anyhow::Result<
     let mut rows = Vec::new();
     let scratch = tempfile::tempdir()?;
     let mut peers = Vec::new();
-    if plan.jetstream {
+    if plan.peers.jetstream {
         match jetstream::Server::start(&scratch.path().join("nats")) {
             Ok(s) => peers.push(s),
             Err(e) => progress(&format!("JetStream peer skipped: {e}")),
@@ -101,7 +133,7 @@ pub async fn run(plan: &Plan, progress: &mut dyn FnMut(&str)) -> anyhow::Result<
             Err(e) => progress(&format!("fair JetStream peer skipped: {e}")),
         }
     }
-    let pg = match &plan.postgres {
+    let pg = match &plan.peers.postgres {
         Some(url) => match postgres::setup(url, 64).await {
             Ok(pool) => Some(pool),
             Err(e) => {
@@ -133,7 +165,7 @@ pub async fn run(plan: &Plan, progress: &mut dyn FnMut(&str)) -> anyhow::Result<
             rows.push(s);
         }
     }
-    if let (Some(url), Some(pool)) = (&plan.postgres, pg) {
+    if let (Some(url), Some(pool)) = (&plan.peers.postgres, pg) {
         // Close the pool first, so dropping the database ends no live connection.
         pool.close();
         let _ = postgres::teardown(url).await;
@@ -172,6 +204,41 @@ pub fn ratios(rows: &[Stats]) -> String {
                 r.rate() / peer.rate()
             );
         }
+    }
+    out
+}
+
+/// The highest pipeline rate among `rows` whose p99 stays under `p99_us`, as a sentence.
+pub fn highest_rate_under(rows: &[Stats], p99_us: u64) -> String {
+    let best = rows
+        .iter()
+        .filter(|r| r.p99_us < p99_us)
+        .max_by(|a, b| a.rate().total_cmp(&b.rate()));
+    match best {
+        Some(r) => format!(
+            "Highest measured rate with p99 under {} ms: {} (delivered {:.0}/s, p99 {} µs).",
+            p99_us / 1000,
+            r.system,
+            r.rate(),
+            r.p99_us
+        ),
+        None => format!("No measured rate kept p99 under {} ms.", p99_us / 1000),
+    }
+}
+
+/// Replay passes as a Markdown table.
+pub fn passes_table(passes: &[replay_bench::Pass]) -> String {
+    let mut out =
+        String::from("| pass | events | seconds | events/s |\n| --- | ---: | ---: | ---: |\n");
+    for p in passes {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {:.2} | {:.0} |",
+            p.what,
+            p.events,
+            p.elapsed.as_secs_f64(),
+            p.rate()
+        );
     }
     out
 }

@@ -110,7 +110,7 @@ impl Index {
             }
         }
         batch.insert(CHECKPOINT, last.position.to_be_bytes());
-        Ok(self.tree.apply(batch)?)
+        Ok(self.tree.apply(&batch)?)
     }
 
     /// Indexes everything in `log` after the checkpoint, up to the durable head.

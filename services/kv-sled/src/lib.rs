@@ -51,12 +51,12 @@ impl TreeBackend for SledTree {
         self.0.remove(key).map_err(storage).map(drop)
     }
 
-    fn apply(&self, batch: Batch) -> Result<(), KvError> {
+    fn apply(&self, batch: &Batch) -> Result<(), KvError> {
         let mut b = sled::Batch::default();
-        for (k, v) in batch.changes {
+        for (k, v) in &batch.changes {
             match v {
-                Some(v) => b.insert(k, v),
-                None => b.remove(k),
+                Some(v) => b.insert(k.as_slice(), v.as_slice()),
+                None => b.remove(k.as_slice()),
             }
         }
         self.0.apply_batch(b).map_err(storage)

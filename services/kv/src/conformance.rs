@@ -57,7 +57,7 @@ pub fn batches_and_dropped_trees(db: &Db) {
     batch.insert(b"x".to_vec(), b"1".to_vec());
     batch.insert(b"y".to_vec(), b"2".to_vec());
     batch.remove(b"gone".to_vec());
-    t.apply(batch).expect("apply");
+    t.apply(&batch).expect("apply");
     assert_eq!(keys(t.iter()), vec![b"x".to_vec(), b"y".to_vec()]);
     db.flush().expect("flush");
     db.drop_tree("batch").expect("drop");

@@ -63,7 +63,7 @@ pub trait TreeBackend: Send + Sync + 'static {
     /// Removes one key.
     fn remove(&self, key: &[u8]) -> Result<()>;
     /// Applies every change of `batch` atomically.
-    fn apply(&self, batch: Batch) -> Result<()>;
+    fn apply(&self, batch: &Batch) -> Result<()>;
     /// The entries whose keys lie within the bounds, in key order.
     fn range(&self, from: Bound<Vec<u8>>, to: Bound<Vec<u8>>) -> Iter<'_>;
 }
@@ -142,7 +142,7 @@ impl Tree {
     }
 
     /// Applies every change of `batch` atomically.
-    pub fn apply(&self, batch: Batch) -> Result<()> {
+    pub fn apply(&self, batch: &Batch) -> Result<()> {
         if batch.is_empty() {
             return Ok(());
         }
@@ -241,12 +241,12 @@ impl TreeBackend for MemoryTree {
         Ok(())
     }
 
-    fn apply(&self, batch: Batch) -> Result<()> {
+    fn apply(&self, batch: &Batch) -> Result<()> {
         let mut map = lock(&self.map);
-        for (k, v) in batch.changes {
+        for (k, v) in &batch.changes {
             match v {
-                Some(v) => map.insert(k, v),
-                None => map.remove(&k),
+                Some(v) => map.insert(k.clone(), v.clone()),
+                None => map.remove(k),
             };
         }
         Ok(())

@@ -11,6 +11,9 @@ pub enum ProjectionError {
     #[error("read-model store")]
     Store(#[from] KvError),
     /// The event log failed.
+    #[error("the rebuild's writer task failed")]
+    Writer(#[source] tokio::task::JoinError),
+
     #[error("event log")]
     Log(#[from] LogError),
     /// A stored read-model value does not parse.
@@ -65,6 +68,7 @@ impl ProjectionError {
             | Self::Corrupt { .. }
             | Self::Checkpoint { .. }
             | Self::StoredRules(_)
+            | Self::Writer(_)
             | Self::Nats(_) => ErrorCode::Unavailable,
             Self::InvalidArgument { .. } => ErrorCode::InvalidArgument,
             Self::NotFound(_) => ErrorCode::NotFound,

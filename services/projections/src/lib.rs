@@ -41,6 +41,50 @@ const PAGE: usize = 1024;
 /// Events per batch while rebuilding: bigger pages, fewer commits.
 const REBUILD_PAGE: usize = 8192;
 
+/// A folded page: its batch, the checkpoint it reaches, a rule set it published.
+type Folded = (aduan_kv::Batch, u64, Option<Arc<RuleSet>>);
+
+/// A page being written by a blocking task while a rebuild folds the next.
+struct Writing {
+    batch: Arc<aduan_kv::Batch>,
+    task: tokio::task::JoinHandle<Result<(), aduan_kv::KvError>>,
+    /// The checkpoint it reaches.
+    last: u64,
+    /// Holds the write back until dropped (see [`Rebuild::held`]).
+    gate: Option<std::sync::mpsc::Sender<()>>,
+}
+
+impl Writing {
+    fn start(tree: &Tree, batch: aduan_kv::Batch, last: u64, held: bool) -> Self {
+        let batch = Arc::new(batch);
+        let (tree, written) = (tree.clone(), batch.clone());
+        let (gate, wait) = std::sync::mpsc::channel::<()>();
+        let task = tokio::task::spawn_blocking(move || {
+            // Returns at once unless held: then when the gate is dropped.
+            let _ = wait.recv();
+            tree.apply(&written)
+        });
+        let gate = held.then_some(gate);
+        Self {
+            batch,
+            task,
+            last,
+            gate,
+        }
+    }
+}
+
+/// How a rebuild pages.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Rebuild {
+    /// Events folded per page.
+    pub page: usize,
+    /// Each page's write waits until the next page is folded, so every fold
+    /// reads through the page being written (tests: what otherwise depends on
+    /// timing happens every time).
+    pub held: bool,
+}
+
 /// The rule set in force, shared by the folding loop and the queries.
 type InForce = Arc<RwLock<Option<Arc<RuleSet>>>>;
 
@@ -114,35 +158,53 @@ impl Projections {
     /// checkpoint, and commits the changes with the new checkpoint atomically.
     /// Returns the new checkpoint.
     pub fn apply(&self, events: &[RecordedEvent]) -> Result<u64, ProjectionError> {
-        self.apply_until(events, None)
-    }
-
-    fn apply_until(
-        &self,
-        events: &[RecordedEvent],
-        until: Option<i64>,
-    ) -> Result<u64, ProjectionError> {
         let start = self.checkpoint();
-        let Some(last) = events.last().map(|e| e.position).filter(|p| *p > start) else {
+        let Some((batch, last, rules)) = self.fold_page(events, start, None, None)? else {
             return Ok(start);
         };
-        let mut page = page::Page::new(&self.tree, self.rules());
+        self.tree.apply(&batch)?;
+        self.adopt(rules, last);
+        self.position.send_replace(last);
+        Ok(last)
+    }
+
+    /// Folds the events after `start` (only those recorded at or before
+    /// `until`, when given) over the tree as it will be once `behind` is
+    /// written, into one batch that ends with the checkpoint it reaches.
+    /// Returns the batch, that checkpoint and the rule set published among
+    /// the events, if any; `None` when no event is after `start`.
+    fn fold_page(
+        &self,
+        events: &[RecordedEvent],
+        start: u64,
+        until: Option<i64>,
+        behind: Option<&aduan_kv::Batch>,
+    ) -> Result<Option<Folded>, ProjectionError> {
+        let Some(last) = events.last().map(|e| e.position).filter(|p| *p > start) else {
+            return Ok(None);
+        };
+        let mut page = page::Page::new(&self.tree, behind, self.rules());
         let mut totals: Totals = page.get(keys::TOTALS)?.unwrap_or_default();
         for e in events.iter().filter(|e| e.position > start) {
             if until.is_none_or(|u| e.recorded_at_ms <= u) {
                 fold::apply(&mut page, &mut totals, e)?;
             }
         }
-        if let Some(rules) = page.commit(last, &mut totals)? {
+        let (batch, rules) = page.finish(last, &mut totals);
+        Ok(Some((batch, last, rules)))
+    }
+
+    /// Puts a rule set published up to `position` in force for the queries
+    /// and the pages after it.
+    fn adopt(&self, rules: Option<Arc<RuleSet>>, position: u64) {
+        if let Some(rules) = rules {
             tracing::info!(
                 version = rules.version(),
-                position = last,
+                position,
                 "rule set in force for the read models"
             );
             *self.rules.write().unwrap_or_else(PoisonError::into_inner) = Some(rules);
         }
-        self.position.send_replace(last);
-        Ok(last)
     }
 
     /// Tails `log` from the checkpoint until `shutdown` turns true.
@@ -179,22 +241,60 @@ impl Projections {
         views: &Db,
         log: &L,
         until: Option<i64>,
+        progress: impl FnMut(u64, u64),
+    ) -> Result<Self, ProjectionError> {
+        let how = Rebuild {
+            page: REBUILD_PAGE,
+            held: false,
+        };
+        Self::rebuild_paged(views, log, until, how, progress).await
+    }
+
+    /// [`Projections::rebuild`], `how.page` events at a time. A blocking task
+    /// writes each page while the next one folds over it (reads see the page
+    /// being written first), so folding and the store's writes, the two
+    /// halves of a rebuild's time, run on two cores; at most one page is
+    /// being written at a time, and they are written in order.
+    pub(crate) async fn rebuild_paged<L: EventLog>(
+        views: &Db,
+        log: &L,
+        until: Option<i64>,
+        how: Rebuild,
         mut progress: impl FnMut(u64, u64),
     ) -> Result<Self, ProjectionError> {
         views.drop_tree(TREE)?;
         let this = Self::open(views)?;
         let head = *log.head().borrow();
         progress(0, head);
-        while this.checkpoint() < head {
-            let events = log.read_all(this.checkpoint() + 1, REBUILD_PAGE).await?;
-            if events.is_empty() {
+        let mut writing: Option<Writing> = None;
+        let mut position = 0;
+        while position < head {
+            let events = log.read_all(position + 1, how.page).await?;
+            let behind = writing.as_ref().map(|w| &*w.batch);
+            let Some((batch, last, rules)) = this.fold_page(&events, position, until, behind)?
+            else {
                 break;
+            };
+            this.adopt(rules, last);
+            if let Some(w) = writing.take() {
+                progress(this.written(w).await?, head);
             }
-            this.apply_until(&events, until)?;
-            progress(this.checkpoint(), head);
+            writing = Some(Writing::start(&this.tree, batch, last, how.held));
+            position = last;
+        }
+        if let Some(w) = writing.take() {
+            progress(this.written(w).await?, head);
         }
         this.caught_up.store(true, Ordering::Release);
         Ok(this)
+    }
+
+    /// Waits for `w` to be written; returns the checkpoint it reached.
+    async fn written(&self, mut w: Writing) -> Result<u64, ProjectionError> {
+        drop(w.gate.take());
+        w.task.await.map_err(ProjectionError::Writer)??;
+        self.position.send_replace(w.last);
+        Ok(w.last)
     }
 
     /// The status view of a tracking number, as of `now_ms`.
@@ -243,7 +343,7 @@ impl Projections {
 
     /// Figures over the whole log (events by type, routings by reason).
     pub fn totals(&self) -> Result<Totals, ProjectionError> {
-        Ok(page::Page::new(&self.tree, None)
+        Ok(page::Page::new(&self.tree, None, None)
             .get(keys::TOTALS)?
             .unwrap_or_default())
     }

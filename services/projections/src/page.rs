@@ -1,9 +1,9 @@
-//! A page of changes: reads see the page's own writes, and `commit` writes
-//! every change plus the new checkpoint in one atomic `aduan_kv::Batch`, so a
-//! crash leaves the read models either before the page or after it.
+//! A page of changes: reads see the page's own writes, and `finish` turns
+//! every change plus the new checkpoint into one atomic `aduan_kv::Batch`, so
+//! a crash leaves the read models either before the page or after it.
 //!
 //! Records and day counts stay decoded while the page lasts and are encoded
-//! once at commit, so a complaint with several events in a page costs one
+//! once at finish, so a complaint with several events in a page costs one
 //! decode and one encode, not one per event. The rule set in force moves
 //! with the page: a publication folded in it takes effect for the events
 //! after it, and is stored with the page's checkpoint.
@@ -31,6 +31,9 @@ pub(crate) struct Held {
 /// Pending changes over one tree.
 pub(crate) struct Page<'a> {
     tree: &'a Tree,
+    /// The previous page's changes while they are still being written (a
+    /// rebuild writes one page while it folds the next): read before the tree.
+    behind: Option<&'a Batch>,
     dirty: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
     records: HashMap<ComplaintId, Held>,
     counts: HashMap<Vec<u8>, Counts>,
@@ -40,10 +43,12 @@ pub(crate) struct Page<'a> {
 }
 
 impl<'a> Page<'a> {
-    /// A page over `tree`, with `rules` in force at its start.
-    pub fn new(tree: &'a Tree, rules: Option<Arc<RuleSet>>) -> Self {
+    /// A page over `tree` as it will be once `behind` (if any) is written to
+    /// it, with `rules` in force at its start.
+    pub fn new(tree: &'a Tree, behind: Option<&'a Batch>, rules: Option<Arc<RuleSet>>) -> Self {
         Self {
             tree,
+            behind,
             dirty: BTreeMap::new(),
             records: HashMap::new(),
             counts: HashMap::new(),
@@ -54,6 +59,9 @@ impl<'a> Page<'a> {
 
     pub fn get_raw(&self, key: &[u8]) -> Result<Option<Vec<u8>>, ProjectionError> {
         if let Some(v) = self.dirty.get(key) {
+            return Ok(v.clone());
+        }
+        if let Some(v) = self.behind.and_then(|b| b.changes.get(key)) {
             return Ok(v.clone());
         }
         Ok(self.tree.get(key)?)
@@ -124,13 +132,9 @@ impl<'a> Page<'a> {
         Ok(())
     }
 
-    /// Writes every change and `checkpoint` atomically; returns the rule set
-    /// published in the page, if any, now in force.
-    pub fn commit(
-        mut self,
-        checkpoint: u64,
-        totals: &mut Totals,
-    ) -> Result<Option<Arc<RuleSet>>, ProjectionError> {
+    /// Every change and `checkpoint` as one batch to write atomically, and the
+    /// rule set published in the page, if any, in force after it.
+    pub fn finish(mut self, checkpoint: u64, totals: &mut Totals) -> (Batch, Option<Arc<RuleSet>>) {
         for (key, counts) in std::mem::take(&mut self.counts) {
             self.put(key, &counts);
         }
@@ -157,8 +161,7 @@ impl<'a> Page<'a> {
         };
         batch.insert(keys::CHECKPOINT, checkpoint.to_be_bytes());
         batch.insert(keys::FORMAT, keys::FORMAT_VERSION.to_be_bytes());
-        self.tree.apply(batch)?;
-        Ok(published.and(self.rules))
+        (batch, published.and(self.rules))
     }
 }
 

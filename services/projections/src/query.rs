@@ -13,6 +13,7 @@ use crate::{keys, ProjectionError};
 
 /// One open complaint in an OPD's inbox (`GET /v1/orgs/{org}/inbox`); never the reporter.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InboxItem {
     pub complaint_id: String,
     pub tracking_no: String,
@@ -55,6 +56,7 @@ impl InboxItem {
 
 /// An OPD's inbox: its open complaints, oldest due first, one page of them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Inbox {
     pub org: String,
     /// Open complaints in the whole inbox, not only this page.

@@ -96,6 +96,7 @@ fn parse_day(s: &str, field: &'static str) -> Result<i64, ProjectionError> {
 
 /// One category and how often it came in.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CategoryCount {
     pub category: String,
     pub count: u64,
@@ -103,6 +104,7 @@ pub struct CategoryCount {
 
 /// An org's figures over a window, its descendants included.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Recap {
     pub org: String,
     pub org_name: String,
@@ -240,6 +242,7 @@ fn top(categories: &BTreeMap<String, u64>) -> Vec<CategoryCount> {
 
 /// One child in a ranking.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RankEntry {
     pub rank: usize,
     pub org: String,
@@ -255,6 +258,7 @@ pub struct RankEntry {
 
 /// The children of `parent`, best first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Ranking {
     pub parent: String,
     pub from: Option<String>,

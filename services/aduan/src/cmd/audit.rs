@@ -52,7 +52,8 @@ pub enum AuditCmd {
         #[arg(long, value_parser = parse_anchor)]
         expect_head: Option<[u8; 32]>,
     },
-    /// Write every envelope with its decoded payload, one JSON object a line.
+    /// Write every envelope with its decoded payload: one JSON object a line (aduan's own or
+    /// CloudEvents), or one CloudEvents batch array (`--format cloudevents-batch`).
     /// A full export names confidential reporters: it is for auditors, and a file is created 0600.
     Export {
         /// First position to export.
@@ -122,6 +123,9 @@ pub enum ExportFormat {
     Jsonl,
     /// CloudEvents 1.0 structured mode, one a line.
     Cloudevents,
+    /// CloudEvents 1.0 JSON batch (application/cloudevents-batch+json): one JSON array.
+    /// For CloudEvents consumers; import and check-export read the two line formats.
+    CloudeventsBatch,
 }
 
 /// Runs an audit subcommand.
@@ -303,6 +307,7 @@ async fn export(
     let format = match format {
         ExportFormat::Jsonl => Format::Jsonl,
         ExportFormat::Cloudevents => Format::CloudEvents,
+        ExportFormat::CloudeventsBatch => Format::CloudEventsBatch,
     };
     // Checked before the output file is created (or truncated).
     let stored = *log.head().borrow();
@@ -318,7 +323,7 @@ async fn export(
         Some(p) => Box::new(create_private(p)?),
         None => Box::new(std::io::stdout().lock()),
     };
-    let mut w = BufWriter::new(sink);
+    let mut w = aduan_audit::framing::Framed::new(BufWriter::new(sink), format)?;
     let progress = bar(head.saturating_sub(from.max(1) - 1));
     let mut next = from.max(1);
     let mut written = 0u64;
@@ -337,13 +342,13 @@ async fn export(
                     aduan_audit::write_line(r.as_ref().unwrap_or(e), format, true)
                 }
             };
-            writeln!(w, "{line}")?;
+            w.event(&line)?;
         }
         written += page.len() as u64;
         progress.set_position(written);
         next = last + 1;
     }
-    w.flush()?;
+    w.finish()?;
     progress.finish_and_clear();
     let what = if redact.is_some() { " (redacted)" } else { "" };
     eprintln!("exported {written} events{what}");

@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use aduan_bench::suite::{self, Plan};
+use aduan_bench::suite::{self, Peers, Plan};
 use anyhow::Context;
 use clap::Args;
 
@@ -16,16 +16,24 @@ pub enum Part {
     Intake,
     /// Submit over NATS → Assignment received from JetStream, at fixed rates.
     Pipeline,
-    /// verify, export and projection rebuild on a large log.
+    /// verify, export, projection rebuild and whole reads on a large log,
+    /// the reads beside JetStream's and PostgreSQL's.
     Replay,
+    /// Logs of growing size: disk, open time, memory, verify, export and
+    /// rebuild per size (only when named: it writes 11 M events by default).
+    Growth,
 }
 
 /// Flags of `aduan bench`.
 #[derive(Debug, Clone, Args)]
 pub struct BenchArgs {
-    /// Parts to run (default: all).
+    /// Parts to run (default: all but growth).
     #[arg(value_enum)]
     pub parts: Vec<Part>,
+    /// Every part once at its smallest sizes, as a smoke test that the
+    /// command still runs (the test script does this); figures mean nothing.
+    #[arg(long)]
+    pub smoke: bool,
     /// Concurrent requesters for the intake part, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "1,16,64", value_parser = super::args::positive)]
     pub requesters: Vec<usize>,
@@ -33,7 +41,7 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 40_000)]
     pub submissions: u64,
     /// Submission rates of the pipeline part, per second, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "1000,5000", value_parser = super::args::positive_u64)]
+    #[arg(long, value_delimiter = ',', default_value = "1000,2000,3000,5000", value_parser = super::args::positive_u64)]
     pub pipeline_rates: Vec<u64>,
     /// Seconds each pipeline rate runs.
     #[arg(long, default_value_t = 5)]
@@ -41,6 +49,13 @@ pub struct BenchArgs {
     /// Events in the replay part's log (two per complaint).
     #[arg(long, default_value_t = 1_000_000)]
     pub replay_events: u64,
+    /// Events in each log of the growth part, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1000000,10000000", value_parser = super::args::positive_u64)]
+    pub growth_events: Vec<u64>,
+    /// Opens the log in DIR and prints the time it took and the resident
+    /// memory after it (the growth part runs this in a child process).
+    #[arg(long, hide = true, value_name = "DIR")]
+    pub probe_open: Option<std::path::PathBuf>,
     /// Concurrent appenders, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "1,16,256", value_parser = super::args::positive)]
     pub appenders: Vec<usize>,
@@ -66,9 +81,17 @@ pub struct BenchArgs {
 }
 
 /// Runs the benchmark and prints its tables.
-pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
+pub fn bench(mut args: BenchArgs) -> anyhow::Result<ExitCode> {
+    if let Some(dir) = &args.probe_open {
+        let (open, rss_kib) = aduan_bench::growth::probe_open(dir)?;
+        println!("{} {rss_kib}", open.as_micros());
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.smoke {
+        args.smallest();
+    }
     let all = args.parts.is_empty();
-    let wants = |p: Part| all || args.parts.contains(&p);
+    let wants = |p: Part| (all && p != Part::Growth) || args.parts.contains(&p);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -79,13 +102,16 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         memory_gib()
     );
+    let peers = Peers {
+        postgres: (!args.no_postgres).then(|| args.postgres.clone()),
+        jetstream: !args.no_jetstream,
+    };
     if wants(Part::Log) {
         let plan = Plan {
             concurrency: args.appenders.clone(),
             events: args.events,
             payload: args.payload,
-            postgres: (!args.no_postgres).then(|| args.postgres.clone()),
-            jetstream: !args.no_jetstream,
+            peers: peers.clone(),
         };
         let rows = rt.block_on(suite::run(&plan, &mut |line| eprintln!("{line}")))?;
         println!("Durable appends, {} B payloads\n", plan.payload);
@@ -109,23 +135,69 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         ))?;
         println!("Pipeline: submit over NATS → Assignment received on JetStream (ADUAN_OPD)\n");
         println!("{}", aduan_bench::table(&rows));
+        println!("{}\n", suite::highest_rate_under(&rows, 10_000));
     }
     if wants(Part::Replay) {
-        let passes = rt.block_on(suite::replay(args.replay_events, &mut |l| eprintln!("{l}")))?;
+        let passes = rt.block_on(suite::replay(args.replay_events, &peers, &mut |l| {
+            eprintln!("{l}")
+        }))?;
         println!("Replay over a log of {} events\n", args.replay_events);
-        println!("| pass | events | seconds | events/s |\n| --- | ---: | ---: | ---: |");
-        for p in passes {
-            println!(
-                "| {} | {} | {:.2} | {:.0} |",
-                p.what,
-                p.events,
-                p.elapsed.as_secs_f64(),
-                p.rate()
-            );
-        }
-        println!();
+        println!("{}", suite::passes_table(&passes));
+    }
+    if wants(Part::Growth) {
+        let probe = |dir: &std::path::Path| probe_in_child(dir);
+        let rows = rt.block_on(aduan_bench::growth::measure(
+            &args.growth_events,
+            &probe,
+            &mut |l| eprintln!("{l}"),
+        ))?;
+        println!("Cost as the log grows (two events per complaint)\n");
+        println!("{}", aduan_bench::growth::table(&rows));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+impl BenchArgs {
+    /// The smallest sizes of every part, for `--smoke`.
+    fn smallest(&mut self) {
+        self.appenders = vec![1, 4];
+        self.events = 2_000;
+        self.requesters = vec![1, 4];
+        self.submissions = 200;
+        self.pipeline_rates = vec![100];
+        self.pipeline_secs = 1;
+        self.replay_events = 2_000;
+        self.growth_events = vec![1_000, 4_000];
+        if self.parts.is_empty() {
+            self.parts = vec![
+                Part::Log,
+                Part::Intake,
+                Part::Pipeline,
+                Part::Replay,
+                Part::Growth,
+            ];
+        }
+    }
+}
+
+/// Runs `aduan bench --probe-open DIR` and reads its two figures.
+fn probe_in_child(dir: &std::path::Path) -> anyhow::Result<(std::time::Duration, u64)> {
+    let out = std::process::Command::new(std::env::current_exe()?)
+        .args(["bench", "--probe-open"])
+        .arg(dir)
+        .output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "probe of {} failed: {}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut figures = text.split_whitespace().map(str::parse::<u64>);
+    match (figures.next(), figures.next()) {
+        (Some(Ok(us)), Some(Ok(rss))) => Ok((std::time::Duration::from_micros(us), rss)),
+        _ => anyhow::bail!("probe printed {text:?}"),
+    }
 }
 
 fn memory_gib() -> u64 {
