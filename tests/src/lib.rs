@@ -8,6 +8,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+pub mod auth;
+mod http;
+pub use http::{get_json, http, post_json, try_http, try_http_with_head, try_post_json};
+
 /// A free TCP port on 127.0.0.1 (released before returning, so racy but fine for tests).
 pub fn free_port() -> u16 {
     let l = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
@@ -33,29 +37,79 @@ pub struct NatsServer {
     child: Child,
     port: u16,
     store: tempfile::TempDir,
+    /// The server binary and, for a configured server, its config file.
+    launch: Launch,
+}
+
+/// How a [`NatsServer`] is started.
+#[derive(Clone)]
+struct Launch {
+    bin: PathBuf,
+    config: Option<PathBuf>,
 }
 
 impl NatsServer {
     /// Starts one; panics with a clear message when `nats-server` is not installed.
     pub fn start() -> Self {
         let store = tempfile::tempdir().expect("store dir");
-        Self::start_on(free_port(), store)
+        let launch = Launch {
+            bin: PathBuf::from("nats-server"),
+            config: None,
+        };
+        Self::start_on(free_port(), store, launch)
     }
 
-    fn start_on(port: u16, store: tempfile::TempDir) -> Self {
-        let mut child = Command::new("nats-server")
-            .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
-            .arg(store.path())
+    /// Starts `bin` (a nats-server) with JetStream and a config that
+    /// includes `include` (an `authorization` block, say), kept beside it in
+    /// the store directory.
+    pub fn start_with_config(bin: &Path, include: &str) -> Self {
+        let store = tempfile::tempdir().expect("store dir");
+        let conf = store.path().join("conf");
+        std::fs::create_dir(&conf).expect("config dir");
+        std::fs::write(conf.join("included.conf"), include).expect("write included config");
+        let config = conf.join("server.conf");
+        let main = format!(
+            "jetstream {{ store_dir: {:?} }}\ninclude ./included.conf\n",
+            store.path().join("js")
+        );
+        std::fs::write(&config, main).expect("write server config");
+        let launch = Launch {
+            bin: bin.to_owned(),
+            config: Some(config),
+        };
+        Self::start_on(free_port(), store, launch)
+    }
+
+    fn start_on(port: u16, store: tempfile::TempDir, launch: Launch) -> Self {
+        let mut cmd = Command::new(&launch.bin);
+        cmd.args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js"]);
+        match &launch.config {
+            Some(config) => cmd.arg("-c").arg(config),
+            None => cmd.arg("-sd").arg(store.path()),
+        };
+        let mut child = cmd
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("nats-server not found: install the Debian package nats-server (the test command does)");
+            .expect(
+            "nats-server not found: install the Debian package nats-server (the test command does)",
+        );
         wait_for_port(
             SocketAddr::from(([127, 0, 0, 1], port)),
             &mut child,
             "nats-server",
         );
-        Self { child, port, store }
+        Self {
+            child,
+            port,
+            store,
+            launch,
+        }
+    }
+
+    /// Its port.
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     /// Its URL.
@@ -74,9 +128,9 @@ impl NatsServer {
         let mut this = self;
         this.stop();
         let store = std::mem::replace(&mut this.store, tempfile::tempdir().expect("dir"));
-        let port = this.port;
+        let (port, launch) = (this.port, this.launch.clone());
         drop(this);
-        Self::start_on(port, store)
+        Self::start_on(port, store, launch)
     }
 
     /// A client connection.
@@ -117,25 +171,53 @@ pub fn aduan_bin() -> PathBuf {
 /// Waits until every request-reply subject aduan serves has a responder: each
 /// is sent a malformed body, which every service refuses without writing.
 fn wait_for_responders(url: &str) {
+    wait_for_responders_as(
+        url,
+        None,
+        &[
+            "aduan.intake.submit",
+            "aduan.query.status",
+            "aduan.opd.probe.cmd",
+            "aduan.admin.probe.cmd",
+        ],
+    );
+}
+
+/// A NATS user and its password.
+pub type UserPass<'a> = (&'a str, &'a str);
+
+/// Connects to `url` as `user` (with its own inbox prefix `_INBOX_<user>`,
+/// as `aduan deploy nats-config` requires), or anonymously.
+pub async fn connect_as(url: &str, user: Option<UserPass<'_>>) -> async_nats::Client {
+    let mut options = async_nats::ConnectOptions::new();
+    if let Some((user, password)) = user {
+        options = options
+            .user_and_password(user.into(), password.into())
+            .custom_inbox_prefix(format!("_INBOX_{user}"));
+    }
+    options
+        .connect(url)
+        .await
+        .expect("connect to test nats-server")
+}
+
+/// [`wait_for_responders`] as `user`, on `subjects`.
+pub fn wait_for_responders_as(url: &str, user: Option<UserPass<'_>>, subjects: &[&str]) {
     let url = url.to_owned();
+    let user = user.map(|(u, p)| (u.to_owned(), p.to_owned()));
+    let subjects: Vec<String> = subjects.iter().map(|s| s.to_string()).collect();
     let probe = std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .expect("runtime");
         rt.block_on(async move {
-            let client = async_nats::connect(url)
-                .await
-                .expect("connect for readiness probe");
+            let user = user.as_ref().map(|(u, p)| (u.as_str(), p.as_str()));
+            let client = connect_as(&url, user).await;
             let deadline = Instant::now() + Duration::from_secs(30);
-            for subject in [
-                "aduan.intake.submit",
-                "aduan.query.status",
-                "aduan.opd.probe.cmd",
-                "aduan.admin.probe.cmd",
-            ] {
+            for subject in subjects {
                 while client
-                    .request(subject, vec![0xff, 0xff].into())
+                    .request(subject.clone(), vec![0xff, 0xff].into())
                     .await
                     .is_err()
                 {
@@ -163,6 +245,28 @@ pub struct Aduan {
 impl Aduan {
     /// Starts `aduan serve` on `data`, with NATS at `nats` when given, plus `extra` flags.
     pub fn serve(data: &Path, nats: Option<&str>, extra: &[&str]) -> Self {
+        let this = Self::spawn_serve(data, nats, extra);
+        if let Some(url) = nats {
+            wait_for_responders(url);
+        }
+        this
+    }
+
+    /// Starts `aduan serve` on `data` with NATS at `nats` (a URL with its
+    /// user and password) on a server with authorization, and waits until
+    /// `probe` sees responders on `subjects`.
+    pub fn serve_authorised(
+        data: &Path,
+        nats: &str,
+        probe: (&str, UserPass<'_>),
+        subjects: &[&str],
+    ) -> Self {
+        let this = Self::spawn_serve(data, Some(nats), &[]);
+        wait_for_responders_as(probe.0, Some(probe.1), subjects);
+        this
+    }
+
+    fn spawn_serve(data: &Path, nats: Option<&str>, extra: &[&str]) -> Self {
         let http = SocketAddr::from(([127, 0, 0, 1], free_port()));
         let mut cmd = Command::new(aduan_bin());
         cmd.arg("serve")
@@ -179,9 +283,6 @@ impl Aduan {
             .stderr(Stdio::inherit());
         let mut child = cmd.spawn().expect("spawn aduan serve");
         wait_for_port(http, &mut child, "aduan serve");
-        if let Some(url) = nats {
-            wait_for_responders(url);
-        }
         Self {
             child,
             http,
@@ -220,111 +321,4 @@ impl Drop for Aduan {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// A minimal HTTP/1.1 client over a TCP socket: `(status, body)`, or `None`
-/// when no answer comes (nothing listens, or the process stopped mid-request).
-pub async fn try_http(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> Option<(u16, String)> {
-    let (status, _, body) = try_http_with_head(addr, method, path, headers, body).await?;
-    Some((status, body))
-}
-
-/// [`try_http`], with the response's status line and headers as sent:
-/// `(status, head, body)`.
-pub async fn try_http_with_head(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> Option<(u16, String, String)> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
-    let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    // A server may answer early (413) or stop mid-request: read what came back either way.
-    if s.write_all(req.as_bytes()).await.is_ok() {
-        let _ = s.write_all(body).await;
-    }
-    let mut raw = Vec::new();
-    let _ = s.read_to_end(&mut raw).await;
-    let text = String::from_utf8_lossy(&raw).to_string();
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())?;
-    let (head, body) = text
-        .split_once("\r\n\r\n")
-        .map(|(h, b)| (h.to_owned(), b.to_owned()))
-        .unwrap_or((text.clone(), String::new()));
-    Some((status, head, body))
-}
-
-/// [`try_http`] to a process that must be listening.
-pub async fn http(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> (u16, String) {
-    try_http(addr, method, path, headers, body)
-        .await
-        .expect("connect to aduan")
-}
-
-/// POSTs JSON, or `None` when nothing listens.
-pub async fn try_post_json(
-    addr: SocketAddr,
-    path: &str,
-    json: &serde_json::Value,
-) -> Option<(u16, serde_json::Value)> {
-    let headers = [("Content-Type", "application/json")];
-    let (status, body) =
-        try_http(addr, "POST", path, &headers, json.to_string().as_bytes()).await?;
-    Some((
-        status,
-        serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
-    ))
-}
-
-/// POSTs JSON.
-pub async fn post_json(
-    addr: SocketAddr,
-    path: &str,
-    json: &serde_json::Value,
-) -> (u16, serde_json::Value) {
-    let (status, body) = http(
-        addr,
-        "POST",
-        path,
-        &[("Content-Type", "application/json")],
-        json.to_string().as_bytes(),
-    )
-    .await;
-    (
-        status,
-        serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
-    )
-}
-
-/// GETs JSON.
-pub async fn get_json(addr: SocketAddr, path: &str) -> (u16, serde_json::Value) {
-    let (status, body) = http(addr, "GET", path, &[], b"").await;
-    (
-        status,
-        serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
-    )
 }

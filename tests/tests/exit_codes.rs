@@ -267,3 +267,65 @@ fn token_issue_refuses_a_bad_org() {
         "a token was issued"
     );
 }
+
+#[test]
+fn deploy_nats_config_refuses_bad_values_and_an_existing_credentials_file() {
+    let d = Dirs::new();
+    let sample = sample();
+    let sample = sample.to_str().expect("utf8");
+    fn nats_config<'a>(sample: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+        let mut args = vec!["deploy", "nats-config", sample];
+        args.extend_from_slice(extra);
+        args
+    }
+    d.refuse(&["deploy", "nats-config", MISSING], "<RULES>");
+    d.refuse(
+        &nats_config(sample, &["--bcrypt-cost", "3"]),
+        "--bcrypt-cost",
+    );
+    d.refuse(
+        &nats_config(sample, &["--subject-prefix", "a..b"]),
+        "--subject-prefix",
+    );
+    d.refuse(
+        &nats_config(sample, &["--channel", "Web Form"]),
+        "--channel",
+    );
+    d.refuse(
+        &nats_config(sample, &["--out", "/nonexistent/aduan/auth.conf"]),
+        "--out",
+    );
+    d.refuse(
+        &nats_config(sample, &["--out", "same", "--credentials", "same"]),
+        "--credentials",
+    );
+    // An existing credentials file is never overwritten (here: the rule set itself).
+    let before = std::fs::read(sample).expect("sample");
+    d.refuse(
+        &nats_config(sample, &["--credentials", sample]),
+        "--credentials",
+    );
+    assert_eq!(std::fs::read(sample).expect("sample"), before);
+}
+
+#[test]
+fn deploy_nats_config_of_a_rule_set_with_problems_is_exit_1_and_writes_nothing() {
+    let cwd = tempfile::tempdir().expect("cwd");
+    let rules = cwd.path().join("bad.toml");
+    std::fs::write(&rules, "version = \"x\"\n[[org]]\ncode = \"Not A Code\"\n").expect("write");
+    let out = Command::new(aduan_bin())
+        .args(["deploy", "nats-config"])
+        .arg(&rules)
+        .args(["--out", "auth.conf"])
+        .current_dir(cwd.path())
+        .output()
+        .expect("run aduan");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("bad.toml"), "{stderr}");
+    let left: Vec<_> = std::fs::read_dir(cwd.path())
+        .expect("cwd")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(left, vec![std::ffi::OsString::from("bad.toml")]);
+}

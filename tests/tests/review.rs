@@ -17,6 +17,7 @@ use serde_json::{json, Value};
 
 const DINKES: &str = "kab-pati-dinkes";
 const SAMPLE: &str = include_str!("../../deploy/rules/sample.toml");
+const BOUNDARIES: &str = include_str!("../../deploy/rules/sample-boundaries.geojson");
 
 /// A request, retried while nobody answers yet.
 async fn request(
@@ -92,6 +93,9 @@ async fn approve_over_the_opd_subject_and_return_over_the_admin_subject() {
         "code = \"kab-pati-dinkes\"\nreview_answers = true\n",
     );
     std::fs::write(&rules, reviewed).expect("write rules");
+    // The sample names its boundary file beside it.
+    std::fs::write(dir.path().join("sample-boundaries.geojson"), BOUNDARIES)
+        .expect("write boundaries");
     let data = dir.path().join("data");
     let rules_arg = rules.to_str().expect("utf-8 path");
     let aduan = Aduan::serve(&data, Some(&nats.url()), &["--rules", rules_arg]);

@@ -35,6 +35,8 @@ enum Cmd {
     Audit(cmd::audit::AuditArgs),
     /// Issue API tokens (OPD, admin, auditor); only their hashes are stored.
     Token(cmd::token::TokenArgs),
+    /// Generate deployment files from a rule set (the NATS authorization config).
+    Deploy(cmd::deploy::DeployArgs),
 }
 
 impl Cmd {
@@ -71,6 +73,7 @@ fn main() -> std::process::ExitCode {
         Cmd::Bench(args) => cmd::bench::bench(args),
         Cmd::Audit(args) => cmd::audit::audit(args),
         Cmd::Token(args) => cmd::token::token(args),
+        Cmd::Deploy(args) => cmd::deploy::deploy(args),
     };
     match result {
         Ok(code) => code,

@@ -177,6 +177,15 @@ impl Request {
     }
 }
 
+/// Whether a message with this reply subject is a JetStream push delivery
+/// (reply `$JS.ACK.…`) rather than a request. Such messages are ignored: a
+/// user who may create a push consumer could otherwise point its deliver
+/// subject at a served subject and have the server publish there for it,
+/// past its own publish permissions, and the answer would ack the delivery.
+pub fn is_jetstream_delivery(reply: &str) -> bool {
+    reply.starts_with("$JS.")
+}
+
 /// Serves request-reply on `subject` in `queue_group` until `shutdown` fires,
 /// with at most `concurrency` requests in flight; then stops taking requests
 /// and waits for those in flight to be answered.
@@ -205,6 +214,10 @@ where
         let Some(reply) = msg.reply.clone() else {
             continue;
         };
+        if is_jetstream_delivery(&reply) {
+            tracing::debug!(%subject, stream_subject = %msg.subject, "ignored a JetStream delivery");
+            continue;
+        }
         let permit = permits.clone().acquire_owned().await?;
         let (client, handler) = (client.clone(), handler.clone());
         tokio::spawn(async move {

@@ -11,7 +11,7 @@ use clap::Args;
 use tokio::sync::watch;
 
 use super::layout::{Layout, Stores, INTAKE_TREE};
-use super::process::{edge, finish, runtime, Common, Tasks};
+use super::process::{edge, finish, redacted, runtime, Common, Tasks};
 use super::shutdown;
 
 /// Flags of `aduan intake`.
@@ -54,7 +54,7 @@ pub fn spawn(
 
 /// Runs `aduan intake` until SIGTERM or Ctrl-C.
 pub fn intake(args: IntakeArgs) -> anyhow::Result<ExitCode> {
-    tracing::info!(data = %args.common.data.display(), nats = %args.nats, "aduan intake starting");
+    tracing::info!(data = %args.common.data.display(), nats = %redacted(&args.nats), "aduan intake starting");
     let layout = args.common.layout();
     let stores = layout.open()?;
     runtime()?.block_on(async move {

@@ -3,6 +3,7 @@
 pub mod args;
 pub mod audit;
 pub mod bench;
+pub mod deploy;
 pub mod intake;
 pub mod layout;
 pub mod process;

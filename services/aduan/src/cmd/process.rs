@@ -85,20 +85,78 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 /// Connects to NATS at `url` (when given), retrying until the server answers.
+/// A URL naming a user (`nats://svc-serve:PASSWORD@host:4222`, as
+/// `aduan deploy nats-config` hands out) connects as that user, with replies
+/// under its own inbox prefix `_INBOX_<user>`, the only one it may read.
 pub async fn edge(url: Option<&str>, subject_prefix: &str) -> anyhow::Result<Option<Edge>> {
     let Some(url) = url else {
         return Ok(None);
     };
-    let client = async_nats::ConnectOptions::new()
+    let mut options = async_nats::ConnectOptions::new()
         .name("aduan")
-        .retry_on_initial_connect()
+        .retry_on_initial_connect();
+    // async-nats does not read the user and password from the URL itself.
+    if let Some((user, password)) = url_credentials(url) {
+        let inbox = aduan_deploy::inbox_prefix(&user);
+        options = options
+            .user_and_password(user, password)
+            .custom_inbox_prefix(inbox);
+    }
+    let client = options
         .connect(url)
         .await
-        .with_context(|| format!("cannot connect to NATS at {url}"))?;
+        .with_context(|| format!("cannot connect to NATS at {}", redacted(url)))?;
     Ok(Some(Edge {
         client,
         subjects: Subjects::new(subject_prefix),
     }))
+}
+
+/// The user and password of the first server of a NATS URL list, percent-decoded.
+pub fn url_credentials(url: &str) -> Option<(String, String)> {
+    let first = url.split(',').next()?.trim();
+    let addr = first.parse::<async_nats::ServerAddr>().ok()?;
+    let user = addr.username()?;
+    Some((
+        percent_decode(user),
+        percent_decode(addr.password().unwrap_or("")),
+    ))
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = b
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
+        match (b[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(v)) => {
+                out.push(v);
+                i += 3;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A NATS URL list fit for a log: each password replaced by `***`.
+pub fn redacted(url: &str) -> String {
+    let one = |server: &str| -> String {
+        let (scheme, rest) = server.split_once("://").unwrap_or(("", server));
+        let Some((userinfo, host)) = rest.rsplit_once('@') else {
+            return server.to_owned();
+        };
+        let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
+        let sep = if scheme.is_empty() { "" } else { "://" };
+        format!("{scheme}{sep}{user}:***@{host}")
+    };
+    url.split(',').map(one).collect::<Vec<_>>().join(",")
 }
 
 /// A listener on `addr`, saying so.
@@ -157,4 +215,26 @@ pub async fn finish(mut tasks: Tasks, stores: &Stores) -> anyhow::Result<ExitCod
     } else {
         ExitCode::SUCCESS
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{redacted, url_credentials};
+
+    #[test]
+    fn a_url_gives_its_user_and_password_and_logs_without_the_password() {
+        let url = "nats://svc-serve:s3cr%40t@127.0.0.1:4222,nats://svc-serve:s3cr%40t@h2:4222";
+        assert_eq!(
+            url_credentials(url),
+            Some(("svc-serve".to_owned(), "s3cr@t".to_owned()))
+        );
+        assert_eq!(url_credentials("nats://127.0.0.1:4222"), None);
+        let logged = redacted(url);
+        assert!(!logged.contains("s3cr"), "{logged}");
+        assert_eq!(
+            logged,
+            "nats://svc-serve:***@127.0.0.1:4222,nats://svc-serve:***@h2:4222"
+        );
+        assert_eq!(redacted("nats://127.0.0.1:4222"), "nats://127.0.0.1:4222");
+    }
 }

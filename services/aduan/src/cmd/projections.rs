@@ -14,7 +14,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use tokio::sync::watch;
 
-use super::process::{edge, finish, runtime, Common, Tasks};
+use super::process::{edge, finish, redacted, runtime, Common, Tasks};
 use super::shutdown;
 
 /// Flags of `aduan projections`.
@@ -67,7 +67,7 @@ pub fn projections(args: ProjectionsArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn run(args: ProjectionsArgs) -> anyhow::Result<ExitCode> {
-    tracing::info!(data = %args.common.data.display(), nats = ?args.nats, "aduan projections starting");
+    tracing::info!(data = %args.common.data.display(), nats = ?args.nats.as_deref().map(redacted), "aduan projections starting");
     let stores = args.common.layout().open()?;
     runtime()?.block_on(async move {
         let stop = shutdown::on_signal();

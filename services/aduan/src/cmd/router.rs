@@ -12,7 +12,7 @@ use anyhow::Context;
 use clap::Args;
 use tokio::sync::watch;
 
-use super::process::{edge, finish, runtime, Common, Tasks};
+use super::process::{edge, finish, redacted, runtime, Common, Tasks};
 use super::{rules, shutdown};
 
 /// Flags of `aduan router`.
@@ -62,7 +62,7 @@ fn spawn_with<S: AssignmentSink>(
 
 /// Runs `aduan router` until SIGTERM or Ctrl-C.
 pub fn router(args: RouterArgs) -> anyhow::Result<ExitCode> {
-    tracing::info!(data = %args.common.data.display(), nats = ?args.nats, "aduan router starting");
+    tracing::info!(data = %args.common.data.display(), nats = ?args.nats.as_deref().map(redacted), "aduan router starting");
     let stores = args.common.layout().open()?;
     runtime()?.block_on(async move {
         let stop = shutdown::on_signal();

@@ -196,7 +196,7 @@ fn check(file: &Path) -> ExitCode {
 }
 
 /// The rule set, or None after printing every problem as `FILE:LINE: message`.
-fn load(file: &Path) -> Option<RuleSet> {
+pub(super) fn load(file: &Path) -> Option<RuleSet> {
     match RuleSet::load_file(file) {
         Ok(r) => Some(r),
         Err(LoadError { problems }) => {

@@ -15,7 +15,7 @@ use aduan_bus::Edge;
 use aduan_log_sled::SledLog;
 use tokio::sync::watch;
 
-use super::process::{edge, finish, listen, runtime, stop_on_failure, Common, Tasks};
+use super::process::{edge, finish, listen, redacted, runtime, stop_on_failure, Common, Tasks};
 use super::{intake, projections, router, rules, shutdown};
 
 /// Flags of `aduan serve`.
@@ -49,7 +49,7 @@ pub struct ServeArgs {
 /// 1, so a supervisor restarts it with the stores reopened).
 pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let common = &args.common;
-    tracing::info!(data = %common.data.display(), http = %args.http, rules = ?common.rules, nats = ?args.nats, "aduan serve starting");
+    tracing::info!(data = %common.data.display(), http = %args.http, rules = ?common.rules, nats = ?args.nats.as_deref().map(redacted), "aduan serve starting");
     let layout = common.layout();
     let stores = layout.open()?;
     runtime()?.block_on(async {
