@@ -24,13 +24,14 @@ use crate::{Recorder, Stats};
 const SAMPLE_RULES: &str = include_str!("../../../deploy/rules/sample.toml");
 
 /// Submits `rate` complaints a second for `secs` seconds and times each until
-/// its assignment arrives.
+/// its durable ack (intake's share) and until its assignment arrives (the
+/// whole pipeline): two rows, so the router's share is their difference.
 pub async fn submit_to_assignment(
     server: &Server,
     dir: &std::path::Path,
     rate: u64,
     secs: u64,
-) -> anyhow::Result<Stats> {
+) -> anyhow::Result<[Stats; 2]> {
     let log = SledLog::open(SledOptions::new(dir.join("log")))?;
     let views = aduan_kv_sled::open(&dir.join("views"))?;
     aduan_complaints::publish_ruleset(&log, SAMPLE_RULES).await?;
@@ -72,10 +73,16 @@ pub async fn submit_to_assignment(
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     let sent: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let acks: Arc<Mutex<Recorder>> = Arc::default();
     let total = rate * secs;
     let started = Instant::now();
     let producer = {
-        let (client, sent, subject) = (client.clone(), sent.clone(), subjects.intake_submit());
+        let (client, sent, acks, subject) = (
+            client.clone(),
+            sent.clone(),
+            acks.clone(),
+            subjects.intake_submit(),
+        );
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rate as f64));
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
@@ -84,10 +91,14 @@ pub async fn submit_to_assignment(
                 tick.tick().await;
                 let mut req = crate::intake::complaint(n);
                 req.title = format!("pipeline-{n}");
-                let (client, sent, subject) = (client.clone(), sent.clone(), subject.clone());
+                let (client, sent, acks, subject) =
+                    (client.clone(), sent.clone(), acks.clone(), subject.clone());
                 tasks.spawn(async move {
-                    lock(&sent).insert(req.title.clone(), Instant::now());
-                    client.request(subject, req.encode_to_vec().into()).await
+                    let t0 = Instant::now();
+                    lock(&sent).insert(req.title.clone(), t0);
+                    let reply = client.request(subject, req.encode_to_vec().into()).await;
+                    lock(&acks).record_since(t0);
+                    reply
                 });
             }
             let mut failed = 0u64;
@@ -121,7 +132,9 @@ pub async fn submit_to_assignment(
     let name = format!("pipeline at {rate}/s: submit → Assignment on JetStream");
     let mut stats = rec.stats(&name, 1, elapsed);
     stats.peak_rss_kib = crate::peak_rss_kib(std::process::id());
-    Ok(stats)
+    let name = format!("pipeline at {rate}/s: submit → durable ack (intake's share)");
+    let acked = lock(&acks).stats(&name, 1, elapsed);
+    Ok([acked, stats])
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -43,9 +43,10 @@ pub async fn pipeline(
     let mut rows = Vec::new();
     for &rate in rates {
         let dir = scratch.path().join(format!("p{rate}"));
-        let s = crate::pipeline::submit_to_assignment(&server, &dir, rate, secs).await?;
-        progress(&row(&s));
-        rows.push(s);
+        for s in crate::pipeline::submit_to_assignment(&server, &dir, rate, secs).await? {
+            progress(&row(&s));
+            rows.push(s);
+        }
     }
     Ok(rows)
 }
@@ -212,7 +213,7 @@ pub fn ratios(rows: &[Stats]) -> String {
 pub fn highest_rate_under(rows: &[Stats], p99_us: u64) -> String {
     let best = rows
         .iter()
-        .filter(|r| r.p99_us < p99_us)
+        .filter(|r| r.system.contains("Assignment") && r.p99_us < p99_us)
         .max_by(|a, b| a.rate().total_cmp(&b.rate()));
     match best {
         Some(r) => format!(
