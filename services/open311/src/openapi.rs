@@ -68,7 +68,8 @@ impl Modify for Key {
     ),
     components(schemas(crate::ErrorEntry)),
     modifiers(&Key),
-    tags((name = "open311", description = "Open311 GeoReport v2 (JSON only); errors are an array of `{code, description}`.")),
+    tags((name = "open311", description = "Open311 GeoReport v2 (JSON only); errors are an array of `{code, description}`, \
+        except a 503 of the server-wide limits (too many requests in flight, a timeout), which carries the API's `{\"error\": …}` body.")),
 )]
 pub struct ApiDoc;
 

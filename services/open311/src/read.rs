@@ -51,20 +51,35 @@ pub struct Request {
     /// `open` while someone owes an answer, `closed` once resolved, closed or rejected.
     #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^(open|closed)$"))]
     status: &'static str,
+    /// The last public note.
     status_notes: Option<String>,
+    /// The category.
     service_name: String,
+    /// The category.
     service_code: String,
+    /// The complaint's body.
     description: String,
+    /// The name of the organisation that owns it.
     agency_responsible: Option<String>,
+    /// Always null.
     service_notice: Option<String>,
+    /// When it was received (RFC 3339, UTC).
     requested_datetime: String,
+    /// When it last changed (RFC 3339, UTC).
     updated_datetime: String,
+    /// The owner's resolve deadline (RFC 3339, UTC).
     expected_datetime: Option<String>,
+    /// The address given.
     address: Option<String>,
+    /// Always null.
     address_id: Option<String>,
+    /// Always null.
     zipcode: Option<String>,
+    /// WGS 84 latitude, when a point was given.
     lat: Option<f64>,
+    /// WGS 84 longitude, when a point was given.
     long: Option<f64>,
+    /// Always null.
     media_url: Option<String>,
 }
 
@@ -104,6 +119,7 @@ fn query<L>(s: &Open311<L>, raw: Option<&str>) -> Result<BTreeMap<String, String
 #[cfg_attr(feature = "openapi", utoipa::path(
     get,
     path = "/open311/v2/services.json",
+    operation_id = "open311_services",
     tag = "open311",
     security((), ("api_key" = [])),
     responses(
@@ -124,6 +140,7 @@ pub(crate) async fn services<L: EventLog + Clone>(
 #[cfg_attr(feature = "openapi", utoipa::path(
     get,
     path = "/open311/v2/requests.json",
+    operation_id = "open311_requests",
     tag = "open311",
     security((), ("api_key" = [])),
     params(
@@ -230,6 +247,7 @@ fn status_filter(words: &[String]) -> Result<Option<bool>, Open311Error> {
 #[cfg_attr(feature = "openapi", utoipa::path(
     get,
     path = "/open311/v2/requests/{service_request_id}.json",
+    operation_id = "open311_request",
     tag = "open311",
     security((), ("api_key" = [])),
     params(("service_request_id" = String, Path, description = "The tracking number.")),
@@ -258,6 +276,7 @@ pub(crate) async fn request<L: EventLog + Clone>(
 #[cfg_attr(feature = "openapi", utoipa::path(
     get,
     path = "/open311/v2/services/{service_code}.json",
+    operation_id = "open311_service_definition",
     tag = "open311",
     params(("service_code" = String, Path, description = "A service code.")),
     responses(

@@ -54,6 +54,7 @@ pub struct Created {
 #[cfg_attr(feature = "openapi", utoipa::path(
     post,
     path = "/open311/v2/requests.json",
+    operation_id = "open311_post_request",
     tag = "open311",
     params(("Idempotency-Key" = Option<String>, Header, description = "1 to 128 visible ASCII characters: a retry with the same key (and `api_key`) gets the first answer back and appends nothing.")),
     request_body(content = crate::openapi::NewRequest, content_type = "application/x-www-form-urlencoded"),
