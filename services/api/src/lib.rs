@@ -105,7 +105,7 @@ pub fn app_with<L: EventLog + Clone>(state: ApiState<L>, limits: limits::Limits)
         .layer(DefaultBodyLimit::max(body::MAX_BODY))
         .with_state(state.clone())
         // Open311 answers in its own error form and has its own body limit.
-        .nest("/open311/v2", aduan_open311::router(open311(state)));
+        .nest(aduan_open311::PREFIX, aduan_open311::router(open311(state)));
     limits::apply(routes, limits)
 }
 

@@ -6,10 +6,11 @@
 //! feature), shaped by the same serde attributes that shape the JSON.
 //!
 //! `openapi_tests.rs` holds the document to the router: every route of
-//! [`crate::routes`] is documented, and every documented operation is served.
+//! [`crate::routes`] and of [`aduan_open311::routes`] is documented, and every
+//! documented operation is served.
 //!
-//! Another router's operations join the document with [`merged`] (for
-//! example Open311's, documented by its own `#[derive(OpenApi)]`).
+//! Open311's operations, documented by its own `#[derive(OpenApi)]`, join the
+//! document with [`merged`].
 
 use std::sync::OnceLock;
 
@@ -128,16 +129,17 @@ impl Modify for Tokens {
 )]
 pub struct ApiDoc;
 
-/// The document of this crate's routes.
+/// The document of the whole API: this crate's routes and Open311's (nested
+/// at [`aduan_open311::PREFIX`]).
 pub fn document() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
+    merged(aduan_open311::openapi::document())
 }
 
 /// This crate's document with `other`'s paths, schemas, security schemes and
 /// tags added (on a clash, ours stay): how a router served beside this one
 /// (e.g. Open311) joins `/openapi.json`.
 pub fn merged(other: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
-    let mut doc = document();
+    let mut doc = ApiDoc::openapi();
     doc.merge(other);
     doc
 }

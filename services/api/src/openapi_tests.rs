@@ -14,12 +14,19 @@ use tower::ServiceExt;
 use crate::test_state::state;
 use crate::{app, openapi, routes};
 
-/// `(METHOD, path)` of every route the router serves.
+/// `(METHOD, path)` of every route the router serves: the API's and
+/// Open311's under its prefix.
 fn served() -> BTreeSet<(String, String)> {
-    routes::<SledLog>()
-        .iter()
-        .map(|r| (r.method.to_string(), r.path.to_owned()))
-        .collect()
+    let api = routes::<SledLog>()
+        .into_iter()
+        .map(|r| (r.method.to_string(), r.path.to_owned()));
+    let open311 = aduan_open311::routes::<SledLog>().into_iter().map(|r| {
+        (
+            r.method.to_string(),
+            format!("{}{}", aduan_open311::PREFIX, r.path),
+        )
+    });
+    api.chain(open311).collect()
 }
 
 /// `(METHOD, path)` of every operation the document describes.
@@ -59,6 +66,8 @@ fn concrete(path: &str) -> String {
     path.replace("{tracking_no}", "K7QMX-3PA9F")
         .replace("{org}", "kab-pati-dinkes")
         .replace("{complaint_id}", "0190f5a0-0000-7000-8000-000000000000")
+        .replace("{service_request_id}", "K7QMX-3PA9F")
+        .replace("{service_code}", "kesehatan")
 }
 
 #[tokio::test]
@@ -79,8 +88,10 @@ async fn every_documented_operation_answers_from_its_handler() {
         let body = resp.into_body().collect().await.expect("body").to_bytes();
         let body = String::from_utf8_lossy(&body);
         assert_ne!(status, 405, "{method} {uri}: method not allowed");
+        // The API's fallback, or Open311's.
         assert!(
-            !(status == 404 && body.contains("route not found")),
+            !(status == 404
+                && (body.contains("route not found") || body.contains("no Open311 resource"))),
             "{method} {uri}: the fallback answered: {body}"
         );
     }
@@ -141,5 +152,58 @@ async fn the_document_is_served_as_openapi_3_1_with_the_contract_shapes() {
     assert_eq!(
         schemas["SubmitAck"]["properties"]["duplicate"]["type"],
         "boolean"
+    );
+}
+
+#[test]
+fn open311_operations_carry_the_form_the_error_array_and_the_optional_api_key() {
+    let doc = document();
+    let op = |m: &str, p: &str| doc["paths"][format!("/open311/v2{p}")][m].clone();
+    let post = op("post", "/requests.json");
+    let form = &post["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"];
+    assert_eq!(form["$ref"], "#/components/schemas/Open311NewRequest");
+    let fields = &doc["components"]["schemas"]["Open311NewRequest"];
+    assert_eq!(
+        fields["required"],
+        serde_json::json!(["service_code", "description"])
+    );
+    // Every refusal is Open311's array of {code, description}, for each status sent.
+    for (m, p, statuses) in [
+        (
+            "post",
+            "/requests.json",
+            &["400", "403", "413", "415", "503"][..],
+        ),
+        ("get", "/requests.json", &["400", "403", "503"][..]),
+        (
+            "get",
+            "/requests/{service_request_id}.json",
+            &["400", "403", "404", "503"][..],
+        ),
+        ("get", "/services.json", &["400", "403"][..]),
+    ] {
+        for status in statuses {
+            let schema = &op(m, p)["responses"][status]["content"]["application/json"]["schema"];
+            assert_eq!(schema["type"], "array", "{m} {p} {status}: {schema}");
+            assert_eq!(
+                schema["items"]["$ref"], "#/components/schemas/Open311ErrorEntry",
+                "{m} {p} {status}"
+            );
+        }
+    }
+    // api_key: an apiKey in the query, optional (an empty requirement beside it).
+    let key = &doc["components"]["securitySchemes"]["api_key"];
+    assert_eq!(
+        (&key["type"], &key["in"]),
+        (&"apiKey".into(), &"query".into())
+    );
+    assert_eq!(
+        op("get", "/requests.json")["security"],
+        serde_json::json!([{}, {"api_key": []}])
+    );
+    assert_eq!(
+        op("get", "/services.json")["responses"]["200"]["content"]["application/json"]["schema"]
+            ["items"]["$ref"],
+        "#/components/schemas/Open311Service"
     );
 }

@@ -27,6 +27,9 @@ pub enum Open311Error {
     /// A format other than JSON was asked for.
     #[error("aduan serves GeoReport v2 as JSON only: ask for .json (the spec's default format, XML, is not served)")]
     JsonOnly,
+    /// A method the resource does not serve.
+    #[error("method not allowed on this Open311 resource")]
+    MethodNotAllowed,
     /// An `api_key` that is not a known API token.
     #[error("invalid api_key")]
     Forbidden,
@@ -56,6 +59,7 @@ impl Open311Error {
             Self::Invalid { .. } | Self::JsonOnly => StatusCode::BAD_REQUEST,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -103,15 +107,18 @@ impl From<ProjectionError> for Open311Error {
 
 /// One entry of the error array.
 #[derive(Debug, Serialize)]
-struct Entry {
-    code: u16,
-    description: String,
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Open311ErrorEntry))]
+pub struct ErrorEntry {
+    /// The HTTP status.
+    pub code: u16,
+    /// What is wrong, for a person.
+    pub description: String,
 }
 
 impl IntoResponse for Open311Error {
     fn into_response(self) -> Response {
         let status = self.status();
-        let body = [Entry {
+        let body = [ErrorEntry {
             code: status.as_u16(),
             description: self.to_string(),
         }];

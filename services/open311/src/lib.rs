@@ -18,15 +18,22 @@ use aduan_log::EventLog;
 use aduan_projections::Projections;
 use aduan_rules::RuleSet;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::get;
+use axum::handler::Handler;
+use axum::http::{Method, Uri};
+use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 
 mod error;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 mod params;
 mod read;
 mod submit;
 
-pub use error::Open311Error;
+pub use error::{ErrorEntry, Open311Error};
+
+/// Where the HTTP API nests these routes.
+pub const PREFIX: &str = "/open311/v2";
 
 /// Largest POST body accepted, in bytes.
 pub const MAX_BODY: usize = 64 * 1024;
@@ -92,15 +99,80 @@ impl<L> Open311<L> {
     }
 }
 
-/// The Open311 routes, to be nested at `/open311/v2`.
+/// The Open311 routes, to be nested at [`PREFIX`]: every route of [`routes`],
+/// and the Open311 error array for any other path or method.
 pub fn router<L: EventLog + Clone>(state: Open311<L>) -> Router {
-    Router::new()
-        .route("/{file}", get(read::top::<L>).post(submit::post::<L>))
-        .route("/requests/{file}", get(read::request::<L>))
-        .route("/services/{file}", get(read::definition))
-        .fallback(|| async { Open311Error::NotFound("no such Open311 resource".into()) })
+    routes::<L>()
+        .into_iter()
+        .fold(Router::new(), |r, route| {
+            r.route(route.pattern(), route.handler)
+        })
+        .fallback(unknown)
+        .method_not_allowed_fallback(|| async { Open311Error::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
+}
+
+/// Every Open311 route, the one list [`router`] serves. Each handler carries
+/// its OpenAPI description (`#[utoipa::path]`, feature `openapi`), and the
+/// API's document must list the same operations (aduan-api's `openapi_tests.rs`).
+pub fn routes<L: EventLog + Clone>() -> Vec<Route<Open311<L>>> {
+    vec![
+        Route::get("/services.json", read::services::<L>),
+        Route::get("/services/{service_code}.json", read::definition),
+        Route::get("/requests.json", read::requests::<L>),
+        Route::post("/requests.json", submit::post::<L>),
+        Route::get("/requests/{service_request_id}.json", read::request::<L>),
+    ]
+}
+
+/// One Open311 operation: a method, its path under [`PREFIX`] and its handler.
+#[derive(Debug)]
+pub struct Route<S> {
+    /// `GET` or `POST`.
+    pub method: Method,
+    /// The path as served below [`PREFIX`], with `{name}` parameters.
+    pub path: &'static str,
+    handler: MethodRouter<S>,
+}
+
+impl<S: Clone + Send + Sync + 'static> Route<S> {
+    /// `GET path`.
+    pub fn get<H: Handler<T, S>, T: 'static>(path: &'static str, handler: H) -> Self {
+        Self {
+            method: Method::GET,
+            path,
+            handler: get(handler),
+        }
+    }
+
+    /// `POST path`.
+    pub fn post<H: Handler<T, S>, T: 'static>(path: &'static str, handler: H) -> Self {
+        Self {
+            method: Method::POST,
+            path,
+            handler: post(handler),
+        }
+    }
+
+    /// The router's pattern: axum 0.8 matches a parameter only as a whole
+    /// segment, so `{id}.json` is routed as `{id}` and the handler checks the
+    /// suffix (a `.xml` one is refused as JSON-only).
+    fn pattern(&self) -> &'static str {
+        match self.path.strip_suffix(".json") {
+            Some(p) if p.ends_with('}') => p,
+            _ => self.path,
+        }
+    }
+}
+
+/// Any other path: `.xml` is refused as JSON-only, anything else is not found.
+async fn unknown(uri: Uri) -> Open311Error {
+    let file = uri.path().rsplit('/').next().unwrap_or("");
+    match params::json_stem(file) {
+        Err(e) => e,
+        Ok(_) => Open311Error::NotFound(format!("no Open311 resource {file:?}")),
+    }
 }
 
 #[cfg(test)]

@@ -11,7 +11,6 @@ use aduan_domain::TrackingNo;
 use aduan_log::EventLog;
 use aduan_projections::{rfc3339, PublicRequest, RequestFilter};
 use axum::extract::{Path, RawQuery, State};
-use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
 
@@ -23,36 +22,64 @@ pub const MAX_REQUESTS: usize = 1000;
 
 /// One service: a category of the rule set.
 #[derive(Debug, Serialize)]
-struct Service {
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Open311Service))]
+pub struct Service {
+    /// The category's name.
     service_code: String,
+    /// The category's name.
     service_name: String,
+    /// The category's description.
     description: String,
+    /// Always false: no service has attributes.
     metadata: bool,
+    /// Always `realtime`.
     #[serde(rename = "type")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^realtime$"))]
     kind: &'static str,
+    /// The category's keywords, comma-separated.
     keywords: String,
+    /// Always empty.
     group: String,
 }
 
 /// One service request.
 #[derive(Debug, Serialize)]
-pub(crate) struct Request {
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Open311Request))]
+pub struct Request {
+    /// The tracking number.
     service_request_id: String,
+    /// `open` while someone owes an answer, `closed` once resolved, closed or rejected.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^(open|closed)$"))]
     status: &'static str,
+    /// The last public note.
     status_notes: Option<String>,
+    /// The category.
     service_name: String,
+    /// The category.
     service_code: String,
+    /// The complaint's body.
     description: String,
+    /// The name of the organisation that owns it.
     agency_responsible: Option<String>,
+    /// Always null.
     service_notice: Option<String>,
+    /// When it was received (RFC 3339, UTC).
     requested_datetime: String,
+    /// When it last changed (RFC 3339, UTC).
     updated_datetime: String,
+    /// The owner's resolve deadline (RFC 3339, UTC).
     expected_datetime: Option<String>,
+    /// The address given.
     address: Option<String>,
+    /// Always null.
     address_id: Option<String>,
+    /// Always null.
     zipcode: Option<String>,
+    /// WGS 84 latitude, when a point was given.
     lat: Option<f64>,
+    /// WGS 84 longitude, when a point was given.
     long: Option<f64>,
+    /// Always null.
     media_url: Option<String>,
 }
 
@@ -88,24 +115,57 @@ fn query<L>(s: &Open311<L>, raw: Option<&str>) -> Result<BTreeMap<String, String
     Ok(p)
 }
 
-/// `GET services.json` and `GET requests.json`.
-pub(crate) async fn top<L: EventLog + Clone>(
+/// `GET services.json`: the rule set's categories.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get,
+    path = "/open311/v2/services.json",
+    operation_id = "open311_services",
+    tag = "open311",
+    security((), ("api_key" = [])),
+    responses(
+        (status = 200, description = "Every service: the rule set's categories.", body = [Service]),
+        (status = 400, description = "A malformed query string.", body = [crate::ErrorEntry]),
+        (status = 403, description = "An `api_key` that is not a valid API token.", body = [crate::ErrorEntry]),
+    ),
+))]
+pub(crate) async fn services<L: EventLog + Clone>(
     State(s): State<Open311<L>>,
-    Path(file): Path<String>,
     RawQuery(raw): RawQuery,
-) -> Result<Response, Open311Error> {
-    let stem = json_stem(&file)?;
-    let p = query(&s, raw.as_deref())?;
-    match stem {
-        "services" => Ok(Json(services(&s)).into_response()),
-        "requests" => Ok(Json(requests(&s, &p)?).into_response()),
-        _ => Err(Open311Error::NotFound(format!(
-            "no Open311 resource {file:?}"
-        ))),
-    }
+) -> Result<Json<Vec<Service>>, Open311Error> {
+    query(&s, raw.as_deref())?;
+    Ok(Json(service_list(&s)))
 }
 
-fn services<L>(s: &Open311<L>) -> Vec<Service> {
+/// `GET requests.json`: requests by id, or by service, status and window.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get,
+    path = "/open311/v2/requests.json",
+    operation_id = "open311_requests",
+    tag = "open311",
+    security((), ("api_key" = [])),
+    params(
+        ("service_request_id" = Option<String>, Query, description = "Comma-separated tracking numbers (at most 1000); when given, every other parameter is ignored and unknown ones are left out."),
+        ("service_code" = Option<String>, Query, description = "Comma-separated service codes (categories of the rule set)."),
+        ("start_date" = Option<String>, Query, description = "RFC 3339 date-time; default 90 days before `end_date`."),
+        ("end_date" = Option<String>, Query, description = "RFC 3339 date-time; default now, or 90 days after `start_date`. The span may not exceed 90 days."),
+        ("status" = Option<String>, Query, description = "`open`, `closed`, or both comma-separated."),
+    ),
+    responses(
+        (status = 200, description = "The matching requests, at most 1000.", body = [Request]),
+        (status = 400, description = "A malformed parameter (named in the description).", body = [crate::ErrorEntry]),
+        (status = 403, description = "An `api_key` that is not a valid API token.", body = [crate::ErrorEntry]),
+        (status = 503, description = "The read models cannot answer now; `Retry-After` says when to come back.", body = [crate::ErrorEntry]),
+    ),
+))]
+pub(crate) async fn requests<L: EventLog + Clone>(
+    State(s): State<Open311<L>>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Vec<Request>>, Open311Error> {
+    let p = query(&s, raw.as_deref())?;
+    Ok(Json(request_list(&s, &p)?))
+}
+
+fn service_list<L>(s: &Open311<L>) -> Vec<Service> {
     s.rules
         .categories()
         .iter()
@@ -121,7 +181,10 @@ fn services<L>(s: &Open311<L>) -> Vec<Service> {
         .collect()
 }
 
-fn requests<L>(s: &Open311<L>, p: &BTreeMap<String, String>) -> Result<Vec<Request>, Open311Error> {
+fn request_list<L>(
+    s: &Open311<L>,
+    p: &BTreeMap<String, String>,
+) -> Result<Vec<Request>, Open311Error> {
     let ids = list(p, "service_request_id");
     if !ids.is_empty() {
         // The spec: a list of ids overrides every other parameter.
@@ -181,6 +244,21 @@ fn status_filter(words: &[String]) -> Result<Option<bool>, Open311Error> {
 }
 
 /// `GET requests/{service_request_id}.json`: an array of one, 404 when unknown.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get,
+    path = "/open311/v2/requests/{service_request_id}.json",
+    operation_id = "open311_request",
+    tag = "open311",
+    security((), ("api_key" = [])),
+    params(("service_request_id" = String, Path, description = "The tracking number.")),
+    responses(
+        (status = 200, description = "The request, as an array of one.", body = [Request]),
+        (status = 400, description = "A `.xml` resource (JSON only) or a malformed query string.", body = [crate::ErrorEntry]),
+        (status = 403, description = "An `api_key` that is not a valid API token.", body = [crate::ErrorEntry]),
+        (status = 404, description = "No request with this number.", body = [crate::ErrorEntry]),
+        (status = 503, description = "The read models cannot answer now; `Retry-After` says when to come back.", body = [crate::ErrorEntry]),
+    ),
+))]
 pub(crate) async fn request<L: EventLog + Clone>(
     State(s): State<Open311<L>>,
     Path(file): Path<String>,
@@ -195,6 +273,17 @@ pub(crate) async fn request<L: EventLog + Clone>(
 }
 
 /// `GET services/{service_code}.json`: no service has attributes.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get,
+    path = "/open311/v2/services/{service_code}.json",
+    operation_id = "open311_service_definition",
+    tag = "open311",
+    params(("service_code" = String, Path, description = "A service code.")),
+    responses(
+        (status = 400, description = "A `.xml` resource (JSON only).", body = [crate::ErrorEntry]),
+        (status = 404, description = "Always: every service has `metadata` false, so none has a definition.", body = [crate::ErrorEntry]),
+    ),
+))]
 pub(crate) async fn definition(Path(file): Path<String>) -> Open311Error {
     match json_stem(&file) {
         Err(e) => e,

@@ -23,14 +23,14 @@ use std::collections::BTreeMap;
 use aduan_log::EventLog;
 use aduan_proto::v1;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
 use bytes::Bytes;
 use serde::Serialize;
 
-use crate::params::{coordinates, given, json_stem, pairs};
+use crate::params::{coordinates, given, pairs};
 use crate::{Open311, Open311Error, CHANNEL, MAX_BODY};
 
 /// The header a client may send to make a retry safe.
@@ -38,24 +38,41 @@ pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
 /// The answer's one element.
 #[derive(Debug, Serialize)]
-struct Created {
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Open311Created))]
+pub struct Created {
+    /// The tracking number.
     service_request_id: String,
+    /// The reporter token: a secret for `/v1/complaints/{tracking_no}/…`.
     #[serde(skip_serializing_if = "Option::is_none")]
     token: Option<String>,
+    /// Where to follow the request, and what the token is for.
     service_notice: String,
 }
 
 /// `POST /open311/v2/requests.json`: 201 with `[{service_request_id, token,
 /// service_notice}]`, 200 when an `Idempotency-Key` retry finds the first.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post,
+    path = "/open311/v2/requests.json",
+    operation_id = "open311_post_request",
+    tag = "open311",
+    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 128 visible ASCII characters: a retry with the same key (and `api_key`) gets the first answer back and appends nothing.")),
+    request_body(content = crate::openapi::NewRequest, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 201, description = "Accepted: an array of one, with the reporter token (shown once).", body = [Created]),
+        (status = 200, description = "An `Idempotency-Key` retry: the first answer; nothing was appended.", body = [Created]),
+        (status = 400, description = "A missing or malformed parameter (named in the description), or a bad `Idempotency-Key`.", body = [crate::ErrorEntry]),
+        (status = 403, description = "An `api_key` that is not a valid API token.", body = [crate::ErrorEntry]),
+        (status = 413, description = "A body over 64 KiB, or a field over intake's limit.", body = [crate::ErrorEntry]),
+        (status = 415, description = "A body that is not `application/x-www-form-urlencoded`.", body = [crate::ErrorEntry]),
+        (status = 503, description = "Intake cannot take the request now; `Retry-After` says when to come back.", body = [crate::ErrorEntry]),
+    ),
+))]
 pub(crate) async fn post<L: EventLog + Clone>(
     State(s): State<Open311<L>>,
-    Path(file): Path<String>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<impl IntoResponse, Open311Error> {
-    if json_stem(&file)? != "requests" {
-        return Err(Open311Error::NotFound(format!("cannot POST {file:?}")));
-    }
     let p = form(&headers, body)?;
     let adapter = s.adapter(given(&p, "api_key"))?;
     let channel_ref = channel_ref(&headers, adapter.as_deref())?;

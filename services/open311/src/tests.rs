@@ -4,6 +4,7 @@
 
 mod get;
 mod post;
+mod routes;
 
 use std::sync::Arc;
 
