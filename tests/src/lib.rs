@@ -322,3 +322,33 @@ impl Drop for Aduan {
         let _ = self.child.wait();
     }
 }
+
+/// A NATS request (JSON with `Content-Type: application/json` when `json`),
+/// retried while nobody answers yet (a service may subscribe a moment after
+/// the HTTP port opens); its reply's payload. Panics after 10 s without a
+/// reply or 50 tries without a responder.
+pub async fn request(
+    nc: &async_nats::Client,
+    subject: &str,
+    payload: Vec<u8>,
+    json: bool,
+) -> bytes::Bytes {
+    for _ in 0..50 {
+        let mut headers = async_nats::HeaderMap::new();
+        if json {
+            headers.insert("Content-Type", "application/json");
+        }
+        let fut = nc.request_with_headers(subject.to_owned(), headers, payload.clone().into());
+        match tokio::time::timeout(Duration::from_secs(10), fut)
+            .await
+            .expect("reply in time")
+        {
+            Ok(msg) => return msg.payload,
+            Err(e) if e.kind() == async_nats::RequestErrorKind::NoResponders => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("request failed: {e}"),
+        }
+    }
+    panic!("nobody serves {subject}");
+}

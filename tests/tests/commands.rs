@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use aduan_e2e::{Aduan, NatsServer};
+use aduan_e2e::{request, Aduan, NatsServer};
 use aduan_log::{EventLog, ExpectedVersion, NewEvent};
 use aduan_log_sled::{SledLog, SledOptions};
 use aduan_proto::v1;
@@ -74,34 +74,6 @@ fn stream_len(data: &std::path::Path, complaint_id: &str) -> usize {
         .len();
     log.close();
     n
-}
-
-/// A request, retried while nobody answers yet (the command service may
-/// subscribe a moment after the HTTP port opens).
-async fn request(
-    nc: &async_nats::Client,
-    subject: &str,
-    payload: Vec<u8>,
-    json: bool,
-) -> bytes::Bytes {
-    for _ in 0..50 {
-        let mut headers = async_nats::HeaderMap::new();
-        if json {
-            headers.insert("Content-Type", "application/json");
-        }
-        let fut = nc.request_with_headers(subject.to_owned(), headers, payload.clone().into());
-        match tokio::time::timeout(Duration::from_secs(10), fut)
-            .await
-            .expect("reply in time")
-        {
-            Ok(msg) => return msg.payload,
-            Err(e) if e.kind() == async_nats::RequestErrorKind::NoResponders => {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            Err(e) => panic!("request failed: {e}"),
-        }
-    }
-    panic!("nobody serves {subject}");
 }
 
 fn command(complaint_id: &str, action: v1::opd_command::Action) -> v1::OpdCommand {

@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use aduan_e2e::{get_json, Aduan, NatsServer};
+use aduan_e2e::{get_json, request, Aduan, NatsServer};
 use aduan_log::EventLog;
 use aduan_log_sled::{SledLog, SledOptions};
 use aduan_proto::v1;
@@ -18,33 +18,6 @@ use serde_json::{json, Value};
 const DINKES: &str = "kab-pati-dinkes";
 const SAMPLE: &str = include_str!("../../deploy/rules/sample.toml");
 const BOUNDARIES: &str = include_str!("../../deploy/rules/sample-boundaries.geojson");
-
-/// A request, retried while nobody answers yet.
-async fn request(
-    nc: &async_nats::Client,
-    subject: &str,
-    payload: Vec<u8>,
-    json: bool,
-) -> bytes::Bytes {
-    for _ in 0..50 {
-        let mut headers = async_nats::HeaderMap::new();
-        if json {
-            headers.insert("Content-Type", "application/json");
-        }
-        let fut = nc.request_with_headers(subject.to_owned(), headers, payload.clone().into());
-        match tokio::time::timeout(Duration::from_secs(10), fut)
-            .await
-            .expect("reply in time")
-        {
-            Ok(msg) => return msg.payload,
-            Err(e) if e.kind() == async_nats::RequestErrorKind::NoResponders => {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            Err(e) => panic!("request failed: {e}"),
-        }
-    }
-    panic!("nobody serves {subject}");
-}
 
 /// A JSON command on `subject`, its JSON reply.
 async fn json_cmd(nc: &async_nats::Client, subject: &str, body: Value) -> Value {
