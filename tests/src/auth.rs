@@ -121,3 +121,30 @@ pub async fn next_assignment(consumer: &jetstream::consumer::PullConsumer) -> v1
     }
     panic!("no assignment within 30 s");
 }
+
+/// A channel adapter's submission of a complaint on channel `web` with
+/// `channel_ref`, to region 33.18 (the sample routes it to kab-pati-dinkes);
+/// its ack. Panics when intake refuses it.
+pub async fn submit_as_adapter(adapter: &async_nats::Client, channel_ref: &str) -> v1::SubmitAck {
+    let submit = v1::SubmitComplaint {
+        channel: "web".into(),
+        channel_ref: channel_ref.into(),
+        kind: "complaint".into(),
+        title: "Obat kosong".into(),
+        body: "Obat di puskesmas Juwana habis sejak minggu lalu".into(),
+        location: Some(v1::Location {
+            region_code: "33.18".into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let reply = adapter
+        .request("aduan.intake.submit", submit.encode_to_vec().into())
+        .await
+        .expect("submitted");
+    let reply = v1::SubmitReply::decode(reply.payload).expect("reply");
+    let Some(v1::submit_reply::Result::Ack(ack)) = reply.result else {
+        panic!("submission refused: {reply:?}");
+    };
+    ack
+}

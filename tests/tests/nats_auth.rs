@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use aduan_bus::Subjects;
 use aduan_domain::OrgCode;
-use aduan_e2e::auth::{deploy, next_assignment, own_consumer, server_bin};
+use aduan_e2e::auth::{deploy, next_assignment, own_consumer, server_bin, submit_as_adapter};
 use aduan_e2e::{connect_as, Aduan, NatsServer, UserPass};
 use aduan_proto::v1;
 use aduan_router::{AssignmentSink, JetStreamSink};
@@ -225,28 +225,7 @@ async fn serve_runs_as_its_user_and_a_complaint_reaches_the_opd_which_resolves_i
     );
 
     let adapter = connect_as(&nats.url(), Some(web)).await;
-    let submit = v1::SubmitComplaint {
-        channel: "web".into(),
-        channel_ref: "form-0001".into(),
-        kind: "complaint".into(),
-        title: "Obat kosong".into(),
-        body: "Obat di puskesmas Juwana habis sejak minggu lalu".into(),
-        location: Some(v1::Location {
-            region_code: "33.18".into(),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    let reply = adapter
-        .request("aduan.intake.submit", submit.encode_to_vec().into())
-        .await
-        .expect("submitted");
-    let Some(v1::submit_reply::Result::Ack(ack)) = v1::SubmitReply::decode(reply.payload)
-        .expect("reply")
-        .result
-    else {
-        panic!("submission refused");
-    };
+    let ack = submit_as_adapter(&adapter, "form-0001").await;
     assert!(!ack.reporter_token.is_empty());
 
     let a = connect_as(&nats.url(), Some(d.user(&opd(A)))).await;

@@ -9,10 +9,10 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use aduan_e2e::auth::{deploy, next_assignment, server_bin, try_own_consumer, Deployed};
+use aduan_e2e::auth::{
+    deploy, next_assignment, server_bin, submit_as_adapter, try_own_consumer, Deployed,
+};
 use aduan_e2e::{aduan_bin, connect_as, wait_for_responders_as, NatsServer};
-use aduan_proto::v1;
-use prost::Message;
 
 const A: &str = "kab-pati-dinkes";
 
@@ -65,26 +65,7 @@ async fn intake_router_and_projections_each_run_as_their_own_user() {
 
     let intake = Service::start("intake", data.path(), &d, "svc-intake", &nats);
     wait_for_responders_as(&nats.url(), Some(web), &["aduan.intake.submit"]);
-    let submit = v1::SubmitComplaint {
-        channel: "web".into(),
-        channel_ref: "form-0002".into(),
-        kind: "complaint".into(),
-        title: "Obat kosong".into(),
-        body: "Obat di puskesmas Juwana habis".into(),
-        location: Some(v1::Location {
-            region_code: "33.18".into(),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    let reply = adapter
-        .request("aduan.intake.submit", submit.encode_to_vec().into())
-        .await
-        .expect("submitted");
-    let reply = v1::SubmitReply::decode(reply.payload).expect("reply");
-    let Some(v1::submit_reply::Result::Ack(ack)) = reply.result else {
-        panic!("submission refused: {reply:?}");
-    };
+    let ack = submit_as_adapter(&adapter, "form-0002").await;
     drop(intake);
 
     let router = Service::start("router", data.path(), &d, "svc-router", &nats);
