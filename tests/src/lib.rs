@@ -352,3 +352,22 @@ pub async fn request(
     }
     panic!("nobody serves {subject}");
 }
+
+/// Waits until `/readyz` says ready: every service of the process (intake,
+/// router, projections, the command handler) registered and running, and the
+/// read models caught up with the log's head.
+pub async fn wait_ready(addr: SocketAddr) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, body) = http(addr, "GET", "/readyz", &[], b"").await;
+        if status == 200 {
+            assert_eq!(body, "ready");
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not ready after 30 s: {status} {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use aduan_e2e::{request, Aduan, NatsServer};
+use aduan_e2e::{request, wait_ready, Aduan, NatsServer};
 use aduan_log::{EventLog, ExpectedVersion, NewEvent};
 use aduan_log_sled::{SledLog, SledOptions};
 use aduan_proto::v1;
@@ -84,30 +84,12 @@ fn command(complaint_id: &str, action: v1::opd_command::Action) -> v1::OpdComman
     }
 }
 
-/// Waits until `/readyz` says ready: every service of the process (intake,
-/// router, projections, the command handler) registered and running.
-async fn assert_ready(addr: std::net::SocketAddr) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let (status, body) = aduan_e2e::http(addr, "GET", "/readyz", &[], b"").await;
-        if status == 200 {
-            assert_eq!(body, "ready");
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "not ready after 30 s: {status} {body}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn opd_commands_over_nats_in_protobuf_and_json() {
     let nats = NatsServer::start();
     let dir = tempfile::tempdir().expect("tempdir");
     let aduan = Aduan::serve(dir.path(), Some(&nats.url()), &[]);
-    assert_ready(aduan.http).await;
+    wait_ready(aduan.http).await;
     let nc = nats.connect().await;
     let submit = v1::SubmitComplaint {
         channel: "sms".into(),

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use aduan_e2e::{aduan_bin, get_json, http, post_json, Aduan};
+use aduan_e2e::{aduan_bin, get_json, http, post_json, wait_ready, Aduan};
 use aduan_log::EventLog;
 use aduan_log_sled::{SledLog, SledOptions};
 use serde_json::{json, Value};
@@ -153,6 +153,8 @@ async fn a_fresh_log_gets_the_sample_and_an_explicit_file_only_when_it_differs()
 
 /// The status views of `trackings` and the recaps and ranking, as served now.
 async fn read_models(a: &Aduan, admin: &str, trackings: &[String]) -> Value {
+    // A serve just started may not yet have folded the rule set it published.
+    wait_ready(a.http).await;
     let mut views = Vec::new();
     for t in trackings {
         let (code, v) = get_json(a.http, &format!("/v1/complaints/{t}")).await;
