@@ -55,6 +55,14 @@ impl Node {
     }
 
     fn start(&mut self) {
+        if let Err(e) = self.try_start() {
+            panic!("{e}");
+        }
+    }
+
+    /// Starts it; an error when it exits before it listens (e.g. a port
+    /// taken between choosing it and binding it).
+    fn try_start(&mut self) -> Result<(), String> {
         let child = Command::new(nats_server())
             .arg("-c")
             .arg(&self.conf)
@@ -69,10 +77,13 @@ impl Node {
                 .child
                 .as_mut()
                 .and_then(|c| c.try_wait().ok().flatten());
-            assert!(exited.is_none(), "nats-server exited: {exited:?}");
+            if exited.is_some() {
+                return Err(format!("nats-server exited: {exited:?}"));
+            }
             assert!(Instant::now() < deadline, "nats-server did not listen");
             std::thread::sleep(Duration::from_millis(10));
         }
+        Ok(())
     }
 
     /// SIGKILL, keeping its store.
@@ -114,7 +125,21 @@ impl Cluster {
         Self::start(3)
     }
 
+    /// Ports are chosen free and then bound by nats-server, so another
+    /// socket (a route's outgoing connection) may take one in between: a
+    /// node that exits at start is tried again, on new ports, twice.
     fn start(n: usize) -> Self {
+        let mut failed = Vec::new();
+        for _ in 0..3 {
+            match Self::try_start(n) {
+                Ok(this) => return this,
+                Err(e) => failed.push(e),
+            }
+        }
+        panic!("the cluster did not start: {failed:?}");
+    }
+
+    fn try_start(n: usize) -> Result<Self, String> {
         let dir = tempfile::tempdir().expect("cluster dir");
         let ports: Vec<(u16, u16)> = (0..n).map(|_| (free_port(), free_port())).collect();
         let routes: Vec<String> = ports
@@ -142,7 +167,7 @@ impl Cluster {
                 port: *port,
                 conf: path,
             };
-            node.start();
+            node.try_start()?;
             nodes.push(node);
         }
         let mut this = Self {
@@ -152,7 +177,7 @@ impl Cluster {
         };
         this.wait_for_jetstream();
         this.ready_after = started.elapsed();
-        this
+        Ok(this)
     }
 
     /// Waits until every node answers `$JS.API.INFO` (in a cluster: a meta leader exists).
