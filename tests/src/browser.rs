@@ -1,0 +1,248 @@
+//! A real headless Chromium for the console's end-to-end tests: Debian's
+//! `chromedriver` on a free loopback port (its process group killed on Drop),
+//! a WebDriver session (fantoccini) on Debian's `chromium` with a fresh
+//! profile, and the few steps the tests take: open a URL, find an element by
+//! its `data-testid` (the console's page contract), fill a form, click, read
+//! text, and save a screenshot under `target/browser-screenshots/`.
+//!
+//! It does not start `aduan` (see [`crate::Aduan`]), and it never skips: a
+//! missing browser fails the test, saying how to install it.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::json;
+
+use crate::{free_port, target_dir, wait_for_port};
+
+/// Debian's chromium (package `chromium`).
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+/// Debian's chromedriver (package `chromium-driver`).
+pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// How long a step waits for an element to appear.
+const WAIT: Duration = Duration::from_secs(15);
+
+/// Chromium's flags. Without the background-networking ones, Chromium's
+/// connections are refused on the test machines (it tries to reach Google's
+/// services first); `--no-sandbox` because the tests run as root.
+const ARGS: &[&str] = &[
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--window-size=1280,900",
+];
+
+/// A chromedriver and one headless Chromium session on it.
+pub struct Browser {
+    client: Client,
+    driver: Child,
+    _profile: tempfile::TempDir,
+}
+
+/// Panics, saying how to install them, when chromium or chromedriver is missing.
+fn require_installed() {
+    let missing: Vec<&str> = [CHROMIUM, CHROMEDRIVER]
+        .into_iter()
+        .filter(|p| !Path::new(p).exists())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} missing: run scripts/test.sh, which installs Debian's chromium and chromium-driver \
+         (or apt-get install chromium chromium-driver){}",
+        missing.join(" and "),
+        if std::env::var_os("CI").is_some() {
+            "; CI must have them, so this is a failure, not a skip"
+        } else {
+            ""
+        }
+    );
+}
+
+impl Browser {
+    /// Starts chromedriver and a headless Chromium session with a fresh profile.
+    pub async fn start() -> Self {
+        require_installed();
+        let profile = tempfile::tempdir().expect("browser profile dir");
+        let port = free_port();
+        let mut driver = {
+            use std::os::unix::process::CommandExt;
+            Command::new(CHROMEDRIVER)
+                .arg(format!("--port={port}"))
+                // Its own process group, so Drop can stop Chromium with it.
+                .process_group(0)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn chromedriver")
+        };
+        wait_for_port(
+            SocketAddr::from(([127, 0, 0, 1], port)),
+            &mut driver,
+            "chromedriver",
+        );
+        let mut args: Vec<String> = ARGS.iter().map(|a| a.to_string()).collect();
+        args.push(format!("--user-data-dir={}", profile.path().display()));
+        let caps = json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": {"binary": CHROMIUM, "args": args},
+        });
+        let serde_json::Value::Object(caps) = caps else {
+            unreachable!("capabilities are an object")
+        };
+        let client = ClientBuilder::new(HttpConnector::new())
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .unwrap_or_else(|e| panic!("a Chromium session on chromedriver: {e}"));
+        Self {
+            client,
+            driver,
+            _profile: profile,
+        }
+    }
+
+    /// The WebDriver session, for what the helpers below do not cover.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Navigates to `url` and waits for the page to load.
+    pub async fn open(&self, url: &str) {
+        self.client
+            .goto(url)
+            .await
+            .unwrap_or_else(|e| panic!("open {url}: {e}"));
+    }
+
+    /// The page's URL now.
+    pub async fn url(&self) -> String {
+        self.client.current_url().await.expect("current URL").into()
+    }
+
+    /// The page's HTML now.
+    pub async fn source(&self) -> String {
+        self.client.source().await.expect("page source")
+    }
+
+    /// The element with `data-testid="{id}"`, waiting for it; panics naming
+    /// the page it is missing from.
+    pub async fn by_testid(&self, id: &str) -> Element {
+        self.find(&testid(id)).await
+    }
+
+    /// The element `css` selects, waiting for it.
+    pub async fn find(&self, css: &str) -> Element {
+        match self
+            .client
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css(css))
+            .await
+        {
+            Ok(e) => e,
+            Err(e) => panic!("{} on {}: {e}", css, self.describe().await),
+        }
+    }
+
+    /// Every element `css` selects now (no waiting).
+    pub async fn all(&self, css: &str) -> Vec<Element> {
+        self.client
+            .find_all(Locator::Css(css))
+            .await
+            .expect("find elements")
+    }
+
+    /// Whether an element with `data-testid="{id}"` is on the page now.
+    pub async fn has(&self, id: &str) -> bool {
+        !self.all(&testid(id)).await.is_empty()
+    }
+
+    /// The visible text of `data-testid="{id}"`.
+    pub async fn text(&self, id: &str) -> String {
+        self.by_testid(id).await.text().await.expect("element text")
+    }
+
+    /// Sets the field `name` inside `form` (an element): selects the option
+    /// of that value in a `<select>`, else types `value` into the cleared field.
+    pub async fn fill(&self, form: &Element, name: &str, value: &str) {
+        let field = form
+            .find(Locator::Css(&format!("[name=\"{name}\"]")))
+            .await
+            .unwrap_or_else(|e| panic!("no field {name} in the form: {e}"));
+        let tag = field.tag_name().await.expect("tag name");
+        if tag.eq_ignore_ascii_case("select") {
+            field
+                .select_by_value(value)
+                .await
+                .unwrap_or_else(|e| panic!("no option {value:?} in select {name}: {e}"));
+        } else {
+            field.clear().await.expect("clear field");
+            field.send_keys(value).await.expect("type into field");
+        }
+    }
+
+    /// Clicks `data-testid="{id}"` (a link or a submit button; the click
+    /// returns once the next page has loaded).
+    pub async fn click(&self, id: &str) {
+        self.by_testid(id)
+            .await
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("click {id}: {e}"));
+    }
+
+    /// Saves a PNG of the window to `target/browser-screenshots/{test}-{step}.png`
+    /// and prints its path.
+    pub async fn screenshot(&self, test: &str, step: &str) -> PathBuf {
+        let dir = target_dir().join("browser-screenshots");
+        std::fs::create_dir_all(&dir).expect("create the screenshot dir");
+        let path = dir.join(format!("{test}-{step}.png"));
+        let png = self.client.screenshot().await.expect("screenshot");
+        std::fs::write(&path, png).expect("write screenshot");
+        println!("screenshot: {}", path.display());
+        path
+    }
+
+    /// Ends the session (Chromium quits), then chromedriver.
+    pub async fn close(self) {
+        let _ = self.client.clone().close().await;
+    }
+
+    /// The page now, for a failure message: its URL and the start of its HTML.
+    async fn describe(&self) -> String {
+        let url = self.client.current_url().await.map(String::from);
+        let html = self.client.source().await.unwrap_or_default();
+        let head: String = html.chars().take(1500).collect();
+        format!("{} (page: {head})", url.unwrap_or_default())
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        // The whole group: chromedriver and the Chromium processes it started,
+        // also when a test panicked before `close`.
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.driver.id())])
+            .stderr(Stdio::null())
+            .status();
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+/// The CSS selector of `data-testid="{id}"`.
+pub fn testid(id: &str) -> String {
+    format!("[data-testid=\"{id}\"]")
+}
