@@ -109,7 +109,7 @@ async fn a_reviewed_orgs_resolution_is_a_draft_until_the_head_approves_it() {
 async fn the_admin_returns_a_resolution_and_sees_it_in_the_list_until_then() {
     let w = world().await;
     let (id, _, _) = w.routed(DINKES, "return-1").await;
-    let (mut op, _) = w.sign_in(World::opd(DINKES)).await;
+    let (op, _) = w.sign_in(World::opd(DINKES)).await;
     let form = [("csrf", op.csrf.as_str()), ("note", "Sudah")];
     let path = format!("/opd/{DINKES}/complaints/{id}/resolve");
     w.post(&mut op.clone(), &path, &form).await;
