@@ -95,7 +95,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             boundaries,
         };
         let listener = listen(args.http).await?;
-        let server = tokio::spawn(aduan_api::run(listener, state, stop.clone()));
+        let server = tokio::spawn(aduan_console::run(listener, state, stop.clone()));
         let failed = stop_on_failure(&mut tasks, stop.clone(), &trigger).await;
         server.await?.context("HTTP server")?;
         let code = finish(tasks, &stores).await?;
