@@ -156,6 +156,14 @@ impl Browser {
         }
     }
 
+    /// The element `css` selects inside `parent` (no waiting: `parent` is loaded).
+    pub async fn within(&self, parent: &Element, css: &str) -> Element {
+        match parent.find(Locator::Css(css)).await {
+            Ok(e) => e,
+            Err(e) => panic!("{css} inside its parent on {}: {e}", self.describe().await),
+        }
+    }
+
     /// Every element `css` selects now (no waiting).
     pub async fn all(&self, css: &str) -> Vec<Element> {
         self.client
