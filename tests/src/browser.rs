@@ -11,7 +11,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -201,14 +201,40 @@ impl Browser {
         }
     }
 
-    /// Clicks `data-testid="{id}"` (a link or a submit button; the click
-    /// returns once the next page has loaded).
+    /// Clicks `data-testid="{id}"`, a link or a submit button, and waits
+    /// for the page it leads to.
     pub async fn click(&self, id: &str) {
-        self.by_testid(id)
-            .await
-            .click()
-            .await
-            .unwrap_or_else(|e| panic!("click {id}: {e}"));
+        let target = self.by_testid(id).await;
+        self.click_element(&target).await;
+    }
+
+    /// Clicks `target`, a link or a submit button, and waits until the
+    /// page it leads to has replaced this one and loaded. (WebDriver's click
+    /// may return before a form's submission has even left.)
+    pub async fn click_element(&self, target: &Element) {
+        let old = self.find("html").await;
+        if let Err(e) = target.click().await {
+            panic!("click on {}: {e}", self.describe().await);
+        }
+        let deadline = Instant::now() + WAIT;
+        // The old document's root goes stale once the next page replaces it.
+        while old.tag_name().await.is_ok() {
+            assert!(
+                Instant::now() < deadline,
+                "the click led to no new page: {}",
+                self.describe().await
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let ready = "return document.readyState";
+        while self.client.execute(ready, vec![]).await.ok() != Some(json!("complete")) {
+            assert!(
+                Instant::now() < deadline,
+                "the next page did not load: {}",
+                self.describe().await
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// Saves a PNG of the window to `target/browser-screenshots/{test}-{step}.png`

@@ -250,7 +250,7 @@ async fn the_operator_drafts_the_head_approves_and_the_citizen_reads_the_answer(
     );
     b.screenshot(test, "1-inbox").await;
     let open = b.within(&line, "a[data-testid=\"inbox-open\"]").await;
-    open.click().await.expect("open the complaint");
+    b.click_element(&open).await;
     assert_eq!(b.text("complaint-title").await, title);
     assert_eq!(b.text("tracking-no").await, no);
 
@@ -301,7 +301,7 @@ async fn the_operator_drafts_the_head_approves_and_the_citizen_reads_the_answer(
     );
     b.screenshot(test, "3-drafts").await;
     let approve = b.within(&draft, &testid("draft-approve-submit")).await;
-    approve.click().await.expect("approve");
+    b.click_element(&approve).await;
     b.by_testid("flash").await;
     assert!(
         b.all(&row("draft-row", &id)).await.is_empty(),
@@ -352,11 +352,8 @@ async fn an_admin_returns_a_resolution_and_the_citizen_sees_it_returned() {
     let reason = "Belum dijelaskan kapan jembatan diperbaiki";
     b.fill(&form, "reason", reason).await;
     b.screenshot(test, "1-admin").await;
-    b.within(&form, &testid("return-resolution-submit"))
-        .await
-        .click()
-        .await
-        .expect("return");
+    let submit = b.within(&form, &testid("return-resolution-submit")).await;
+    b.click_element(&submit).await;
     b.by_testid("flash").await;
     assert!(
         b.all(&row("resolution-row", &id)).await.is_empty(),
