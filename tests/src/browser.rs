@@ -237,6 +237,16 @@ impl Browser {
         }
     }
 
+    /// Scrolls the window so that `target` is near its top (with what
+    /// stands just above it, a heading say).
+    pub async fn scroll_to(&self, target: &Element) {
+        let arg = serde_json::to_value(target).expect("an element as JSON");
+        self.client
+            .execute("arguments[0].scrollIntoView(true); window.scrollBy(0, -70);", vec![arg])
+            .await
+            .expect("scroll");
+    }
+
     /// Saves a PNG of the window to `target/browser-screenshots/{test}-{step}.png`
     /// and prints its path.
     pub async fn screenshot(&self, test: &str, step: &str) -> PathBuf {

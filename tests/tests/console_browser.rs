@@ -402,3 +402,90 @@ async fn an_operator_cannot_open_another_orgs_complaint_by_url() {
     b.screenshot(test, "1-forbidden").await;
     b.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_ranks_the_opds_as_the_workload_implies() {
+    let c = Console::start();
+    // (org, category, complaints, resolved on time) in region 33.18 (kab-pati).
+    let workload = [
+        ("kab-pati-dinsos", "sosial", 1, 0),
+        ("kab-pati-dlh", "lingkungan", 3, 2),
+        ("kab-pati-disdik", "pendidikan", 2, 0),
+        (PUPR, "infrastruktur", 2, 2),
+        ("kab-pati-dishub", "transportasi", 2, 1),
+    ];
+    for (org, category, n, resolved) in workload {
+        let token = c.token(&["--role", "opd", "--org", org]);
+        for i in 0..n {
+            let title = format!("Aduan {category} nomor {i}");
+            let (id, no) = c
+                .submit(&title, "Mohon segera ditangani", category, org)
+                .await;
+            if i < resolved {
+                c.resolve(org, &token, &id, "Sudah ditangani").await;
+                c.status_until(&no, |v| v["status"] == "resolved").await;
+            }
+        }
+    }
+    // Best share resolved on time first (2/2, 2/3, 1/2, then 0/2 before 0/1:
+    // busier first), then the OPDs that received nothing, by code.
+    let busy = [
+        PUPR,
+        "kab-pati-dlh",
+        "kab-pati-dishub",
+        "kab-pati-disdik",
+        "kab-pati-dinsos",
+    ];
+    let today = time::OffsetDateTime::now_utc().date();
+    let (from, to) = (today.previous_day(), today.next_day());
+    let (from, to) = (
+        from.expect("a day").to_string(),
+        to.expect("a day").to_string(),
+    );
+    let query = format!("from={from}&to={to}");
+
+    let auditor = c.token(&["--role", "auditor", "--name", "bpk"]);
+    let auth = format!("Bearer {auditor}");
+    let api = format!("/v1/stats/ranking?parent=kab-pati&{query}");
+    let (code, body) = http(c.aduan.http, "GET", &api, &[("Authorization", &auth)], b"").await;
+    assert_eq!(code, 200, "{body}");
+    let ranking: Value = serde_json::from_str(&body).expect("JSON");
+    let from_api: Vec<String> = ranking["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| e["org"].as_str().expect("org").to_owned())
+        .collect();
+    assert_eq!(from_api[..busy.len()], busy, "{ranking}");
+
+    let b = Browser::start().await;
+    let landed = sign_in(&b, &c, &auditor).await;
+    assert_eq!(path_of(&c, &landed), "/dashboard");
+    b.open(&c.url(&format!("/dashboard?org=kab-pati&{query}")))
+        .await;
+    b.by_testid("ranking").await;
+    let mut shown = Vec::new();
+    for e in b.all(&testid("ranking-entry")).await {
+        shown.push(e.attr("data-org").await.expect("attr").expect("data-org"));
+    }
+    assert_eq!(shown[..busy.len()], busy);
+    assert_eq!(shown, from_api, "the page keeps the read models' order");
+    let rest = &shown[busy.len()..];
+    assert!(rest.windows(2).all(|w| w[0] < w[1]), "{rest:?}");
+    // The recap counts what the workload sent.
+    let recap = b
+        .find(&format!(
+            "{}[data-org=\"kab-pati-dlh\"]",
+            testid("recap-row")
+        ))
+        .await;
+    let cell = b.within(&recap, "[data-col=\"received\"]").await;
+    assert_eq!(cell.text().await.expect("text"), "3");
+    b.by_testid("chart-channels").await;
+    b.by_testid("chart-categories").await;
+    b.screenshot("dashboard", "1-recap").await;
+    let ranking = b.by_testid("ranking").await;
+    b.scroll_to(&ranking).await;
+    b.screenshot("dashboard", "2-ranking").await;
+    b.close().await;
+}
