@@ -103,10 +103,12 @@ pub fn routes<L: EventLog + Clone>(state: ApiState<L>) -> Router {
         .with_state(console)
 }
 
-/// The API's whole app with the console's pages mounted beside it: the one
-/// call `aduan serve` (and `aduan api`) make.
+/// The API's whole app with the console's pages mounted beside it, both
+/// behind the API's request limits: the one call `aduan serve` (and
+/// `aduan api`) make.
 pub fn app<L: EventLog + Clone>(state: ApiState<L>) -> Router {
-    routes(state.clone()).merge(aduan_api::app(state))
+    let both = routes(state.clone()).merge(aduan_api::unlimited(state));
+    aduan_api::limits::apply(both, aduan_api::limits::Limits::default())
 }
 
 /// Serves [`app`] on `listener` until `shutdown` turns true; requests in

@@ -23,6 +23,7 @@ use axum::Router;
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
+mod inbox;
 mod pages;
 mod security;
 mod work;
@@ -279,6 +280,30 @@ impl World {
             .expect("route");
         self.caught_up().await;
         (id, ack.tracking_no, ack.reporter_token)
+    }
+
+    /// [`World::routed`] with the resolve deadline `due_ms` instead of 60 days from now.
+    async fn routed_due(&self, org: &str, channel_ref: &str, due_ms: i64) -> ComplaintId {
+        let (id, _, _) = self.routed(org, channel_ref).await;
+        let now = unix_ms(time::OffsetDateTime::now_utc());
+        let moved = ComplaintEvent::from(v1::ComplaintRouted {
+            org: org.into(),
+            hop: 2,
+            reason: "manual".into(),
+            due_at_ms: due_ms,
+            acknowledge_due_ms: due_ms,
+            follow_up_due_ms: due_ms,
+            at_ms: now,
+            ..Default::default()
+        });
+        let e = NewEvent::new(moved.type_name(), "test", moved.encode());
+        self.state
+            .log
+            .append(&id.stream(), ExpectedVersion::Exact(2), vec![e])
+            .await
+            .expect("route again");
+        self.caught_up().await;
+        id
     }
 
     async fn complaint(&self, id: &ComplaintId) -> aduan_domain::Complaint {
