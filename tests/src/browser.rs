@@ -44,11 +44,16 @@ const ARGS: &[&str] = &[
     "--window-size=1280,900",
 ];
 
+/// How many browsers the tests of one process run at once: each Chromium
+/// takes a core while it renders, and the machines have two.
+static BROWSERS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
 /// A chromedriver and one headless Chromium session on it.
 pub struct Browser {
     client: Client,
-    driver: Child,
+    _driver: Driver,
     _profile: tempfile::TempDir,
+    _slot: tokio::sync::SemaphorePermit<'static>,
 }
 
 /// Panics, saying how to install them, when chromium or chromedriver is missing.
@@ -74,22 +79,27 @@ impl Browser {
     /// Starts chromedriver and a headless Chromium session with a fresh profile.
     pub async fn start() -> Self {
         require_installed();
+        let slot = BROWSERS
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
         let profile = tempfile::tempdir().expect("browser profile dir");
         let port = free_port();
         let mut driver = {
             use std::os::unix::process::CommandExt;
             Command::new(CHROMEDRIVER)
                 .arg(format!("--port={port}"))
-                // Its own process group, so Drop can stop Chromium with it.
+                // Its own process group, so a drop can stop Chromium with it.
                 .process_group(0)
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
+                .map(Driver)
                 .expect("spawn chromedriver")
         };
         wait_for_port(
             SocketAddr::from(([127, 0, 0, 1], port)),
-            &mut driver,
+            &mut driver.0,
             "chromedriver",
         );
         let mut args: Vec<String> = ARGS.iter().map(|a| a.to_string()).collect();
@@ -108,8 +118,9 @@ impl Browser {
             .unwrap_or_else(|e| panic!("a Chromium session on chromedriver: {e}"));
         Self {
             client,
-            driver,
+            _driver: driver,
             _profile: profile,
+            _slot: slot,
         }
     }
 
@@ -242,7 +253,10 @@ impl Browser {
     pub async fn scroll_to(&self, target: &Element) {
         let arg = serde_json::to_value(target).expect("an element as JSON");
         self.client
-            .execute("arguments[0].scrollIntoView(true); window.scrollBy(0, -70);", vec![arg])
+            .execute(
+                "arguments[0].scrollIntoView(true); window.scrollBy(0, -70);",
+                vec![arg],
+            )
             .await
             .expect("scroll");
     }
@@ -261,7 +275,7 @@ impl Browser {
 
     /// Ends the session (Chromium quits), then chromedriver.
     pub async fn close(self) {
-        let _ = self.client.clone().close().await;
+        let _ = self.client.close().await;
     }
 
     /// The page now, for a failure message: its URL and the start of its HTML.
@@ -273,16 +287,19 @@ impl Browser {
     }
 }
 
-impl Drop for Browser {
+/// The chromedriver process, stopped with its process group when dropped,
+/// also when a test panics (or the session could not even be created).
+struct Driver(Child);
+
+impl Drop for Driver {
     fn drop(&mut self) {
-        // The whole group: chromedriver and the Chromium processes it started,
-        // also when a test panicked before `close`.
+        // The whole group: chromedriver and the Chromium processes it started.
         let _ = Command::new("kill")
-            .args(["-KILL", "--", &format!("-{}", self.driver.id())])
+            .args(["-KILL", "--", &format!("-{}", self.0.id())])
             .stderr(Stdio::null())
             .status();
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 
