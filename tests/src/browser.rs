@@ -78,6 +78,16 @@ fn require_installed() {
 impl Browser {
     /// Starts chromedriver and a headless Chromium session with a fresh profile.
     pub async fn start() -> Self {
+        Self::launch(true).await
+    }
+
+    /// [`Browser::start`] with the pages' JavaScript switched off (Chromium's
+    /// content setting; WebDriver's own scripts still run).
+    pub async fn start_without_javascript() -> Self {
+        Self::launch(false).await
+    }
+
+    async fn launch(javascript: bool) -> Self {
         require_installed();
         let slot = BROWSERS
             .acquire()
@@ -106,7 +116,13 @@ impl Browser {
         args.push(format!("--user-data-dir={}", profile.path().display()));
         let caps = json!({
             "browserName": "chrome",
-            "goog:chromeOptions": {"binary": CHROMIUM, "args": args},
+            "goog:chromeOptions": {
+                "binary": CHROMIUM,
+                "args": args,
+                // 1 allows, 2 blocks.
+                "prefs": {"profile.managed_default_content_settings.javascript":
+                    if javascript { 1 } else { 2 }},
+            },
         });
         let serde_json::Value::Object(caps) = caps else {
             unreachable!("capabilities are an object")

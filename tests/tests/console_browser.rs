@@ -137,7 +137,11 @@ async fn timeline(b: &Browser) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_citizen_submits_a_complaint_and_finds_it_by_its_tracking_number() {
     let c = Console::start();
-    let b = Browser::start().await;
+    // The citizen's pages need no JavaScript: this browser runs none.
+    let b = Browser::start_without_javascript().await;
+    b.open("data:text/html,<title>no</title><script>document.title='ran'</script>")
+        .await;
+    assert_eq!(b.client().title().await.expect("title"), "no");
     b.open(&c.url("/")).await;
     let form = b.by_testid("submit-form").await;
     let title = "Jalan berlubang di depan pasar Juwana";
