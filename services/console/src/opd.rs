@@ -45,6 +45,8 @@ pub(crate) struct Paging {
     after: Option<String>,
     /// The cursors of the pages before, comma-separated (`-` for the first).
     trail: Option<String>,
+    #[serde(flatten)]
+    flash: Flash,
 }
 
 /// `GET /opd/{org}?after=&trail=`: one page of the inbox.
@@ -85,11 +87,12 @@ pub(crate) async fn inbox<L: EventLog + Clone>(
         .map(|o| o.name.clone())
         .unwrap_or_default();
     let body = html! {
+        (flash(lang, &q.flash))
         section {
             h1 { (lang.t("inbox.title")) " — " (name) }
             p.muted {
-                span data-testid="inbox-open" { (inbox.open) } " " (lang.t("inbox.open")) ", "
-                span.overdue data-testid="inbox-overdue" { (inbox.overdue) } " " (lang.t("inbox.overdue"))
+                span data-testid="inbox-count-open" { (inbox.open) } " " (lang.t("inbox.open")) ", "
+                span.overdue data-testid="inbox-count-overdue" { (inbox.overdue) } " " (lang.t("inbox.overdue"))
                 @if role == OrgRole::Head {
                     " · " a data-testid="drafts-link" href={ "/opd/" (org) "/drafts" } { (lang.t("inbox.drafts")) }
                 }
@@ -334,6 +337,8 @@ pub(crate) async fn act<L: EventLog + Clone>(
     };
     let back = format!("/opd/{org}/complaints/{cid}");
     let to = match c.api.commands.opd_as(&org, role, cmd).await {
+        // Declined, it is no longer this org's to open: back to the inbox.
+        Ok(_) if name == "not_our_authority" => format!("/opd/{org}?done={name}"),
         Ok(_) if drafted => format!("{back}?draft=1"),
         Ok(_) => format!("{back}?done={name}"),
         Err(e) => format!("{back}?{}", failed(e)),

@@ -488,3 +488,6 @@ mod review_tests;
 
 #[cfg(test)]
 mod requests_tests;
+
+#[cfg(test)]
+mod worklists_tests;

@@ -71,3 +71,47 @@ async fn the_console_is_mounted_beside_the_api_in_one_app() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(kind.is_some_and(|k| k.starts_with("application/json")));
 }
+
+#[tokio::test]
+async fn not_our_authority_leaves_the_inbox_and_an_internal_follow_up_stays_private() {
+    let w = world().await;
+    let (id, no, _) = w.routed(DINKES, "decline-1").await;
+    let (mut b, _) = w.sign_in(World::opd(DINKES)).await;
+    let detail = format!("/opd/{DINKES}/complaints/{id}");
+    let csrf = b.csrf.clone();
+    let internal = [
+        ("csrf", csrf.as_str()),
+        ("note", "Catatan dalam rapat staf"),
+        ("visibility", "internal"),
+    ];
+    let done = w
+        .post(&mut b, &format!("{detail}/follow_up"), &internal)
+        .await;
+    assert_eq!(done.location(), format!("{detail}?done=follow_up"));
+    let public = w.get(&mut b, &format!("/lacak/{no}")).await;
+    assert!(
+        !public.body.contains("Catatan dalam rapat staf"),
+        "an internal note went public"
+    );
+
+    let decline = [
+        ("csrf", csrf.as_str()),
+        ("note", "Ini urusan PUPR"),
+        ("suggested_org", PUPR),
+    ];
+    let done = w
+        .post(&mut b, &format!("{detail}/not_our_authority"), &decline)
+        .await;
+    assert_eq!(
+        done.location(),
+        format!("/opd/{DINKES}?done=not_our_authority")
+    );
+    let c = w.complaint(&id).await;
+    assert_eq!(
+        (c.owner, c.suggested_org),
+        (None, Some(OrgCode::parse(PUPR).expect("org")))
+    );
+    let inbox = w.get(&mut b, &done.location()).await;
+    assert!(inbox.testid("flash").is_some(), "{}", inbox.body);
+    assert!(rows(&inbox).is_empty());
+}
