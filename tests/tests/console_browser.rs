@@ -11,7 +11,7 @@
 use std::time::{Duration, Instant};
 
 use aduan_e2e::browser::{testid, Browser};
-use aduan_e2e::{get_json, http, issue_token, post_json, Aduan};
+use aduan_e2e::{get_json, http, issue_token, post_json, try_http, Aduan};
 use serde_json::{json, Value};
 
 const SAMPLE: &str = include_str!("../../deploy/rules/sample.toml");
@@ -30,7 +30,7 @@ struct Console {
 }
 
 impl Console {
-    fn start() -> Self {
+    async fn start() -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let rules = dir.path().join("rules.toml");
         let reviewed = SAMPLE.replace(
@@ -44,7 +44,8 @@ impl Console {
             .expect("write boundaries");
         let data = dir.path().join("data");
         let rules = rules.to_str().expect("utf-8 path");
-        let aduan = Aduan::serve(&data, None, &["--rules", rules]);
+        let mut aduan = Aduan::serve(&data, None, &["--rules", rules]);
+        ready(&mut aduan).await;
         Self { aduan, _dir: dir }
     }
 
@@ -101,6 +102,29 @@ impl Console {
     }
 }
 
+/// Waits until `/readyz` of `aduan` says ready (its services run and the
+/// read models caught up with the rule set it published at start); panics
+/// with its exit status if it stopped.
+async fn ready(aduan: &mut Aduan) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match try_http(aduan.http, "GET", "/readyz", &[], b"").await {
+            Some((200, _)) => return,
+            Some(_) => {}
+            None => {
+                if let Some(code) = aduan.exited() {
+                    panic!("aduan serve stopped with exit code {code:?}");
+                }
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "aduan serve not ready after 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Signs in on `/masuk` with `token`; returns the URL signing in led to.
 async fn sign_in(b: &Browser, c: &Console, token: &str) -> String {
     b.open(&c.url("/masuk")).await;
@@ -136,7 +160,7 @@ async fn timeline(b: &Browser) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_citizen_submits_a_complaint_and_finds_it_by_its_tracking_number() {
-    let c = Console::start();
+    let c = Console::start().await;
     // The citizen's pages need no JavaScript: this browser runs none.
     let b = Browser::start_without_javascript().await;
     b.open("data:text/html,<title>no</title><script>document.title='ran'</script>")
@@ -209,7 +233,7 @@ async fn a_citizen_submits_a_complaint_and_finds_it_by_its_tracking_number() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_operator_drafts_the_head_approves_and_the_citizen_reads_the_answer() {
-    let c = Console::start();
+    let c = Console::start().await;
     let (operator, head) = (
         c.token(&["--role", "opd", "--org", DINKES, "--name", "ani"]),
         c.token(&["--role", "opd_head", "--org", DINKES, "--name", "bu-kepala"]),
@@ -329,7 +353,7 @@ async fn the_operator_drafts_the_head_approves_and_the_citizen_reads_the_answer(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admin_returns_a_resolution_and_the_citizen_sees_it_returned() {
-    let c = Console::start();
+    let c = Console::start().await;
     let operator = c.token(&["--role", "opd", "--org", PUPR]);
     let admin = c.token(&["--role", "admin", "--name", "budi"]);
     let (id, no) = c
@@ -384,7 +408,7 @@ async fn an_admin_returns_a_resolution_and_the_citizen_sees_it_returned() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operator_cannot_open_another_orgs_complaint_by_url() {
-    let c = Console::start();
+    let c = Console::start().await;
     let pupr = c.token(&["--role", "opd", "--org", PUPR]);
     let title = "Rahasia pasien puskesmas Tlogowungu";
     let (id, _) = c
@@ -409,7 +433,7 @@ async fn an_operator_cannot_open_another_orgs_complaint_by_url() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dashboard_ranks_the_opds_as_the_workload_implies() {
-    let c = Console::start();
+    let c = Console::start().await;
     // (org, category, complaints, resolved on time) in region 33.18 (kab-pati).
     let workload = [
         ("kab-pati-dinsos", "sosial", 1, 0),
