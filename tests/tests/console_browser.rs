@@ -281,6 +281,9 @@ async fn the_operator_drafts_the_head_approves_and_the_citizen_reads_the_answer(
     b.click_element(&open).await;
     assert_eq!(b.text("complaint-title").await, title);
     assert_eq!(b.text("tracking-no").await, no);
+    // Siti chose `confidential`: the OPD does not see who she is.
+    assert!(!b.has("reporter").await);
+    assert!(!b.source().await.contains("081200000000"));
 
     // Acknowledges it, then drafts a resolution: held for the head.
     b.click("action-acknowledge-submit").await;
