@@ -59,6 +59,31 @@ async fn the_citizen_form_appends_one_complaint_and_a_resubmit_is_a_duplicate() 
         !status.body.contains("Budi"),
         "the reporter on a public page"
     );
+    // The owner sees a reporter who chose `public`, without the empty fields.
+    let t = aduan_domain::TrackingNo::parse(&no).expect("tracking number");
+    let id = w
+        .state
+        .intake
+        .index()
+        .complaint_of(&t)
+        .expect("index")
+        .expect("known");
+    let now = unix_ms(time::OffsetDateTime::now_utc());
+    let routed = v1::ComplaintRouted {
+        org: DINKES.into(),
+        hop: 1,
+        reason: "rule".into(),
+        due_at_ms: now + 60 * DAY,
+        at_ms: now,
+        ..Default::default()
+    };
+    w.route(&id, ComplaintEvent::from(routed)).await;
+    let (mut opd, _) = w.sign_in(World::opd(DINKES)).await;
+    let detail = w
+        .get(&mut opd, &format!("/opd/{DINKES}/complaints/{id}"))
+        .await;
+    assert_eq!(detail.testid("reporter").as_deref(), Some("Budi"));
+
     let unknown = w.get(&mut b, "/lacak/ZZZZZ-ZZZZZ").await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
     assert!(unknown.testid("not-found").is_some());
