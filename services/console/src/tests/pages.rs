@@ -107,6 +107,20 @@ async fn labels_are_indonesian_by_default_and_english_on_request() {
     let switch = w.get(&mut b, "/bahasa?to=id&back=/masuk").await;
     assert_eq!(switch.location(), "/masuk");
     assert!(w.get(&mut b, "/masuk").await.body.contains("Masuk"));
+    // Without `back`, the switch returns to the page it was on, if it is this site's.
+    let from = |referer: &str| {
+        Request::get("/bahasa?to=en")
+            .header(header::HOST, "127.0.0.1:8080")
+            .header(header::REFERER, referer)
+            .body(Body::empty())
+            .expect("request")
+    };
+    let here = w
+        .send(from("http://127.0.0.1:8080/lacak/ABCDE-FGHJK?lang=id"))
+        .await;
+    assert_eq!(here.location(), "/lacak/ABCDE-FGHJK");
+    let there = w.send(from("http://elsewhere.test/lacak")).await;
+    assert_eq!(there.location(), "/");
     let away = w.get(&mut b, "/bahasa?to=en&back=//elsewhere.test/").await;
     assert_eq!(
         away.location(),
