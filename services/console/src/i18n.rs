@@ -307,11 +307,17 @@ fn asked(parts: &Parts) -> Option<Lang> {
     q.0.lang.as_deref().and_then(Lang::parse)
 }
 
-/// A `?lang=` also sets the `lang` cookie, so the next page keeps the language.
+/// A `?lang=` also sets the `lang` cookie, so the next page keeps the
+/// language. Pages are not stored by caches (they may show a reporter or a
+/// session's work); the stylesheet says its own caching.
 pub(crate) async fn remember(req: Request, next: Next) -> Response {
     let (parts, body) = req.into_parts();
     let lang = asked(&parts);
     let mut resp = next.run(Request::from_parts(parts, body)).await;
+    if !resp.headers().contains_key(header::CACHE_CONTROL) {
+        let v = HeaderValue::from_static("no-store");
+        resp.headers_mut().insert(header::CACHE_CONTROL, v);
+    }
     if let Some(lang) = lang {
         if let Ok(v) = HeaderValue::from_str(&lang_cookie(lang)) {
             resp.headers_mut().append(header::SET_COOKIE, v);
