@@ -143,7 +143,7 @@ pub(crate) async fn page<L: EventLog + Clone>(
                 " " button type="submit" { (lang.t("admin.show")) }
             }
         }
-        (triage_list(&c, lang, &signed, &rules, &triage, &scope))
+        (triage_list(lang, &signed, &rules, &triage, &scope))
         (resolutions(lang, &signed, &rules, &resolved, &scope))
         section {
             h2 { (lang.t("admin.overdue")) }
@@ -175,15 +175,13 @@ fn name_of(rules: &RuleSet, org: &OrgCode) -> String {
         .unwrap_or_else(|| org.to_string())
 }
 
-fn triage_list<L: EventLog + Clone>(
-    c: &Console<L>,
+fn triage_list(
     lang: Lang,
     signed: &Signed,
     rules: &RuleSet,
     items: &[InboxItem],
     scope: &str,
 ) -> Markup {
-    let _ = c;
     html! {
         section {
             h2 { (lang.t("admin.triage")) }

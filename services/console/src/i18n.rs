@@ -4,7 +4,7 @@
 
 use axum::extract::{FromRequestParts, Query, Request};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -307,17 +307,36 @@ fn asked(parts: &Parts) -> Option<Lang> {
     q.0.lang.as_deref().and_then(Lang::parse)
 }
 
-/// A `?lang=` also sets the `lang` cookie, so the next page keeps the language.
+/// A `?lang=` also sets the `lang` cookie, so the next page keeps the
+/// language. Pages are not stored by caches (they may show a reporter or a
+/// session's work); the stylesheet says its own caching.
 pub(crate) async fn remember(req: Request, next: Next) -> Response {
     let (parts, body) = req.into_parts();
     let lang = asked(&parts);
     let mut resp = next.run(Request::from_parts(parts, body)).await;
+    if !resp.headers().contains_key(header::CACHE_CONTROL) {
+        let v = HeaderValue::from_static("no-store");
+        resp.headers_mut().insert(header::CACHE_CONTROL, v);
+    }
     if let Some(lang) = lang {
         if let Ok(v) = HeaderValue::from_str(&lang_cookie(lang)) {
             resp.headers_mut().append(header::SET_COOKIE, v);
         }
     }
     resp
+}
+
+/// The path of the `Referer` when it is a page of this host (the `Host` header).
+fn referred_path(headers: &HeaderMap) -> Option<String> {
+    let referer = headers.get(header::REFERER)?.to_str().ok()?;
+    let host = headers.get(header::HOST)?.to_str().ok()?;
+    let rest = referer
+        .strip_prefix("http://")
+        .or_else(|| referer.strip_prefix("https://"))?;
+    let path = rest.strip_prefix(host)?;
+    // Without its own ?lang=, which would switch the language back.
+    let path = path.split_once("?lang=").map_or(path, |(p, _)| p);
+    path.starts_with('/').then(|| path.to_owned())
 }
 
 fn lang_cookie(lang: Lang) -> String {
@@ -334,11 +353,13 @@ pub(crate) struct Switch {
 }
 
 /// `GET /bahasa?to=en&back=/path`: sets the `lang` cookie and goes back
-/// (only to a path of this site).
-pub(crate) async fn switch(Query(q): Query<Switch>) -> Response {
+/// (only to a path of this site): to `back`, else to the page the link was
+/// on (its `Referer`, when that names this host), else to `/`.
+pub(crate) async fn switch(Query(q): Query<Switch>, headers: HeaderMap) -> Response {
     let lang = q.to.as_deref().and_then(Lang::parse).unwrap_or_default();
     let back = q
         .back
+        .or_else(|| referred_path(&headers))
         .filter(|b| b.starts_with('/') && !b.starts_with("//"))
         .filter(|b| b.bytes().all(|c| c.is_ascii_graphic() && c != b'\\'))
         .unwrap_or_else(|| "/".into());

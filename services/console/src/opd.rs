@@ -203,7 +203,7 @@ pub(crate) async fn detail<L: EventLog + Clone>(
             p data-testid="complaint-body" { (received.body) }
             h2 { (lang.t("detail.reporter")) }
             @if let Some(r) = reporter {
-                p data-testid="reporter" { (r.name) " · " (r.phone) " · " (r.email) }
+                p data-testid="reporter" { (identity(r)) }
             } @else {
                 p.muted { (lang.t("detail.hidden")) }
             }
@@ -212,6 +212,16 @@ pub(crate) async fn detail<L: EventLog + Clone>(
         (action_forms(&c, lang, &signed, &org, &id))
     };
     Ok(layout::page(lang, &received.title, Some(&signed), body))
+}
+
+/// A reporter's name, phone and email, the empty ones left out.
+fn identity(r: &v1::Reporter) -> String {
+    let parts = [r.name.trim(), r.phone.trim(), r.email.trim()];
+    parts
+        .into_iter()
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join(" · ")
 }
 
 fn action_forms<L: EventLog + Clone>(

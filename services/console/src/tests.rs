@@ -272,6 +272,12 @@ impl World {
             ..Default::default()
         });
         let id = ComplaintId::parse(&ack.complaint_id).expect("id");
+        self.route(&id, routed).await;
+        (id, ack.tracking_no, ack.reporter_token)
+    }
+
+    /// Routes a complaint that has only its `ComplaintReceived`, as the router would.
+    async fn route(&self, id: &ComplaintId, routed: ComplaintEvent) {
         let e = NewEvent::new(routed.type_name(), "test", routed.encode());
         self.state
             .log
@@ -279,7 +285,6 @@ impl World {
             .await
             .expect("route");
         self.caught_up().await;
-        (id, ack.tracking_no, ack.reporter_token)
     }
 
     /// [`World::routed`] with the resolve deadline `due_ms` instead of 60 days from now.

@@ -59,6 +59,31 @@ async fn the_citizen_form_appends_one_complaint_and_a_resubmit_is_a_duplicate() 
         !status.body.contains("Budi"),
         "the reporter on a public page"
     );
+    // The owner sees a reporter who chose `public`, without the empty fields.
+    let t = aduan_domain::TrackingNo::parse(&no).expect("tracking number");
+    let id = w
+        .state
+        .intake
+        .index()
+        .complaint_of(&t)
+        .expect("index")
+        .expect("known");
+    let now = unix_ms(time::OffsetDateTime::now_utc());
+    let routed = v1::ComplaintRouted {
+        org: DINKES.into(),
+        hop: 1,
+        reason: "rule".into(),
+        due_at_ms: now + 60 * DAY,
+        at_ms: now,
+        ..Default::default()
+    };
+    w.route(&id, ComplaintEvent::from(routed)).await;
+    let (mut opd, _) = w.sign_in(World::opd(DINKES)).await;
+    let detail = w
+        .get(&mut opd, &format!("/opd/{DINKES}/complaints/{id}"))
+        .await;
+    assert_eq!(detail.testid("reporter").as_deref(), Some("Budi"));
+
     let unknown = w.get(&mut b, "/lacak/ZZZZZ-ZZZZZ").await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
     assert!(unknown.testid("not-found").is_some());
@@ -82,6 +107,20 @@ async fn labels_are_indonesian_by_default_and_english_on_request() {
     let switch = w.get(&mut b, "/bahasa?to=id&back=/masuk").await;
     assert_eq!(switch.location(), "/masuk");
     assert!(w.get(&mut b, "/masuk").await.body.contains("Masuk"));
+    // Without `back`, the switch returns to the page it was on, if it is this site's.
+    let from = |referer: &str| {
+        Request::get("/bahasa?to=en")
+            .header(header::HOST, "127.0.0.1:8080")
+            .header(header::REFERER, referer)
+            .body(Body::empty())
+            .expect("request")
+    };
+    let here = w
+        .send(from("http://127.0.0.1:8080/lacak/ABCDE-FGHJK?lang=id"))
+        .await;
+    assert_eq!(here.location(), "/lacak/ABCDE-FGHJK");
+    let there = w.send(from("http://elsewhere.test/lacak")).await;
+    assert_eq!(there.location(), "/");
     let away = w.get(&mut b, "/bahasa?to=en&back=//elsewhere.test/").await;
     assert_eq!(
         away.location(),

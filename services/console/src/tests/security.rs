@@ -35,6 +35,10 @@ async fn sign_in_sets_a_strict_httponly_session_and_sign_out_ends_it() {
     assert_eq!(inbox.status, StatusCode::OK);
     assert!(inbox.testid("whoami").expect("whoami").contains(DINKES));
     assert!(!inbox.body.contains(&token), "the token reached the page");
+    assert_eq!(
+        inbox.headers.get(header::CACHE_CONTROL).expect("cache"),
+        "no-store"
+    );
 
     let csrf = inbox.csrf();
     let out = w.post(&mut b, "/keluar", &[("csrf", &csrf)]).await;

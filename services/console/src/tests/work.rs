@@ -250,3 +250,82 @@ async fn the_dashboard_ranks_as_the_read_models_do_and_the_csv_has_a_row_per_opd
         StatusCode::FORBIDDEN
     );
 }
+
+#[tokio::test]
+async fn the_admin_reroutes_and_rejects_from_the_triage_queue() {
+    let w = world().await;
+    let triage = "kab-pati-diskominfo";
+    let (first, first_no, _) = w.routed(triage, "triage-1").await;
+    let (second, _, _) = w.routed(triage, "triage-2").await;
+    let (mut a, _) = w
+        .sign_in(Role::Admin {
+            name: "dian".into(),
+        })
+        .await;
+    let page = w.get(&mut a, "/admin").await;
+    for id in [first, second] {
+        let row = format!("data-testid=\"triage-row\" data-complaint-id=\"{id}\"");
+        assert!(page.body.contains(&row), "{}", page.body);
+    }
+    let csrf = a.csrf.clone();
+    let reroute = [
+        ("csrf", csrf.as_str()),
+        ("to_org", DINKES),
+        ("reason", "Urusan kesehatan"),
+    ];
+    let done = w
+        .post(
+            &mut a,
+            &format!("/admin/complaints/{first}/reroute"),
+            &reroute,
+        )
+        .await;
+    assert_eq!(done.location(), "/admin?done=reroute");
+    assert_eq!(
+        w.complaint(&first).await.owner,
+        Some(OrgCode::parse(DINKES).expect("org"))
+    );
+
+    let head = w.head();
+    let unknown = [
+        ("csrf", csrf.as_str()),
+        ("reason", "duplicate"),
+        ("duplicate_of", "ZZZZZ-ZZZZZ"),
+    ];
+    let refused = w
+        .post(
+            &mut a,
+            &format!("/admin/complaints/{second}/reject"),
+            &unknown,
+        )
+        .await;
+    assert!(
+        refused.location().starts_with("/admin?failed="),
+        "{}",
+        refused.location()
+    );
+    assert_eq!(w.head(), head, "a refused reject appended");
+    let page = w.get(&mut a, &refused.location()).await;
+    assert!(page.testid("flash").is_some());
+
+    let duplicate = [
+        ("csrf", csrf.as_str()),
+        ("reason", "duplicate"),
+        ("duplicate_of", first_no.as_str()),
+    ];
+    let done = w
+        .post(
+            &mut a,
+            &format!("/admin/complaints/{second}/reject"),
+            &duplicate,
+        )
+        .await;
+    assert_eq!(done.location(), "/admin?done=reject");
+    assert_eq!(w.complaint(&second).await.status, Status::Rejected);
+    let page = w.get(&mut a, "/admin").await;
+    assert!(
+        !page.body.contains("data-testid=\"triage-row\""),
+        "{}",
+        page.body
+    );
+}
