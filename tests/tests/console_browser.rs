@@ -225,6 +225,27 @@ async fn a_citizen_submits_a_complaint_and_finds_it_by_its_tracking_number() {
     );
     b.screenshot("citizen", "3-status").await;
 
+    // Indonesian by default; the language link switches this page to English.
+    let html = b.find("html").await;
+    assert_eq!(
+        html.attr("lang").await.expect("attr").as_deref(),
+        Some("id")
+    );
+    b.click("lang-switch").await;
+    assert_eq!(path_of(&c, &b.url().await), format!("/lacak/{no}"));
+    let html = b.find("html").await;
+    assert_eq!(
+        html.attr("lang").await.expect("attr").as_deref(),
+        Some("en")
+    );
+    assert!(b
+        .find("h1")
+        .await
+        .text()
+        .await
+        .expect("text")
+        .starts_with("Complaint status"));
+
     // An unknown number is a not-found page.
     b.open(&c.url("/lacak/AAAAA-AAAAA")).await;
     b.by_testid("not-found").await;
