@@ -15,6 +15,9 @@ mod assignment;
 pub mod bench;
 mod deadlines;
 mod error;
+mod fenced;
+mod lease;
+mod pair;
 pub mod routing;
 mod service;
 mod sink;
@@ -24,9 +27,12 @@ mod worker;
 pub use assignment::assignment;
 pub use deadlines::{next_due, overdue};
 pub use error::RouterError;
+pub use fenced::{FencedSink, Tail, POSITION_HEADER, ROUTER_HEADER};
+pub use lease::{Lease, LeaseConfig};
+pub use pair::run_elected;
 pub use routing::{next_owner, Choice};
 pub use service::{run, RouterConfig};
-pub use sink::{AssignmentSink, JetStreamSink, LocalSink};
+pub use sink::{AssignmentSink, InboxStream, JetStreamSink, LocalSink};
 
 #[cfg(test)]
 mod tests;
