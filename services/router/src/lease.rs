@@ -25,6 +25,9 @@ use tokio::sync::{watch, Mutex};
 
 use crate::RouterError;
 
+/// The key-value bucket of the router lease (its stream is `KV_<bucket>`).
+pub const LEASE_BUCKET: &str = "aduan_router_lease";
+
 /// How the lease is kept.
 #[derive(Debug, Clone)]
 pub struct LeaseConfig {
@@ -46,7 +49,7 @@ impl LeaseConfig {
     /// Bucket `aduan_router_lease`, key `active`, a 6 s lease, one replica.
     pub fn new(holder: impl Into<String>, clock: SharedClock) -> Self {
         Self {
-            bucket: "aduan_router_lease".to_owned(),
+            bucket: LEASE_BUCKET.to_owned(),
             key: "active".to_owned(),
             holder: holder.into(),
             ttl: Duration::from_secs(6),
@@ -112,16 +115,30 @@ impl Lease {
     pub async fn open(js: &jetstream::Context, config: LeaseConfig) -> Result<Self, RouterError> {
         let kv = match js.get_key_value(&config.bucket).await {
             Ok(kv) => kv,
-            Err(_) => js
-                .create_key_value(kv::Config {
-                    bucket: config.bucket.clone(),
-                    history: 1,
-                    num_replicas: config.replicas,
+            Err(_) => {
+                // The bucket's stream as async-nats's `create_key_value`
+                // makes it, made directly: that call first asks for the
+                // account's info, whose answer from nats-server 2.9 this
+                // async-nats does not parse.
+                let stream = jetstream::stream::Config {
+                    name: format!("KV_{}", config.bucket),
+                    subjects: vec![format!("$KV.{}.>", config.bucket)],
+                    max_messages_per_subject: 1,
                     storage: jetstream::stream::StorageType::File,
+                    allow_rollup: true,
+                    deny_delete: true,
+                    allow_direct: true,
+                    discard: jetstream::stream::DiscardPolicy::New,
+                    num_replicas: config.replicas,
                     ..Default::default()
-                })
-                .await
-                .map_err(|e| failed(&e))?,
+                };
+                js.get_or_create_stream(stream)
+                    .await
+                    .map_err(|e| failed(&e))?;
+                js.get_key_value(&config.bucket)
+                    .await
+                    .map_err(|e| failed(&e))?
+            }
         };
         Ok(Self {
             inner: Arc::new(Inner {
@@ -243,7 +260,9 @@ impl Lease {
     pub async fn resign(&self) {
         let mut revision = self.inner.revision.lock().await;
         if let Some(rev) = revision.take() {
-            self.lose("resigned");
+            self.inner.valid_until.store(0, Ordering::SeqCst);
+            self.inner.active.send_replace(false);
+            tracing::info!(holder = %self.inner.config.holder, "router lease given up");
             let key = self.inner.config.key.as_str();
             if let Err(e) = self.inner.kv.delete_expect_revision(key, Some(rev)).await {
                 tracing::warn!(error = %e, "giving up the router lease failed; it will expire");

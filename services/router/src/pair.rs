@@ -62,7 +62,7 @@ where
                 }
             };
             let checkpoint = store.checkpoint()?;
-            let resume = resume_point(checkpoint, &tail);
+            let resume = resume_point(checkpoint, store.acted()?, &tail);
             store.set_checkpoint(resume)?;
             tracing::info!(
                 holder = lease.holder(),
@@ -99,15 +99,16 @@ where
 /// and no later than where the previous active may have left an effect
 /// undone. That one published the assignment of the event at the highest
 /// position the tail names only while its checkpoint was within
-/// `MAX_IN_FLIGHT` events of it, so every event before that distance had
-/// its effect. With no position named (an empty stream) nothing was ever
-/// published: everything is redone (each effect is idempotent).
-pub(crate) fn resume_point(checkpoint: u64, tail: &Tail) -> u64 {
+/// `MAX_IN_FLIGHT` events of it (it reads no further ahead), so every event
+/// before that distance had its effect. With no position named: an empty
+/// stream means nothing was ever published, so everything is redone (each
+/// effect is idempotent); assignments of a version that named no position
+/// leave only this router's own last active checkpoint (`acted`) to trust.
+pub(crate) fn resume_point(checkpoint: u64, acted: Option<u64>, tail: &Tail) -> u64 {
     match tail.max_position {
         Some(p) => checkpoint.min(p.saturating_sub(MAX_IN_FLIGHT as u64)),
         None if tail.messages == 0 => 0,
-        // Assignments of a version that named no position: trust our own.
-        None => checkpoint,
+        None => checkpoint.min(acted.unwrap_or(0)),
     }
 }
 
@@ -154,5 +155,35 @@ impl Drop for Aborting {
         if let Some(t) = self.0.take() {
             t.abort();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tail(max_position: Option<u64>, messages: u64) -> Tail {
+        Tail {
+            last_sequence: messages,
+            max_position,
+            messages,
+        }
+    }
+
+    #[test]
+    fn a_takeover_resumes_where_the_previous_active_may_have_left_work() {
+        let far = 100_000;
+        // The previous active was at most MAX_IN_FLIGHT events behind its last publish.
+        assert_eq!(
+            resume_point(far, None, &tail(Some(50_000), 9)),
+            50_000 - 4096
+        );
+        // A standby that followed less far resumes at its own checkpoint.
+        assert_eq!(resume_point(10, None, &tail(Some(50_000), 9)), 10);
+        // Nothing published yet: everything.
+        assert_eq!(resume_point(far, Some(far), &tail(None, 0)), 0);
+        // Unnamed positions: only what this router itself did when active.
+        assert_eq!(resume_point(far, Some(7), &tail(None, 3)), 7);
+        assert_eq!(resume_point(far, None, &tail(None, 3)), 0);
     }
 }

@@ -145,11 +145,11 @@ where
         .await;
     // The tail dropped the lanes' senders: each finishes its job and ends.
     while lanes.join_next().await.is_some() {}
-    tracing::info!(
-        checkpoint = worker.store.checkpoint()?,
-        ?mode,
-        "router stopped"
-    );
+    let checkpoint = worker.store.checkpoint()?;
+    if mode == Mode::Active {
+        worker.store.set_acted(checkpoint)?;
+    }
+    tracing::info!(checkpoint, ?mode, "router stopped");
     result
 }
 

@@ -246,6 +246,18 @@ impl AssignmentSink for JetStreamSink {
         msg_id: &str,
         a: &v1::Assignment,
     ) -> Result<(), RouterError> {
+        self.publish_at(org, msg_id, 0, a).await
+    }
+
+    /// Names the event's log position too, as the fenced sink does, so an
+    /// elected router taking over this stream knows where to resume.
+    async fn publish_at(
+        &self,
+        org: &OrgCode,
+        msg_id: &str,
+        position: u64,
+        a: &v1::Assignment,
+    ) -> Result<(), RouterError> {
         if self.held.contains(msg_id) {
             return Ok(());
         }
@@ -256,6 +268,12 @@ impl AssignmentSink for JetStreamSink {
         };
         let mut headers = async_nats::HeaderMap::new();
         headers.insert("Nats-Msg-Id", msg_id);
+        if position > 0 {
+            headers.insert(
+                crate::fenced::POSITION_HEADER,
+                position.to_string().as_str(),
+            );
+        }
         let ack = self
             .js
             .publish_with_headers(subject.clone(), headers, a.encode_to_vec().into())
