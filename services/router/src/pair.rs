@@ -31,7 +31,10 @@ where
 {
     let lease = sink.lease().clone();
     let store = Store::open(views)?;
-    let mut campaign = Aborting(Some(tokio::spawn(lease.clone().campaign(shutdown.clone()))));
+    // The campaign stops (and resigns) only after the last phase has
+    // drained, so in-flight assignments are still published under the lease.
+    let (resign, resigned) = watch::channel(false);
+    let campaign = Aborting(Some(tokio::spawn(lease.clone().campaign(resigned))));
     let active = lease.watch();
     let result = async {
         loop {
@@ -88,8 +91,8 @@ where
         }
     }
     .await;
-    // The campaign resigns the lease on shutdown; let it.
-    if let Some(handle) = campaign.take_on_shutdown(&shutdown) {
+    let _ = resign.send(true);
+    if let Some(handle) = campaign.take() {
         let _ = handle.await;
     }
     result
@@ -140,13 +143,9 @@ fn until(shutdown: &watch::Receiver<bool>, active: &watch::Receiver<bool>, to: b
 struct Aborting(Option<JoinHandle<()>>);
 
 impl Aborting {
-    /// The task, to be awaited, when shutdown was asked for.
-    fn take_on_shutdown(&mut self, shutdown: &watch::Receiver<bool>) -> Option<JoinHandle<()>> {
-        if *shutdown.borrow() {
-            self.0.take()
-        } else {
-            None
-        }
+    /// The task, to be awaited instead.
+    fn take(mut self) -> Option<JoinHandle<()>> {
+        self.0.take()
     }
 }
 
