@@ -382,3 +382,62 @@ async fn the_standby_takes_over_mid_stream_and_every_complaint_has_exactly_one_a
     b_stop.send(true).expect("b running");
     b_task.await.expect("join").expect("b stopped cleanly");
 }
+
+/// Not a check: assignments per second through the fenced sink and through
+/// the unfenced one, 64 concurrent publishers (as the router's lanes), on
+/// one node. `cargo test -p aduan-e2e --test router_standby -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement"]
+async fn measure_fenced_and_unfenced_publish_rates() {
+    const N: usize = 4000;
+    const TASKS: usize = 64;
+    async fn drive<S: AssignmentSink + Clone>(sink: S, tag: &str) -> f64 {
+        let org = OrgCode::parse("kab-pati-dinkes").expect("org");
+        let started = Instant::now();
+        let mut set = tokio::task::JoinSet::new();
+        for t in 0..TASKS {
+            let (sink, org, tag) = (sink.clone(), org.clone(), tag.to_owned());
+            set.spawn(async move {
+                let a = v1::Assignment {
+                    title: "x".repeat(200),
+                    ..Default::default()
+                };
+                for i in (t..N).step_by(TASKS) {
+                    let id = format!("{tag}-{i}");
+                    sink.publish_at(&org, &id, i as u64 + 1, &a)
+                        .await
+                        .expect("publish");
+                }
+            });
+        }
+        while set.join_next().await.is_some() {}
+        N as f64 / started.elapsed().as_secs_f64()
+    }
+    for sync in ["", "jetstream { sync_interval: always }\n"] {
+        let nats = NatsServer::start_with_config(&server_bin(), sync);
+        let nc = nats.connect().await;
+        let js = jetstream::new(nc.clone());
+        let unfenced = JetStreamSink::new(nc.clone(), Subjects::default())
+            .await
+            .expect("sink");
+        let plain = drive(unfenced, "u").await;
+        js.delete_stream(JetStreamSink::STREAM)
+            .await
+            .expect("fresh stream");
+        let lease = Lease::open(
+            &js,
+            lease_config("m", Arc::new(SystemClock), Duration::from_secs(6)),
+        )
+        .await
+        .expect("lease");
+        assert!(lease.try_acquire().await.expect("acquire"));
+        let fenced = FencedSink::new(nc, Subjects::default(), InboxStream::default(), lease)
+            .await
+            .expect("sink");
+        fenced.take_over().await.expect("take over");
+        let fenced_rate = drive(fenced, "f").await;
+        eprintln!(
+            "{N} assignments, {TASKS} publishers, server config {sync:?}: unfenced {plain:.0}/s, fenced {fenced_rate:.0}/s"
+        );
+    }
+}

@@ -50,6 +50,15 @@
 //! published twice and nothing is skipped, beyond any duplicate window.
 //! What a message older than that tail covers is assumed done. Each router
 //! keeps its checkpoint and deadline index in its own `--data`.
+//!
+//! **Cost of the fence**, measured (`measure_fenced_and_unfenced_publish_rates`
+//! in tests/tests/router_standby.rs: debug build, 64 concurrent publishers as
+//! the lanes are, 4,000 assignments, one nats-server 2.15.1 node, a 2-core
+//! machine shared with other builds; three runs): with the server's default
+//! sync, 26,123 to 27,500 assignments/s fenced against 7,426 to 24,835
+//! unfenced; with `sync_interval: always`, 640 to 1,354 fenced against 759 to
+//! 1,694 unfenced. Pipelining each batch behind one fence keeps the single
+//! writer from costing a round trip per assignment.
 
 mod assignment;
 pub mod bench;
