@@ -383,6 +383,59 @@ async fn the_standby_takes_over_mid_stream_and_every_complaint_has_exactly_one_a
     b_task.await.expect("join").expect("b stopped cleanly");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_standby_appends_and_publishes_nothing_and_acts_once_the_lease_is_given_up() {
+    let nats = NatsServer::start_with_config(&server_bin(), "");
+    let nc = nats.connect().await;
+    let js = jetstream::new(nc.clone());
+    let pair = Pair::new().await;
+    // Another candidate holds the lease (and renews it) but runs no router.
+    let other = Lease::open(
+        &js,
+        lease_config("other", Arc::new(SystemClock), Duration::from_millis(1500)),
+    )
+    .await
+    .expect("lease");
+    assert!(other.try_acquire().await.expect("acquire"));
+    let (stop_other, other_stopped) = watch::channel(false);
+    let campaign = tokio::spawn(other.clone().campaign(other_stopped));
+
+    let (b_lease, b_stop, b_task) = pair.router(&nc, "router-b").await;
+    let mut ids = Vec::new();
+    for n in 0..10 {
+        ids.push(pair.submit(n).await);
+    }
+    // Several lease TTLs: long enough for an acting router to route them all.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert!(!b_lease.is_held());
+    let routed = |log: SledLog| async move {
+        let all = log.read_all(1, 100_000).await.expect("read");
+        all.iter()
+            .filter(|e| e.event_type == "ComplaintRouted")
+            .count()
+    };
+    assert_eq!(routed(pair.log.clone()).await, 0, "the standby appended");
+    assert!(all_messages(&js).await.is_empty(), "the standby published");
+
+    // The holder gives the lease up: b takes it and does everything once.
+    stop_other.send(true).expect("campaign running");
+    campaign.await.expect("resigned");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while all_messages(&js).await.len() < ids.len() {
+        assert!(
+            Instant::now() < deadline,
+            "b did not route after taking over"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(routed(pair.log.clone()).await, ids.len());
+    let msgs = all_messages(&js).await;
+    assert_eq!(msgs.len(), ids.len());
+    assert!(msgs.iter().all(|m| m.1 == "router-b"));
+    b_stop.send(true).expect("b running");
+    b_task.await.expect("join").expect("b stopped cleanly");
+}
+
 /// Not a check: assignments per second through the fenced sink and through
 /// the unfenced one, 64 concurrent publishers (as the router's lanes), on
 /// one node. `cargo test -p aduan-e2e --test router_standby -- --ignored --nocapture`.
