@@ -90,7 +90,7 @@ async fn a_live_lease_is_not_taken_and_an_expired_one_is() {
     let nats = NatsServer::start_with_config(&server_bin(), "");
     let js = jetstream::new(nats.connect().await);
     let clock: SharedClock = Arc::new(SystemClock);
-    let ttl = Duration::from_millis(1500);
+    let ttl = Duration::from_secs(3);
     let a = Lease::open(&js, lease_config("a", clock.clone(), ttl))
         .await
         .expect("lease a");
@@ -102,10 +102,10 @@ async fn a_live_lease_is_not_taken_and_an_expired_one_is() {
         "a free lease is taken"
     );
 
-    // While a renews, b cannot take it, across several TTLs.
+    // While a renews, b cannot take it, across two TTLs.
     let (stop, stopped) = watch::channel(false);
     let campaign = tokio::spawn(a.clone().campaign(stopped));
-    for _ in 0..10 {
+    for _ in 0..16 {
         assert!(!b.try_acquire().await.expect("try"), "b took a live lease");
         tokio::time::sleep(Duration::from_millis(400)).await;
     }
@@ -275,7 +275,7 @@ impl Pair {
         let clock: SharedClock = Arc::new(SystemClock);
         let lease = Lease::open(
             &js,
-            lease_config(holder, clock.clone(), Duration::from_millis(1500)),
+            lease_config(holder, clock.clone(), Duration::from_secs(3)),
         )
         .await
         .expect("lease");
@@ -392,7 +392,7 @@ async fn a_standby_appends_and_publishes_nothing_and_acts_once_the_lease_is_give
     // Another candidate holds the lease (and renews it) but runs no router.
     let other = Lease::open(
         &js,
-        lease_config("other", Arc::new(SystemClock), Duration::from_millis(1500)),
+        lease_config("other", Arc::new(SystemClock), Duration::from_secs(3)),
     )
     .await
     .expect("lease");
@@ -405,7 +405,7 @@ async fn a_standby_appends_and_publishes_nothing_and_acts_once_the_lease_is_give
     for n in 0..10 {
         ids.push(pair.submit(n).await);
     }
-    // Several lease TTLs: long enough for an acting router to route them all.
+    // Longer than a lease's TTL, and enough for an acting router to route them all.
     tokio::time::sleep(Duration::from_secs(4)).await;
     assert!(!b_lease.is_held());
     let routed = |log: SledLog| async move {
