@@ -17,7 +17,7 @@ use tokio::sync::watch;
 use crate::assignment::assignment;
 use crate::deadlines::{next_due, overdue};
 use crate::routing::{facts, next_owner, route_command};
-use crate::service::{stopped, RouterConfig};
+use crate::service::{stopped, Mode, RouterConfig};
 use crate::sink::AssignmentSink;
 use crate::store::Store;
 use crate::RouterError;
@@ -29,6 +29,7 @@ pub(crate) struct Worker<L, S> {
     pub sink: S,
     pub stop: watch::Receiver<bool>,
     pub config: RouterConfig,
+    pub mode: Mode,
 }
 
 impl<L: EventLog + Clone, S: AssignmentSink> Worker<L, S> {
@@ -48,6 +49,9 @@ impl<L: EventLog + Clone, S: AssignmentSink> Worker<L, S> {
             }
         };
         let done = match event {
+            // A standby appends and publishes nothing: it only keeps its
+            // deadline index current, so a takeover starts warm.
+            _ if self.mode == Mode::Standby => true,
             ComplaintEvent::Received(_)
             | ComplaintEvent::RoutingRejected(_)
             | ComplaintEvent::Reopened(_) => {
@@ -105,7 +109,7 @@ impl<L: EventLog + Clone, S: AssignmentSink> Worker<L, S> {
         let mut stop = self.stop.clone();
         loop {
             let result = tokio::select! {
-                r = self.sink.publish(&org, &msg_id, &a) => r,
+                r = self.sink.publish_at(&org, &msg_id, e.position, &a) => r,
                 _ = stopped(&mut stop) => return Ok(false),
             };
             let Err(err) = result else {
