@@ -217,7 +217,53 @@ async fn every_service_runs_as_its_own_process_on_the_jetstream_log() {
         routed.values().map(Vec::len).sum::<usize>(),
         issued.elapsed()
     );
+    // The auditor verifies and exports the JetStream log while it runs; the
+    // export imports into a sled data directory with the same head hash.
+    let (last, head_hash) = verified(&["--log", "jetstream", "--nats", &url]);
+    let export = dir.join("export.jsonl");
+    let to = last.to_string();
+    let export_arg = export.to_str().expect("utf-8 path");
+    let on_js = ["--log", "jetstream", "--nats", &url];
+    aduan_ok(
+        &[
+            &["audit", "export", "--to", &to, "--out", export_arg][..],
+            &on_js,
+        ]
+        .concat(),
+    );
+    let sled = dir.join("sled");
+    let sled_arg = sled.to_str().expect("utf-8 path");
+    aduan_ok(&["audit", "import", export_arg, "--data", sled_arg]);
+    assert_eq!(verified(&["--data", sled_arg]), (last, head_hash));
+    println!("audit verify of the JetStream log and of its import into sled: positions 1..{last}, head hash {head_hash}");
     assert_eq!(api_process.terminate(), Some(0));
+}
+
+/// Runs `aduan <args>`, which must succeed; its stdout.
+fn aduan_ok(args: &[&str]) -> String {
+    let out = std::process::Command::new(aduan_bin())
+        .args(args)
+        .output()
+        .expect("run aduan");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "aduan {args:?}: {err}");
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+/// `aduan audit verify <args>`: its last position and head hash.
+fn verified(args: &[&str]) -> (u64, String) {
+    let out = aduan_ok(&[&["audit", "verify"][..], args].concat());
+    // "ok: N events in S streams, positions 1..N, head hash H"
+    let positions = out.split("positions 1..").nth(1).expect("positions");
+    let last = positions
+        .split(',')
+        .next()
+        .expect("last")
+        .parse()
+        .expect("a number");
+    let hash = out.trim().rsplit(' ').next().expect("hash").to_owned();
+    assert!(out.contains("head hash"), "{out}");
+    (last, hash)
 }
 
 #[test]
