@@ -234,7 +234,7 @@ async fn every_service_runs_as_its_own_process_on_the_jetstream_log() {
     let sled = dir.join("sled");
     let sled_arg = sled.to_str().expect("utf-8 path");
     aduan_ok(&["audit", "import", export_arg, "--data", sled_arg]);
-    assert_eq!(verified(&["--data", sled_arg]), (last, head_hash));
+    assert_eq!(verified(&["--data", sled_arg]), (last, head_hash.clone()));
     println!("audit verify of the JetStream log and of its import into sled: positions 1..{last}, head hash {head_hash}");
     assert_eq!(api_process.terminate(), Some(0));
 }
