@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 pub mod auth;
 pub mod browser;
 mod http;
+pub mod processes;
 pub use http::{get_json, http, post_json, try_http, try_http_with_head, try_post_json};
 
 /// A free TCP port on 127.0.0.1 (released before returning, so racy but fine for tests).

@@ -9,7 +9,6 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use aduan_bus::Edge;
-use aduan_log_sled::SledLog;
 use aduan_router::{
     AssignmentSink, FencedSink, InboxStream, JetStreamSink, Lease, LeaseConfig, LocalSink,
     RouterConfig,
@@ -18,6 +17,7 @@ use anyhow::Context;
 use clap::Args;
 use tokio::sync::watch;
 
+use super::log::Log;
 use super::process::{edge, finish, redacted, runtime, Common, Tasks};
 use super::{rules, shutdown};
 
@@ -38,7 +38,7 @@ pub struct RouterArgs {
 /// Runs the router elected among its peers on `edge`'s NATS (see the module docs).
 async fn spawn_elected(
     tasks: &mut Tasks,
-    log: SledLog,
+    log: Log,
     views: aduan_kv::Db,
     edge: Edge,
     replicas: usize,
@@ -75,7 +75,7 @@ fn nonce() -> String {
 /// with `nats`, else to an in-process sink.
 pub async fn spawn(
     tasks: &mut Tasks,
-    log: SledLog,
+    log: Log,
     views: aduan_kv::Db,
     nats: Option<Edge>,
     config: RouterConfig,
@@ -93,7 +93,7 @@ pub async fn spawn(
 
 fn spawn_with<S: AssignmentSink>(
     tasks: &mut Tasks,
-    log: SledLog,
+    log: Log,
     views: aduan_kv::Db,
     sink: S,
     config: RouterConfig,
@@ -108,12 +108,13 @@ fn spawn_with<S: AssignmentSink>(
 
 /// Runs `aduan router` until SIGTERM or Ctrl-C.
 pub fn router(args: RouterArgs) -> anyhow::Result<ExitCode> {
-    tracing::info!(data = %args.common.data.display(), nats = ?args.nats.as_deref().map(redacted), "aduan router starting");
-    let stores = args.common.layout().open()?;
+    tracing::info!(data = %args.common.data.display(), nats = ?args.nats.as_deref().map(redacted), log = ?args.common.log.backend, "aduan router starting");
+    args.common.log.check(args.nats.as_deref())?;
     runtime()?.block_on(async move {
         let stop = shutdown::on_signal();
-        rules::put_in_force(&stores.log, args.common.rules.as_deref()).await?;
         let nats = edge(args.nats.as_deref(), &args.common.subject_prefix).await?;
+        let stores = args.common.open(nats.as_ref()).await?;
+        rules::put_in_force(&stores.log, args.common.rules.as_deref()).await?;
         let config = RouterConfig::new(Arc::new(aduan_domain::SystemClock));
         let mut tasks = Tasks::default();
         let (log, views) = (stores.log.clone(), stores.views.clone());
