@@ -46,6 +46,10 @@ pub struct AuditArgs {
         global = true
     )]
     pub log_stream: String,
+    /// Copies of the JetStream log, as its services run it: 1, or 3 on a
+    /// cluster of three servers (the stream is refused when they differ).
+    #[arg(long, env = "ADUAN_LOG_REPLICAS", default_value = "1", value_parser = super::log::replicas, global = true)]
+    pub log_replicas: aduan_log_jetstream::Replicas,
     /// NATS server URL, with --log jetstream.
     #[arg(long, env = "ADUAN_NATS", value_parser = args::nats_url, global = true)]
     pub nats: Option<String>,
@@ -227,7 +231,7 @@ fn on_jetstream(args: AuditArgs) -> anyhow::Result<ExitCode> {
     let log_args = LogArgs {
         backend: args.backend,
         log_stream: args.log_stream.clone(),
-        log_replicas: aduan_log_jetstream::Replicas::One,
+        log_replicas: args.log_replicas,
     };
     log_args.check(args.nats.as_deref())?;
     let supported = match &args.cmd {

@@ -79,7 +79,7 @@ fn stream_name(s: &str) -> Result<String, String> {
     Ok(s.to_owned())
 }
 
-fn replicas(s: &str) -> Result<Replicas, String> {
+pub(super) fn replicas(s: &str) -> Result<Replicas, String> {
     match s {
         "1" => Ok(Replicas::One),
         "3" => Ok(Replicas::Three),

@@ -131,8 +131,15 @@ pub async fn edge(url: Option<&str>, subject_prefix: &str) -> anyhow::Result<Opt
             .user_and_password(user, password)
             .custom_inbox_prefix(inbox);
     }
+    // async-nats parses a `&str` as one address: a comma-separated list
+    // (every node of a cluster) is split here, so the client fails over.
+    let servers = url
+        .split(',')
+        .map(|s| s.trim().parse::<async_nats::ServerAddr>())
+        .collect::<Result<Vec<_>, _>>()
+        .with_context(|| format!("bad NATS URL {}", redacted(url)))?;
     let client = options
-        .connect(url)
+        .connect(servers)
         .await
         .with_context(|| format!("cannot connect to NATS at {}", redacted(url)))?;
     Ok(Some(Edge {
