@@ -67,14 +67,16 @@ fn aduan_ok(args: &[&str], urls: &str) -> String {
     String::from_utf8(out.stdout).expect("utf-8")
 }
 
-/// The server leading `stream` (its Raft group), once it has one.
-async fn stream_leader(js: &jetstream::Context, stream: &str) -> String {
+/// The server leading `stream` (its Raft group), once it has one other than `not`.
+async fn stream_leader(js: &jetstream::Context, stream: &str, not: Option<&str>) -> String {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         if let Ok(mut s) = js.get_stream(stream).await {
             if let Ok(info) = s.info().await {
                 if let Some(leader) = info.cluster.as_ref().and_then(|c| c.leader.clone()) {
-                    return leader;
+                    if not != Some(leader.as_str()) {
+                        return leader;
+                    }
                 }
             }
         }
@@ -241,10 +243,10 @@ async fn acked_complaints_survive_a_killed_stream_leader_and_a_killed_router() {
     let load = tokio::spawn(client::submit_steadily(nc.clone(), RATE, SEND_FOR));
     let start = Instant::now();
     tokio::time::sleep(LEADER_KILL_AT).await;
-    let leader = stream_leader(&js, "ADUAN_LOG").await;
+    let leader = stream_leader(&js, "ADUAN_LOG", None).await;
     let leader_killed = Instant::now();
     cluster.node(&leader).kill();
-    let next = stream_leader(&js, "ADUAN_LOG").await;
+    let next = stream_leader(&js, "ADUAN_LOG", Some(&leader)).await;
     eprintln!(
         "SIGKILLed {leader}, the ADUAN_LOG leader, at {:?}; {next} leads after {:?}",
         leader_killed - start,
