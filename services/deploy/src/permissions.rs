@@ -212,7 +212,8 @@ fn service_subjects(s: &Subjects, v: Service) -> (Vec<String>, Vec<String>) {
 /// records and its last sequence from the stream's leader with
 /// `STREAM.MSG.GET`; a KV get uses `DIRECT.GET` when the bucket allows it);
 /// ordered consumers of any name (the log's follower, KV watchers), their
-/// pulls, info, deletion and flow-control replies. Then the data subjects:
+/// pulls, info, deletion and flow-control replies; the account's JetStream
+/// info (`$JS.API.INFO`, read before a KV bucket is created). Then the data subjects:
 /// the log's one subject (its fenced atomic batches are headers on
 /// publishes there) and `$KV.<bucket>.>` (puts, creates, deletes). Replies
 /// come on the service's own inbox, which it may already read.
@@ -243,6 +244,8 @@ pub fn shared_state(opts: &Options) -> Vec<String> {
         publish.push(format!("$JS.FC.{stream}.>"));
     }
     publish.push(opts.log_subject.clone());
+    // Account info: async-nats reads it before it creates a KV bucket.
+    publish.push(api("INFO"));
     publish.extend(KV_BUCKETS.iter().map(|b| format!("$KV.{b}.>")));
     publish
 }

@@ -254,6 +254,7 @@ fn an_admin_may_send_only_its_own_orgs_admin_commands() {
 
 /// What the services do with the log stream and the KV buckets.
 const SHARED_STATE: &[&str] = &[
+    "$JS.API.INFO",
     "aduan.log.ADUAN_LOG",
     "$JS.API.STREAM.CREATE.ADUAN_LOG",
     "$JS.API.STREAM.INFO.ADUAN_LOG",
