@@ -7,7 +7,10 @@
 //! without the right password; A can still create its own durable consumer,
 //! fetch and ack its own assignments and publish on its own `.cmd`. And
 //! `aduan serve` as `svc-serve` runs under the config: a complaint an adapter
-//! submits reaches A's consumer, and A resolves it over `.cmd`.
+//! submits reaches A's consumer, and A resolves it over `.cmd`. On nats-server
+//! 2.12+ (`ADUAN_TEST_NATS_SERVER`, else 2.15.1 from `target/venv`), the
+//! service users create and use the JetStream log stream and the KV buckets,
+//! and OPD A's and an adapter's users are refused every subject of them.
 
 use std::time::Duration;
 
