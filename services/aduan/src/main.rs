@@ -19,8 +19,12 @@ enum Cmd {
     /// Run all of aduan in one process over the embedded log (intake, router,
     /// projections, HTTP API; NATS when --nats is given).
     Serve(cmd::serve::ServeArgs),
-    /// Run only the intake service on NATS.
+    /// Run only the intake service on NATS (several side by side on
+    /// `--log jetstream`).
     Intake(cmd::intake::IntakeArgs),
+    /// Run the HTTP API and the OPD/admin command handler over read models
+    /// of its own (a process of the JetStream deployment).
+    Api(cmd::api::ApiArgs),
     /// Run the read models alone (and the NATS status query with --nats), or
     /// `rebuild` them from the log.
     Projections(cmd::projections::ProjectionsArgs),
@@ -44,7 +48,11 @@ impl Cmd {
     fn is_service(&self) -> bool {
         matches!(
             self,
-            Self::Serve(_) | Self::Intake(_) | Self::Projections(_)
+            Self::Serve(_)
+                | Self::Intake(_)
+                | Self::Projections(_)
+                | Self::Router(_)
+                | Self::Api(_)
         )
     }
 }
@@ -67,6 +75,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.cmd {
         Cmd::Serve(args) => cmd::serve::serve(args),
         Cmd::Intake(args) => cmd::intake::intake(args),
+        Cmd::Api(args) => cmd::api::api(args),
         Cmd::Projections(args) => cmd::projections::projections(args),
         Cmd::Router(args) => cmd::router::router(args),
         Cmd::Rules(args) => cmd::rules::rules(args),

@@ -2,7 +2,9 @@
 //! directory (`<data>/tokens.jsonl`, one JSON object per line). The file holds
 //! only BLAKE3 hashes of tokens, so reading it never yields a usable token.
 //! It is re-read whenever its modification time or size changes, so
-//! `aduan token issue` takes effect while `aduan serve` runs.
+//! `aduan token issue` takes effect while `aduan serve` runs. Processes on a
+//! shared JetStream log read the same lines from a KV bucket instead, through
+//! a [`TokenTable`] that `aduan-secrets` keeps current.
 //!
 //! Reporter tokens are not in this file: they belong to one complaint and are
 //! checked against its `ComplaintReceived` by the command service.
@@ -115,20 +117,36 @@ pub enum TokenError {
         /// The cause.
         source: std::io::Error,
     },
+    /// Tokens read from a shared table are issued into its bucket
+    /// (`aduan token issue --log jetstream`), not through the reader.
+    #[error("this process reads its tokens from a shared bucket; issue them there")]
+    Shared,
 }
 
-/// The token file, loaded once and kept in memory; clones share it. A known
-/// token is answered from memory, and the file is looked at again (its mtime
-/// and size, then its text if they changed) at most once per `recheck` for
-/// it, so a revoked token stops working within that time; an unknown token
-/// looks at the file at once, so a token just issued works at once.
+/// The API tokens a process accepts: either the token file, loaded once and
+/// kept in memory (clones share it), or a shared table that another task keeps
+/// current (from a JetStream KV bucket, see `aduan-secrets`).
+///
+/// From the file, a known token is answered from memory, and the file is
+/// looked at again (its mtime and size, then its text if they changed) at
+/// most once per `recheck` for it, so a revoked token stops working within
+/// that time; an unknown token looks at the file at once, so a token just
+/// issued works at once. From a table, every answer comes from memory, as
+/// current as its writer ([`TokenTable`]) keeps it.
 #[derive(Debug, Clone)]
 pub struct Tokens {
     inner: Arc<Inner>,
 }
 
 #[derive(Debug)]
-struct Inner {
+enum Inner {
+    File(FileSource),
+    // A std RwLock: no .await happens while it is held.
+    Table(RwLock<HashMap<String, Role>>),
+}
+
+#[derive(Debug)]
+struct FileSource {
     path: PathBuf,
     recheck: Duration,
     // A std RwLock: no .await happens while it is held.
@@ -154,11 +172,11 @@ impl Tokens {
 
     /// [`Tokens::open`] with another interval between looks at the file.
     pub fn with_recheck(path: impl Into<PathBuf>, recheck: Duration) -> Self {
-        let inner = Inner {
+        let inner = Inner::File(FileSource {
             path: path.into(),
             recheck,
             cache: RwLock::new(Cache::default()),
-        };
+        });
         Self {
             inner: Arc::new(inner),
         }
@@ -169,52 +187,142 @@ impl Tokens {
         Self::open(data.join(TOKEN_FILE))
     }
 
-    /// The role of a presented token, if the file knows it.
+    /// An empty shared table, and the handle that fills it.
+    pub fn table() -> (Self, TokenTable) {
+        let inner = Arc::new(Inner::Table(RwLock::new(HashMap::new())));
+        let table = TokenTable {
+            inner: Arc::downgrade(&inner),
+        };
+        (Self { inner }, table)
+    }
+
+    /// The role of a presented token, if the file (or table) knows it.
     pub fn role_of(&self, token: &str) -> Option<Role> {
         let hash = reporter_token::hash(token);
-        {
-            let cache = self
-                .inner
-                .cache
+        match &*self.inner {
+            Inner::File(file) => file.role_of(&hash),
+            Inner::Table(roles) => roles
                 .read()
-                .unwrap_or_else(PoisonError::into_inner);
-            let fresh = cache
-                .checked
-                .is_some_and(|t| t.elapsed() < self.inner.recheck);
-            if let Some(role) = cache.roles.get(&hash).filter(|_| fresh) {
+                .unwrap_or_else(PoisonError::into_inner)
+                .get(&hash)
+                .cloned(),
+        }
+    }
+
+    /// Issues a new random token for `role`: appends its hash to the file and
+    /// returns the token, which is shown once and never stored. A shared
+    /// table is written by its owner, not here ([`TokenError::Shared`]).
+    pub fn issue(&self, role: &Role) -> Result<String, TokenError> {
+        match &*self.inner {
+            Inner::File(file) => issue(&file.path, role),
+            Inner::Table(_) => Err(TokenError::Shared),
+        }
+    }
+}
+
+impl FileSource {
+    fn role_of(&self, hash: &str) -> Option<Role> {
+        {
+            let cache = self.cache.read().unwrap_or_else(PoisonError::into_inner);
+            let fresh = cache.checked.is_some_and(|t| t.elapsed() < self.recheck);
+            if let Some(role) = cache.roles.get(hash).filter(|_| fresh) {
                 return Some(role.clone());
             }
         }
-        let mut cache = self
-            .inner
-            .cache
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut cache = self.cache.write().unwrap_or_else(PoisonError::into_inner);
         self.refresh(&mut cache);
-        cache.roles.get(&hash).cloned()
+        cache.roles.get(hash).cloned()
     }
 
     /// Re-reads the file when its mtime or size changed since the last read.
     fn refresh(&self, cache: &mut Cache) {
         cache.checked = Some(Instant::now());
-        let stamp = std::fs::metadata(&self.inner.path)
+        let stamp = std::fs::metadata(&self.path)
             .ok()
             .map(|m| (m.modified().unwrap_or(SystemTime::UNIX_EPOCH), m.len()));
         if stamp == cache.stamp {
             return;
         }
         cache.stamp = stamp;
-        cache.roles = match std::fs::read_to_string(&self.inner.path) {
-            Ok(text) => parse(&text, &self.inner.path),
+        cache.roles = match std::fs::read_to_string(&self.path) {
+            Ok(text) => parse(&text, &self.path),
             Err(_) => HashMap::new(),
         };
     }
+}
 
-    /// Issues a new random token for `role`: appends its hash to the file and
-    /// returns the token, which is shown once and never stored.
-    pub fn issue(&self, role: &Role) -> Result<String, TokenError> {
-        issue(&self.inner.path, role)
+/// The writing end of a shared token table ([`Tokens::table`]). It holds
+/// the table weakly: once every [`Tokens`] is gone, [`TokenTable::is_open`]
+/// turns false and its writer can stop.
+#[derive(Debug, Clone)]
+pub struct TokenTable {
+    inner: std::sync::Weak<Inner>,
+}
+
+impl TokenTable {
+    /// True while some [`Tokens`] still reads the table.
+    pub fn is_open(&self) -> bool {
+        self.inner.strong_count() > 0
     }
+
+    fn with<R>(&self, f: impl FnOnce(&mut HashMap<String, Role>) -> R) -> Option<R> {
+        let inner = self.inner.upgrade()?;
+        match &*inner {
+            Inner::Table(roles) => Some(f(&mut roles
+                .write()
+                .unwrap_or_else(PoisonError::into_inner))),
+            Inner::File(_) => None,
+        }
+    }
+
+    /// Accepts the token whose hash and role `line` holds (one line of the
+    /// token file's format), stored under `key`; false, and nothing changed,
+    /// when the line is unusable or grants another hash than its key (so
+    /// that removing a key always revokes what it granted).
+    pub fn put(&self, key: &str, line: &[u8]) -> bool {
+        match parse_line(line) {
+            Some((hash, role)) if hash == key.to_ascii_lowercase() => {
+                self.with(|m| m.insert(hash, role)).is_some()
+            }
+            _ => false,
+        }
+    }
+
+    /// Stops accepting the token with this hash.
+    pub fn remove(&self, hash: &str) {
+        self.with(|m| m.remove(&hash.to_ascii_lowercase()));
+    }
+
+    /// Replaces the whole table (after a full read of its source).
+    pub fn replace_all(&self, roles: HashMap<String, Role>) {
+        self.with(|m| *m = roles);
+    }
+}
+
+/// The hash and role of one line of the token file's format, if usable.
+pub fn parse_line(line: &[u8]) -> Option<(String, Role)> {
+    let l = serde_json::from_slice::<Line>(line).ok()?;
+    Some((l.hash.to_ascii_lowercase(), l.role()?))
+}
+
+/// A new random token for `role`: the token (shown once, never stored), its
+/// hash, and the line of the token file's format that grants it.
+pub fn new_line(role: &Role) -> (String, String, Vec<u8>) {
+    // 32 random bytes as hex and their BLAKE3 hash: the same shape as a reporter token.
+    let (token, hash) = reporter_token::generate();
+    let (org, name) = match role {
+        Role::Opd { org, name } | Role::OpdHead { org, name } => (org.to_string(), name.clone()),
+        Role::Admin { name } | Role::Auditor { name } => (String::new(), name.clone()),
+    };
+    let line = Line {
+        hash: hash.clone(),
+        role: role.kind().into(),
+        org,
+        name,
+    };
+    // A struct of strings always serialises.
+    let json = serde_json::to_vec(&line).unwrap_or_default();
+    (token.as_str().to_owned(), hash, json)
 }
 
 /// An Open311 `api_key` is an API token of any role; the adapter it
@@ -231,10 +339,7 @@ fn parse(text: &str, path: &Path) -> HashMap<String, Role> {
         if raw.trim().is_empty() {
             continue;
         }
-        let role = serde_json::from_str::<Line>(raw)
-            .ok()
-            .and_then(|l| Some((l.hash.to_ascii_lowercase(), l.role()?)));
-        match role {
+        match parse_line(raw.as_bytes()) {
             Some((hash, role)) => {
                 roles.insert(hash, role);
             }
@@ -248,24 +353,12 @@ fn parse(text: &str, path: &Path) -> HashMap<String, Role> {
 /// Issues a new random token for `role` into the token file at `path`
 /// (created if missing) and returns it.
 pub fn issue(path: &Path, role: &Role) -> Result<String, TokenError> {
-    // 32 random bytes as hex and their BLAKE3 hash: the same shape as a reporter token.
-    let (token, hash) = reporter_token::generate();
-    let (org, name) = match role {
-        Role::Opd { org, name } | Role::OpdHead { org, name } => (org.to_string(), name.clone()),
-        Role::Admin { name } | Role::Auditor { name } => (String::new(), name.clone()),
-    };
-    let line = Line {
-        hash,
-        role: role.kind().into(),
-        org,
-        name,
-    };
+    let (token, _, mut text) = new_line(role);
+    text.push(b'\n');
     let io = |source| TokenError::Io {
         path: path.to_owned(),
         source,
     };
-    let mut text = serde_json::to_string(&line).map_err(|e| io(e.into()))?;
-    text.push('\n');
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(io)?;
     }
@@ -275,9 +368,9 @@ pub fn issue(path: &Path, role: &Role) -> Result<String, TokenError> {
         .append(true)
         .open(path)
         .map_err(io)?;
-    file.write_all(text.as_bytes()).map_err(io)?;
+    file.write_all(&text).map_err(io)?;
     file.sync_data().map_err(io)?;
-    Ok(token.as_str().to_owned())
+    Ok(token)
 }
 
 /// The bearer token of a request, unchecked (for reporter tokens, which the

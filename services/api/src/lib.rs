@@ -97,7 +97,14 @@ pub fn app<L: EventLog + Clone>(state: ApiState<L>) -> Router {
 /// The whole HTTP API under `limits`: every route of [`routes`], and the
 /// contract's 404 body for any other path.
 pub fn app_with<L: EventLog + Clone>(state: ApiState<L>, limits: limits::Limits) -> Router {
-    let routes = routes::<L>()
+    limits::apply(unlimited(state), limits)
+}
+
+/// Every route of [`routes`] and the contract's 404 for any other path,
+/// before [`limits::apply`]: for a caller that merges routes of its own
+/// (the console's pages) and puts the limits around both.
+pub fn unlimited<L: EventLog + Clone>(state: ApiState<L>) -> Router {
+    routes::<L>()
         .into_iter()
         .fold(Router::new(), |r, route| r.route(route.path, route.handler))
         // A path no route serves gets the contract's error body too.
@@ -105,8 +112,7 @@ pub fn app_with<L: EventLog + Clone>(state: ApiState<L>, limits: limits::Limits)
         .layer(DefaultBodyLimit::max(body::MAX_BODY))
         .with_state(state.clone())
         // Open311 answers in its own error form and has its own body limit.
-        .nest(aduan_open311::PREFIX, aduan_open311::router(open311(state)));
-    limits::apply(routes, limits)
+        .nest(aduan_open311::PREFIX, aduan_open311::router(open311(state)))
 }
 
 /// Every route of the API, the one list [`app_with`] serves. Each handler

@@ -185,7 +185,10 @@ fn service_subjects(s: &Subjects, v: Service) -> (Vec<String>, Vec<String>) {
                 api(&format!("CONSUMER.MSG.NEXT.{stream}.>")),
                 api(&format!("CONSUMER.DELETE.{stream}.>")),
             ];
-            (publish, vec![])
+            (
+                publish.into_iter().chain(lease_subjects()).collect(),
+                vec![],
+            )
         }
         Service::Serve => {
             let (mut publish, mut subscribe) = (vec![], vec![]);
@@ -202,6 +205,20 @@ fn service_subjects(s: &Subjects, v: Service) -> (Vec<String>, Vec<String>) {
             (publish, subscribe)
         }
     }
+}
+
+/// The router lease's bucket: create and read it, write its key.
+fn lease_subjects() -> Vec<String> {
+    let bucket = aduan_router::LEASE_BUCKET;
+    let stream = format!("KV_{bucket}");
+    vec![
+        api(&format!("STREAM.CREATE.{stream}")),
+        api(&format!("STREAM.INFO.{stream}")),
+        api(&format!("STREAM.MSG.GET.{stream}")),
+        api(&format!("DIRECT.GET.{stream}")),
+        api(&format!("DIRECT.GET.{stream}.>")),
+        format!("$KV.{bucket}.>"),
+    ]
 }
 
 /// An aduan service: what it serves and publishes, and its own inbox (for

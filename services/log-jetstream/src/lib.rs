@@ -84,7 +84,7 @@
 //! (`cache_bytes`) are one request per record to the stream's leader.
 //!
 //! It does not choose the server, credentials or TLS (the caller connects
-//! the `async_nats::Client`), and it is not wired into the `aduan` binary yet.
+//! the `async_nats::Client`); the `aduan` binary selects it with `--log jetstream`.
 
 use std::sync::{Arc, Mutex};
 

@@ -164,7 +164,8 @@ impl<'p, 'a> Folder<'p, 'a> {
     fn event(&mut self, event: &ComplaintEvent) -> Result<(), ProjectionError> {
         use ComplaintEvent as E;
         match event {
-            E::Received(_) | E::ReporterReplied(_) | E::FeedbackGiven(_) => {}
+            E::Received(_) | E::ReporterReplied(_) => {}
+            E::FeedbackGiven(f) => self.rated(f)?,
             E::Routed(r) => self.assigned(self.when(r.at_ms))?,
             E::Escalated(x) => {
                 let t = self.when(x.at_ms);
@@ -261,6 +262,19 @@ impl<'p, 'a> Folder<'p, 'a> {
         self.answered(t, None);
         self.line(t, Status::Resolved, r.resolution.clone());
         Ok(())
+    }
+
+    /// A rating counts for the org whose answer it rates, on its own day.
+    fn rated(&mut self, f: &v1::FeedbackGiven) -> Result<(), ProjectionError> {
+        let c = &self.rec().complaint;
+        let Some(org) = c.resolved_by.clone().or_else(|| self.before.clone()) else {
+            return Ok(());
+        };
+        let rating = u64::from(f.rating.clamp(1, 5));
+        self.count(&org, self.when(f.at_ms), |c| {
+            c.rated += 1;
+            c.rating_sum += rating;
+        })
     }
 
     fn rejected(&mut self, r: &v1::ComplaintRejected) -> Result<(), ProjectionError> {

@@ -23,7 +23,7 @@ use aduan_domain::ComplaintId;
 pub const CHECKPOINT: &[u8] = b"k";
 /// The key of the values' format.
 pub const FORMAT: &[u8] = b"v";
-/// The values' format: 6 keeps answer review (a complaint's drafts, day
+/// The values' format: 7 counts reporters' ratings per org and day; 6 keeps answer review (a complaint's drafts, day
 /// counts of drafts and returns, draft-to-approval times) and, for Open311, each
 /// complaint's text and place, the newest-first index and the record's last change;
 /// 5 had one or the other; 4 was postcard with open complaints per org in the
@@ -31,7 +31,7 @@ pub const FORMAT: &[u8] = b"v";
 /// categories as `lainnya`); 2 was postcard counting every name; 1,
 /// unmarked, was JSON. Read models in any other format are dropped at open
 /// and rebuilt from the log.
-pub const FORMAT_VERSION: u32 = 6;
+pub const FORMAT_VERSION: u32 = 7;
 /// The totals key.
 pub const TOTALS: &[u8] = b"g";
 /// The key of the rule set in force.

@@ -28,6 +28,7 @@ mod query;
 mod record;
 mod requests;
 mod stats;
+mod worklists;
 
 pub use aduan_kv::Entry;
 pub use error::ProjectionError;
@@ -35,6 +36,7 @@ pub use query::{rfc3339, Inbox, InboxItem, InboxPage};
 pub use record::{Counts, Details, Totals};
 pub use requests::{PublicRequest, RequestFilter};
 pub use stats::{CategoryCount, RankEntry, Ranking, Recap, Window};
+pub use worklists::{DraftItem, ResolvedItem};
 
 /// The tree (in the views database) that holds every read model.
 pub const TREE: &str = "proj.views";
@@ -349,6 +351,30 @@ impl Projections {
         stats::ranking(&self.tree, self.rules().as_deref(), parent, w, now_ms)
     }
 
+    /// `org`'s figures (descendants included) per UTC day of `w`, days without any left out.
+    pub fn daily(
+        &self,
+        org: &OrgCode,
+        w: Window,
+    ) -> Result<std::collections::BTreeMap<i64, Counts>, ProjectionError> {
+        stats::daily(&self.tree, self.rules().as_deref(), org, w)
+    }
+
+    /// The drafts of `org` waiting for its head (answer review).
+    pub fn drafts(&self, org: &OrgCode) -> Result<Vec<DraftItem>, ProjectionError> {
+        worklists::drafts(&self.tree, org)
+    }
+
+    /// Up to `limit` complaints resolved by one of `orgs` and not yet closed,
+    /// newest received first: what an admin may return as insufficient.
+    pub fn resolved(
+        &self,
+        orgs: &[OrgCode],
+        limit: usize,
+    ) -> Result<Vec<ResolvedItem>, ProjectionError> {
+        worklists::resolved(&self.tree, orgs, limit)
+    }
+
     /// Open and overdue complaints per owning org, as of `now_ms`.
     pub fn open_per_org(
         &self,
@@ -462,3 +488,6 @@ mod review_tests;
 
 #[cfg(test)]
 mod requests_tests;
+
+#[cfg(test)]
+mod worklists_tests;

@@ -146,6 +146,10 @@ pub struct Counts {
     pub answers_returned: u64,
     /// Its resolutions an admin returned as insufficient that day.
     pub resolutions_returned: u64,
+    /// Reporters' ratings (1 to 5) of its answers given that day.
+    pub rated: u64,
+    /// Their sum, so any window's mean is `rating_sum / rated`.
+    pub rating_sum: u64,
     /// Received, by channel: the known ones by name, the rest as [`OTHER`].
     pub channels: BTreeMap<String, u64>,
     /// Received, by category: the rule set's by name, the rest as [`OTHER`].
@@ -168,6 +172,8 @@ impl Counts {
         self.answers_approved += o.answers_approved;
         self.answers_returned += o.answers_returned;
         self.resolutions_returned += o.resolutions_returned;
+        self.rated += o.rated;
+        self.rating_sum += o.rating_sum;
         for (k, v) in &o.channels {
             *self.channels.entry(k.clone()).or_default() += v;
         }

@@ -335,3 +335,26 @@ pub(crate) fn ranking(
         entries,
     })
 }
+
+/// `org`'s figures (its descendants included) for each UTC day of `w` that
+/// has any, in day order: the series the console's charts draw.
+pub(crate) fn daily(
+    tree: &Tree,
+    rules: Option<&RuleSet>,
+    org: &OrgCode,
+    w: Window,
+) -> Result<BTreeMap<i64, Counts>, ProjectionError> {
+    let mut out = BTreeMap::<i64, Counts>::new();
+    for code in subtree(rules, org) {
+        let o = code.as_str();
+        let prefix_len = keys::day(o, 0).len() - 8;
+        for kv in tree.range(keys::day(o, w.from_day)..=keys::day(o, w.to_day)) {
+            let (k, v) = kv?;
+            let mut b = [0u8; 8];
+            b.copy_from_slice(k.get(prefix_len..prefix_len + 8).unwrap_or(&[0; 8]));
+            let day = (u64::from_be_bytes(b) ^ (1 << 63)) as i64;
+            out.entry(day).or_default().add(&decode::<Counts>(&k, &v)?);
+        }
+    }
+    Ok(out)
+}

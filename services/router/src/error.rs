@@ -37,4 +37,12 @@ pub enum RouterError {
         /// What went wrong.
         message: String,
     },
+    /// The router lease's bucket could not be read or written.
+    #[error("router lease: {0}")]
+    Lease(String),
+    /// This router does not hold the lease (or lost it, or the OPD stream
+    /// refused its publish because another router wrote since): it must
+    /// not publish or append, and stands by.
+    #[error("this router is not the active one")]
+    NotActive,
 }

@@ -85,10 +85,37 @@ where
     S: AssignmentSink,
 {
     let store = Store::open(views)?;
+    phase(&log, store, sink, config, Mode::Active, shutdown).await
+}
+
+/// Whether the router acts or only follows the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Routes, publishes, escalates and closes.
+    Active,
+    /// Keeps its deadline index and rules in force current and its
+    /// checkpoint at the head; appends and publishes nothing.
+    Standby,
+}
+
+/// Runs the router in `mode` from its checkpoint until `stop` turns true
+/// (or the log closes).
+pub(crate) async fn phase<L, S>(
+    log: &L,
+    store: Store,
+    sink: S,
+    config: RouterConfig,
+    mode: Mode,
+    shutdown: watch::Receiver<bool>,
+) -> Result<(), RouterError>
+where
+    L: EventLog + Clone,
+    S: AssignmentSink,
+{
     let checkpoint = store.checkpoint()?;
     let complaints = ComplaintStore::new(log.clone(), config.clock.clone());
     let rules = complaints.rules_in_force(At::Position(checkpoint)).await?;
-    tracing::info!(checkpoint, ruleset = ?rules.as_ref().map(|r| r.version().to_owned()), "router starting");
+    tracing::info!(checkpoint, ?mode, ruleset = ?rules.as_ref().map(|r| r.version().to_owned()), "router starting");
     let scan_interval = config.scan_interval;
     let worker = Arc::new(Worker {
         complaints,
@@ -96,8 +123,11 @@ where
         sink,
         stop: shutdown.clone(),
         config,
+        mode,
     });
-    worker.recheck(&log, checkpoint, RECHECK).await?;
+    if mode == Mode::Active {
+        worker.recheck(log, checkpoint, RECHECK).await?;
+    }
     let mut lanes = JoinSet::new();
     let senders: Vec<mpsc::Sender<Job>> = (0..LANES)
         .map(|_| {
@@ -117,7 +147,11 @@ where
         .await;
     // The tail dropped the lanes' senders: each finishes its job and ends.
     while lanes.join_next().await.is_some() {}
-    tracing::info!(checkpoint = worker.store.checkpoint()?, "router stopped");
+    let checkpoint = worker.store.checkpoint()?;
+    if mode == Mode::Active {
+        worker.store.set_acted(checkpoint)?;
+    }
+    tracing::info!(checkpoint, ?mode, "router stopped");
     result
 }
 
@@ -194,7 +228,9 @@ impl<L: EventLog + Clone, S: AssignmentSink> Tail<L, S> {
                         Ok(Ok(false)) | Err(_) => return Ok(()),
                     }
                 }
-                _ = tick.tick() => self.worker.scan(self.rules.as_deref()).await?,
+                _ = tick.tick() => if self.worker.mode == Mode::Active {
+                    self.worker.scan(self.rules.as_deref()).await?
+                },
                 e = sub.next(), if room => match e {
                     Ok(e) => self.dispatch(e).await,
                     Err(LogError::Closed) => return Ok(()),

@@ -36,6 +36,81 @@ pub trait AssignmentSink: Send + Sync + 'static {
     /// the inbox acknowledged and then lost (a server that acks before its
     /// fsync, and a power loss) is published again.
     fn holds(&self, msg_id: &str) -> impl Future<Output = Result<bool, RouterError>> + Send;
+
+    /// [`AssignmentSink::publish`], told the log position of the event the
+    /// assignment comes from (a fenced sink records it with the message).
+    fn publish_at(
+        &self,
+        org: &OrgCode,
+        msg_id: &str,
+        position: u64,
+        a: &v1::Assignment,
+    ) -> impl Future<Output = Result<(), RouterError>> + Send {
+        let _ = position;
+        self.publish(org, msg_id, a)
+    }
+}
+
+/// How the `ADUAN_OPD` stream is made when the router creates it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxStream {
+    /// Replicas: 1, or 3 on a three-node cluster (a majority then holds
+    /// every assignment acknowledged).
+    pub replicas: usize,
+    /// How long JetStream remembers a `Nats-Msg-Id`
+    /// ([`JetStreamSink::DUPLICATE_WINDOW`] by default).
+    pub duplicate_window: Duration,
+}
+
+impl Default for InboxStream {
+    fn default() -> Self {
+        Self {
+            replicas: 1,
+            duplicate_window: JetStreamSink::DUPLICATE_WINDOW,
+        }
+    }
+}
+
+/// Creates `ADUAN_OPD` (file storage) when missing, and brings an existing
+/// one's subjects and duplicate window to `options`' (its replicas stay as
+/// the operator left them); the stream and its state as found.
+pub(crate) async fn ensure_stream(
+    js: &jetstream::Context,
+    subjects: &Subjects,
+    options: &InboxStream,
+) -> Result<(jetstream::stream::Stream, jetstream::stream::Info), RouterError> {
+    let config = jetstream::stream::Config {
+        name: JetStreamSink::STREAM.to_owned(),
+        subjects: vec![subjects.all_inboxes()],
+        storage: jetstream::stream::StorageType::File,
+        duplicate_window: options.duplicate_window,
+        num_replicas: options.replicas,
+        ..Default::default()
+    };
+    let failed = |e: &dyn std::fmt::Display| RouterError::Stream {
+        stream: JetStreamSink::STREAM.to_owned(),
+        message: e.to_string(),
+    };
+    let mut stream = js
+        .get_or_create_stream(config.clone())
+        .await
+        .map_err(|e| failed(&e))?;
+    let info = stream.info().await.map_err(|e| failed(&e))?.clone();
+    let current = &info.config;
+    if current.duplicate_window != config.duplicate_window || current.subjects != config.subjects {
+        tracing::info!(
+            stream = JetStreamSink::STREAM,
+            "updating the stream's subjects and duplicate window"
+        );
+        let updated = jetstream::stream::Config {
+            // What this version does not set stays as the operator left it.
+            duplicate_window: config.duplicate_window,
+            subjects: config.subjects,
+            ..current.clone()
+        };
+        js.update_stream(updated).await.map_err(|e| failed(&e))?;
+    }
+    Ok((stream, info))
 }
 
 /// The in-process sink of the embedded default: a broadcast of every assignment.
@@ -111,38 +186,11 @@ impl JetStreamSink {
     /// version's, and reads the ids of its last messages.
     pub async fn new(client: async_nats::Client, subjects: Subjects) -> Result<Self, RouterError> {
         let js = jetstream::new(client);
-        let config = jetstream::stream::Config {
-            name: Self::STREAM.to_owned(),
-            subjects: vec![subjects.all_inboxes()],
-            storage: jetstream::stream::StorageType::File,
-            duplicate_window: Self::DUPLICATE_WINDOW,
-            ..Default::default()
-        };
+        let (stream, info) = ensure_stream(&js, &subjects, &InboxStream::default()).await?;
         let failed = |e: &dyn std::fmt::Display| RouterError::Stream {
             stream: Self::STREAM.to_owned(),
             message: e.to_string(),
         };
-        let mut stream = js
-            .get_or_create_stream(config.clone())
-            .await
-            .map_err(|e| failed(&e))?;
-        let info = stream.info().await.map_err(|e| failed(&e))?.clone();
-        let current = &info.config;
-        if current.duplicate_window != config.duplicate_window
-            || current.subjects != config.subjects
-        {
-            tracing::info!(
-                stream = Self::STREAM,
-                "updating the stream's subjects and duplicate window"
-            );
-            let updated = jetstream::stream::Config {
-                // What this version does not set stays as the operator left it.
-                duplicate_window: config.duplicate_window,
-                subjects: config.subjects,
-                ..current.clone()
-            };
-            js.update_stream(updated).await.map_err(|e| failed(&e))?;
-        }
         let held = recent_ids(&stream, &info.state, Self::RECENT)
             .await
             .map_err(|e| failed(&*e))?;
@@ -198,6 +246,18 @@ impl AssignmentSink for JetStreamSink {
         msg_id: &str,
         a: &v1::Assignment,
     ) -> Result<(), RouterError> {
+        self.publish_at(org, msg_id, 0, a).await
+    }
+
+    /// Names the event's log position too, as the fenced sink does, so an
+    /// elected router taking over this stream knows where to resume.
+    async fn publish_at(
+        &self,
+        org: &OrgCode,
+        msg_id: &str,
+        position: u64,
+        a: &v1::Assignment,
+    ) -> Result<(), RouterError> {
         if self.held.contains(msg_id) {
             return Ok(());
         }
@@ -208,6 +268,12 @@ impl AssignmentSink for JetStreamSink {
         };
         let mut headers = async_nats::HeaderMap::new();
         headers.insert("Nats-Msg-Id", msg_id);
+        if position > 0 {
+            headers.insert(
+                crate::fenced::POSITION_HEADER,
+                position.to_string().as_str(),
+            );
+        }
         let ack = self
             .js
             .publish_with_headers(subject.clone(), headers, a.encode_to_vec().into())

@@ -10,6 +10,7 @@ use aduan_kv::{Db, Tree};
 use crate::RouterError;
 
 const CHECKPOINT: &[u8] = b"checkpoint";
+const ACTED: &[u8] = b"acted";
 
 /// The router's trees.
 #[derive(Debug, Clone)]
@@ -40,6 +41,25 @@ impl Store {
 
     pub(crate) fn set_checkpoint(&self, position: u64) -> Result<(), RouterError> {
         self.meta.insert(CHECKPOINT, position.to_be_bytes())?;
+        Ok(())
+    }
+
+    /// The checkpoint as of the end of this router's last active run: every
+    /// effect before it is done (a standby's checkpoint only says how far it
+    /// followed the log). None: it never acted.
+    pub(crate) fn acted(&self) -> Result<Option<u64>, RouterError> {
+        match self.meta.get(ACTED)? {
+            None => Ok(None),
+            Some(v) => Ok(Some(u64::from_be_bytes(
+                v.as_slice()
+                    .try_into()
+                    .map_err(|_| RouterError::CorruptStore("acted"))?,
+            ))),
+        }
+    }
+
+    pub(crate) fn set_acted(&self, position: u64) -> Result<(), RouterError> {
+        self.meta.insert(ACTED, position.to_be_bytes())?;
         Ok(())
     }
 

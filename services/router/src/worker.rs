@@ -18,7 +18,7 @@ use tokio::sync::watch;
 use crate::assignment::assignment;
 use crate::deadlines::{next_due, overdue};
 use crate::routing::{facts, next_owner, route_command};
-use crate::service::{stopped, RouterConfig};
+use crate::service::{stopped, Mode, RouterConfig};
 use crate::sink::AssignmentSink;
 use crate::store::Store;
 use crate::RouterError;
@@ -37,6 +37,8 @@ pub(crate) struct Delivery {
     org: OrgCode,
     /// The routing event's id, the idempotency key.
     msg_id: String,
+    /// The routing event's log position (a fenced sink records it).
+    position: u64,
     assignment: v1::Assignment,
     due: Option<i64>,
 }
@@ -48,6 +50,7 @@ pub(crate) struct Worker<L, S> {
     pub sink: S,
     pub stop: watch::Receiver<bool>,
     pub config: RouterConfig,
+    pub mode: Mode,
 }
 
 impl<L: EventLog + Clone, S: AssignmentSink> Worker<L, S> {
@@ -71,6 +74,9 @@ impl<L: EventLog + Clone, S: AssignmentSink> Worker<L, S> {
         // The complaint after the effect: its next deadline is recorded
         // from it, without reading the stream again.
         let after = match event {
+            // A standby appends and publishes nothing: it only keeps its
+            // deadline index current, so a takeover starts warm.
+            _ if self.mode == Mode::Standby => self.load(id).await?.map(|l| l.complaint),
             ComplaintEvent::Received(_)
             | ComplaintEvent::RoutingRejected(_)
             | ComplaintEvent::Reopened(_) => self.route(id, e, rules).await?,
@@ -86,6 +92,7 @@ impl<L: EventLog + Clone, S: AssignmentSink> Worker<L, S> {
                     return Ok(Step::Deliver(Box::new(Delivery {
                         org,
                         msg_id: e.event_id.to_string(),
+                        position: e.position,
                         assignment,
                         due,
                     })));
@@ -130,7 +137,10 @@ impl<L: EventLog + Clone, S: AssignmentSink> Worker<L, S> {
     /// acknowledged, then records the complaint's next deadline; false when
     /// shutdown came first (the checkpoint must stay before it).
     pub async fn deliver(&self, id: &ComplaintId, d: Delivery) -> Result<bool, RouterError> {
-        if !self.publish(id, &d.org, &d.msg_id, &d.assignment).await? {
+        if !self
+            .publish(id, &d.org, &d.msg_id, d.position, &d.assignment)
+            .await?
+        {
             return Ok(false);
         }
         self.store.set_due(id, d.due)?;
@@ -144,13 +154,14 @@ impl<L: EventLog + Clone, S: AssignmentSink> Worker<L, S> {
         id: &ComplaintId,
         org: &OrgCode,
         msg_id: &str,
+        position: u64,
         a: &v1::Assignment,
     ) -> Result<bool, RouterError> {
         let mut backoff = Duration::from_millis(50);
         let mut stop = self.stop.clone();
         loop {
             let result = tokio::select! {
-                r = self.sink.publish(org, msg_id, a) => r,
+                r = self.sink.publish_at(org, msg_id, position, a) => r,
                 _ = stopped(&mut stop) => return Ok(false),
             };
             let Err(err) = result else {
@@ -174,7 +185,8 @@ impl<L: EventLog + Clone, S: AssignmentSink> Worker<L, S> {
         let Some((org, a)) = assignment(&loaded.events[..upto]) else {
             return Ok(true);
         };
-        self.publish(id, &org, &e.event_id.to_string(), &a).await
+        self.publish(id, &org, &e.event_id.to_string(), e.position, &a)
+            .await
     }
 
     /// Publishes again the assignments of the `n` events up to `checkpoint`

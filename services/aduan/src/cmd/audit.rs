@@ -1,7 +1,10 @@
 //! `aduan audit`: a complaint's history, verification of the whole log's hash
 //! chain, and export/import of the log. These open the data directory
 //! themselves, so they run while `aduan serve` is stopped (the HTTP endpoint
-//! `/v1/audit/complaints/{id}/events` serves history while it runs).
+//! `/v1/audit/complaints/{id}/events` serves history while it runs). On the
+//! JetStream log (`--log jetstream --nats URL`), `verify`, `export` (not
+//! `--redact`) and `import` work while the services run; the others are
+//! sled-only.
 
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
@@ -17,6 +20,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::args::{self, ComplaintRef, Moment};
 use super::layout::Layout;
+use super::log::{Backend, LogArgs};
 
 /// `aduan audit …`
 #[derive(Debug, Args)]
@@ -24,6 +28,30 @@ pub struct AuditArgs {
     /// Data directory.
     #[arg(long, env = "ADUAN_DATA", default_value = "./data", global = true)]
     pub data: PathBuf,
+    /// The event log: `sled` (in --data) or `jetstream` (on the server of
+    /// --nats; verify, export and import only).
+    #[arg(
+        long = "log",
+        env = "ADUAN_LOG",
+        value_enum,
+        default_value = "sled",
+        global = true
+    )]
+    pub backend: Backend,
+    /// The JetStream stream holding the log.
+    #[arg(
+        long,
+        env = "ADUAN_LOG_STREAM",
+        default_value = "ADUAN_LOG",
+        global = true
+    )]
+    pub log_stream: String,
+    /// NATS server URL, with --log jetstream.
+    #[arg(long, env = "ADUAN_NATS", value_parser = args::nats_url, global = true)]
+    pub nats: Option<String>,
+    /// Subject prefix on NATS (the log's records are on `<prefix>.log.<stream>`).
+    #[arg(long, env = "ADUAN_SUBJECT_PREFIX", default_value = "aduan", value_parser = args::subject_prefix, global = true)]
+    pub subject_prefix: String,
     #[command(subcommand)]
     pub cmd: AuditCmd,
 }
@@ -133,6 +161,9 @@ pub fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
     if let AuditCmd::CheckExport { file } = &args.cmd {
         return check_export(file);
     }
+    if args.backend == Backend::JetStream {
+        return on_jetstream(args);
+    }
     let layout = Layout::new(&args.data);
     // Reading a log that is not there would create an empty one and report
     // on it ("ok: 0 events"): a mistyped --data must not pass an audit.
@@ -191,6 +222,51 @@ pub fn audit(args: AuditArgs) -> anyhow::Result<ExitCode> {
     code
 }
 
+/// `verify`, `export` and `import` on the JetStream log.
+fn on_jetstream(args: AuditArgs) -> anyhow::Result<ExitCode> {
+    let log_args = LogArgs {
+        backend: args.backend,
+        log_stream: args.log_stream.clone(),
+        log_replicas: aduan_log_jetstream::Replicas::One,
+    };
+    log_args.check(args.nats.as_deref())?;
+    let supported = match &args.cmd {
+        AuditCmd::Verify { .. } | AuditCmd::Import { .. } => true,
+        AuditCmd::Export { redact, .. } => !redact,
+        _ => false,
+    };
+    if !supported {
+        return Err(super::Usage(
+            "on --log jetstream, audit runs verify, export (without --redact) and import".into(),
+        )
+        .into());
+    }
+    super::process::runtime()?.block_on(async {
+        let edge = super::process::edge(args.nats.as_deref(), &args.subject_prefix)
+            .await?
+            .context("a NATS connection")?;
+        let log = log_args.open_jetstream(&edge, &args.subject_prefix).await?;
+        let code = match args.cmd {
+            AuditCmd::Verify {
+                from,
+                to,
+                expect_head,
+            } => verify(&log, from, to, expect_head).await,
+            AuditCmd::Export {
+                from,
+                to,
+                format,
+                out,
+                ..
+            } => export(&log, (from, to), format, out, None).await,
+            AuditCmd::Import { file } => import(&log, &file).await,
+            _ => Ok(ExitCode::from(2)),
+        };
+        log.close().await;
+        code
+    })
+}
+
 async fn history(
     log: &SledLog,
     layout: &Layout,
@@ -228,8 +304,8 @@ fn parse_anchor(s: &str) -> Result<[u8; 32], String> {
     aduan_audit::parse_hash(s).ok_or_else(|| "a head hash is 64 hex digits".to_owned())
 }
 
-async fn verify(
-    log: &SledLog,
+async fn verify<L: EventLog + Clone>(
+    log: &L,
     from: u64,
     to: Option<u64>,
     expect: Option<[u8; 32]>,
@@ -297,8 +373,8 @@ pub(super) fn create_private(path: &std::path::Path) -> anyhow::Result<std::fs::
     Ok(f)
 }
 
-async fn export(
-    log: &SledLog,
+async fn export<L: EventLog>(
+    log: &L,
     (from, to): (u64, Option<u64>),
     format: ExportFormat,
     out: Option<PathBuf>,
@@ -383,7 +459,7 @@ async fn replay(
     Ok(ExitCode::SUCCESS)
 }
 
-async fn import(log: &SledLog, file: &std::path::Path) -> anyhow::Result<ExitCode> {
+async fn import<L: EventLog>(log: &L, file: &std::path::Path) -> anyhow::Result<ExitCode> {
     let f = std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
     let head = aduan_audit::import(log, std::io::BufReader::new(f)).await?;
     eprintln!("imported {head} events; run `aduan audit verify` to check them");

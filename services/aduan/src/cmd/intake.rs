@@ -1,16 +1,18 @@
-//! `aduan intake` (intake alone, on NATS) and the wiring `aduan serve` uses
-//! for it.
+//! `aduan intake` (intake alone, on NATS) and the wiring `aduan serve` and
+//! `aduan api` use for it. On a JetStream log several `aduan intake`
+//! processes serve side by side: dedupe is the log's (each complaint's stream
+//! is created with `NoStream`), and they share the reporter key's bucket.
 
 use std::process::ExitCode;
 
 use aduan_bus::Edge;
-use aduan_intake::{Intake, ReporterKey};
-use aduan_log_sled::SledLog;
+use aduan_intake::Intake;
 use anyhow::Context;
 use clap::Args;
 use tokio::sync::watch;
 
-use super::layout::{Layout, Stores, INTAKE_TREE};
+use super::layout::{Stores, INTAKE_TREE};
+use super::log::Log;
 use super::process::{edge, finish, redacted, runtime, Common, Tasks};
 use super::shutdown;
 
@@ -30,17 +32,17 @@ pub struct IntakeArgs {
 }
 
 /// Intake over `stores`, its index in the views and its reporter-token key
-/// where `layout` keeps it (created on first start).
-pub async fn open(layout: &Layout, stores: &Stores) -> anyhow::Result<Intake<SledLog>> {
+/// from the stores' secrets (created on first start).
+pub async fn open(stores: &Stores) -> anyhow::Result<Intake<Log>> {
     let index = stores.views.open_tree(INTAKE_TREE)?;
-    let key = ReporterKey::load_or_create(&layout.reporter_key())?;
+    let key = stores.secrets.reporter_key().await?;
     Ok(Intake::open(stores.log.clone(), index, key).await?)
 }
 
 /// Spawns intake's loops (the indexer; the NATS responder with `nats`).
 pub fn spawn(
     tasks: &mut Tasks,
-    intake: Intake<SledLog>,
+    intake: Intake<Log>,
     nats: Option<Edge>,
     stop: watch::Receiver<bool>,
 ) {
@@ -54,13 +56,12 @@ pub fn spawn(
 
 /// Runs `aduan intake` until SIGTERM or Ctrl-C.
 pub fn intake(args: IntakeArgs) -> anyhow::Result<ExitCode> {
-    tracing::info!(data = %args.common.data.display(), nats = %redacted(&args.nats), "aduan intake starting");
-    let layout = args.common.layout();
-    let stores = layout.open()?;
+    tracing::info!(data = %args.common.data.display(), nats = %redacted(&args.nats), log = ?args.common.log.backend, "aduan intake starting");
     runtime()?.block_on(async move {
         let stop = shutdown::on_signal();
-        let intake = open(&layout, &stores).await?;
         let nats = edge(Some(&args.nats), &args.common.subject_prefix).await?;
+        let stores = args.common.open(nats.as_ref()).await?;
+        let intake = open(&stores).await?;
         let mut tasks = Tasks::default();
         spawn(&mut tasks, intake, nats, stop);
         finish(tasks, &stores).await

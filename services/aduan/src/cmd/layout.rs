@@ -10,13 +10,21 @@
 //! <data>/keys/export.key    the key of `audit export --redact`'s hashes (0600)
 //! <data>/repairs/           what `audit repair` cut off the log, one file a repair (0600)
 //! ```
+//!
+//! With `--log jetstream` the log is a JetStream stream, the tokens and keys
+//! live in KV buckets (`aduan-secrets`), and the data directory holds only
+//! `views/`: this process's own derived state, rebuilt from the log when empty.
 
 use std::path::PathBuf;
 
+use aduan_api::auth::Tokens;
 use aduan_domain::{ComplaintId, TrackingNo};
+use aduan_intake::ReporterKey;
 use aduan_log::LogError;
 use aduan_log_sled::{create_dir_durable, SledLog, SledOptions};
 use anyhow::Context;
+
+use super::log::Log;
 
 /// Where each part of a data directory lives.
 #[derive(Debug, Clone)]
@@ -112,11 +120,27 @@ impl Layout {
             .with_context(|| format!("cannot open read models in {}", self.root.display()))
     }
 
-    /// The log and the derived state, for a service.
+    /// The sled log, the derived state and the files of tokens and keys, for a service.
     pub fn open(&self) -> anyhow::Result<Stores> {
-        let log = self.open_log()?;
+        let log = Log::Sled(self.open_log()?);
         let views = self.open_views()?;
-        Ok(Stores { log, views })
+        let secrets = Secrets::Files(self.clone());
+        Ok(Stores {
+            log,
+            views,
+            secrets,
+        })
+    }
+
+    /// The derived state only, beside a shared log: `<data>/views`, created
+    /// when missing (and then rebuilt from the log by the services).
+    pub fn open_views_only(&self) -> anyhow::Result<aduan_kv::Db> {
+        for dir in [self.root.clone(), self.views()] {
+            create_dir_durable(&dir)
+                .with_context(|| format!("cannot create data directory {}", dir.display()))?;
+        }
+        aduan_kv_sled::open(&self.views())
+            .with_context(|| format!("cannot open read models in {}", self.root.display()))
     }
 
     /// The complaint with tracking number `t`, from intake's index.
@@ -129,20 +153,53 @@ impl Layout {
 /// Intake's tree in the views.
 pub const INTAKE_TREE: &str = "intake";
 
-/// The opened stores of a data directory.
+/// The opened stores of a service.
 pub struct Stores {
     /// The event log.
-    pub log: SledLog,
+    pub log: Log,
     /// The derived state.
     pub views: aduan_kv::Db,
+    /// Where the API tokens and the keys are.
+    pub secrets: Secrets,
 }
 
 impl Stores {
     /// Makes the derived state durable and closes the log.
-    pub fn close(&self) -> anyhow::Result<()> {
+    pub async fn close(&self) -> anyhow::Result<()> {
         self.views.flush().context("flushing read models")?;
-        self.log.close();
+        self.log.close().await;
         Ok(())
+    }
+}
+
+/// Where the API tokens' hashes and the keys are: files of the data
+/// directory (one process, the sled log), or KV buckets every process of a
+/// shared log reads.
+#[derive(Debug, Clone)]
+pub enum Secrets {
+    /// `<data>/tokens.jsonl` and `<data>/keys/`.
+    Files(Layout),
+    /// The buckets `aduan_tokens` and `aduan_keys`.
+    Kv(aduan_secrets::Buckets),
+}
+
+impl Secrets {
+    /// The reporter-token key, created on first start (by the first process).
+    pub async fn reporter_key(&self) -> anyhow::Result<ReporterKey> {
+        match self {
+            Self::Files(layout) => Ok(ReporterKey::load_or_create(&layout.reporter_key())?),
+            Self::Kv(buckets) => Ok(ReporterKey::from_bytes(
+                buckets.key(aduan_secrets::REPORTER_KEY).await?,
+            )),
+        }
+    }
+
+    /// The API tokens, as current as their source.
+    pub async fn tokens(&self) -> anyhow::Result<Tokens> {
+        match self {
+            Self::Files(layout) => Ok(Tokens::open(layout.tokens())),
+            Self::Kv(buckets) => Ok(buckets.watch_tokens().await?),
+        }
     }
 }
 

@@ -1,11 +1,13 @@
 //! One module per subcommand.
 
+pub mod api;
 pub mod args;
 pub mod audit;
 pub mod bench;
 pub mod deploy;
 pub mod intake;
 pub mod layout;
+pub mod log;
 pub mod process;
 pub mod projections;
 pub mod repair;

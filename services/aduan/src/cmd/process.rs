@@ -12,7 +12,8 @@ use anyhow::Context;
 use clap::Args;
 use tokio::task::JoinSet;
 
-use super::layout::{Layout, Stores};
+use super::layout::{Layout, Secrets, Stores};
+use super::log::{Backend, Log, LogArgs};
 
 /// The services of one process, each a task that ends with its result and
 /// is shown in `health` while it runs and how it ended.
@@ -67,12 +68,40 @@ pub struct Common {
         value_parser = super::args::subject_prefix
     )]
     pub subject_prefix: String,
+    #[command(flatten)]
+    pub log: LogArgs,
 }
 
 impl Common {
     /// The data directory's layout.
     pub fn layout(&self) -> Layout {
         Layout::new(&self.data)
+    }
+
+    /// Opens the stores of a service: the sled log and files of the data
+    /// directory, or the JetStream log and KV buckets on `nats`'s server
+    /// with only the derived state in the data directory. Call
+    /// [`LogArgs::check`] first: a JetStream log without NATS is refused here
+    /// too, but without exit code 2.
+    pub async fn open(&self, nats: Option<&Edge>) -> anyhow::Result<Stores> {
+        let layout = self.layout();
+        match (self.log.backend, nats) {
+            (Backend::Sled, _) => layout.open(),
+            (Backend::JetStream, None) => Err(self.log.check(None).unwrap_err().into()),
+            (Backend::JetStream, Some(edge)) => {
+                let views = layout.open_views_only()?;
+                let log = self.log.open_jetstream(edge, &self.subject_prefix).await?;
+                let replicas = self.log.log_replicas.count();
+                let buckets = aduan_secrets::Buckets::open(edge.client.clone(), replicas)
+                    .await
+                    .context("opening the token and key buckets")?;
+                Ok(Stores {
+                    log: Log::JetStream(log),
+                    views,
+                    secrets: Secrets::Kv(buckets),
+                })
+            }
+        }
     }
 }
 
@@ -208,7 +237,7 @@ pub async fn finish(mut tasks: Tasks, stores: &Stores) -> anyhow::Result<ExitCod
             failed = true;
         }
     }
-    stores.close()?;
+    stores.close().await?;
     tracing::info!("stopped cleanly");
     Ok(if failed {
         ExitCode::from(1)

@@ -8,12 +8,12 @@ use std::sync::Arc;
 use aduan_bus::Edge;
 use aduan_domain::SharedClock;
 use aduan_log::EventLog;
-use aduan_log_sled::SledLog;
 use aduan_projections::Projections;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use tokio::sync::watch;
 
+use super::log::{Backend, Log};
 use super::process::{edge, finish, redacted, runtime, Common, Tasks};
 use super::shutdown;
 
@@ -42,7 +42,7 @@ enum Sub {
 /// with `nats`, answering status queries by `clock`).
 pub fn spawn(
     tasks: &mut Tasks,
-    log: SledLog,
+    log: Log,
     views: &aduan_kv::Db,
     nats: Option<Edge>,
     clock: SharedClock,
@@ -67,11 +67,12 @@ pub fn projections(args: ProjectionsArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn run(args: ProjectionsArgs) -> anyhow::Result<ExitCode> {
-    tracing::info!(data = %args.common.data.display(), nats = ?args.nats.as_deref().map(redacted), "aduan projections starting");
-    let stores = args.common.layout().open()?;
+    tracing::info!(data = %args.common.data.display(), nats = ?args.nats.as_deref().map(redacted), log = ?args.common.log.backend, "aduan projections starting");
+    args.common.log.check(args.nats.as_deref())?;
     runtime()?.block_on(async move {
         let stop = shutdown::on_signal();
         let nats = edge(args.nats.as_deref(), &args.common.subject_prefix).await?;
+        let stores = args.common.open(nats.as_ref()).await?;
         let mut tasks = Tasks::default();
         let clock = Arc::new(aduan_domain::SystemClock);
         spawn(
@@ -87,6 +88,14 @@ fn run(args: ProjectionsArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn rebuild(common: &Common) -> anyhow::Result<ExitCode> {
+    if common.log.backend == Backend::JetStream {
+        return Err(super::Usage(
+            "`projections rebuild` works on the sled log; a process on the JetStream log \
+             rebuilds its read models when started on an empty --data"
+                .to_owned(),
+        )
+        .into());
+    }
     let stores = common.layout().open()?;
     runtime()?.block_on(async move {
         let bar = indicatif::ProgressBar::new(*stores.log.head().borrow());
@@ -110,7 +119,7 @@ fn rebuild(common: &Common) -> anyhow::Result<ExitCode> {
             "rebuilt read models from {n} events in {secs:.2} s ({:.0} events/s)",
             n as f64 / secs
         );
-        stores.close()?;
+        stores.close().await?;
         Ok(ExitCode::SUCCESS)
     })
 }

@@ -76,7 +76,10 @@ fn check_boundaries(file: &Path, rules: &RuleSet) -> bool {
 /// unless it is already the latest publication; without a file, the rule set
 /// in force in the log stays, and the built-in sample is published only into
 /// a log that holds none.
-pub async fn put_in_force(log: &SledLog, path: Option<&Path>) -> anyhow::Result<()> {
+pub async fn put_in_force<L: aduan_log::EventLog>(
+    log: &L,
+    path: Option<&Path>,
+) -> anyhow::Result<()> {
     let source = match path {
         Some(p) => std::fs::read_to_string(p)
             .with_context(|| format!("cannot read rule set {}", p.display()))?,

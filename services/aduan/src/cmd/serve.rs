@@ -1,21 +1,18 @@
-//! `aduan serve`: every service in one process over the embedded log, wired
-//! here and run by their own crates; HTTP always, NATS with `--nats`.
+//! `aduan serve`: every service in one process over the embedded log (or
+//! the JetStream log with `--log jetstream`), wired here and run by their own
+//! crates; HTTP always, NATS with `--nats`.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use aduan_api::ApiState;
 use aduan_complaints::{At, ComplaintStore};
 use aduan_router::RouterConfig;
 use anyhow::Context;
 use clap::Args;
 
-use aduan_bus::Edge;
-use aduan_log_sled::SledLog;
-use tokio::sync::watch;
-
-use super::process::{edge, finish, listen, redacted, runtime, stop_on_failure, Common, Tasks};
+use super::api::Front;
+use super::process::{edge, finish, redacted, runtime, stop_on_failure, Common, Tasks};
 use super::{intake, projections, router, rules, shutdown};
 
 /// Flags of `aduan serve`.
@@ -49,14 +46,14 @@ pub struct ServeArgs {
 /// 1, so a supervisor restarts it with the stores reopened).
 pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let common = &args.common;
-    tracing::info!(data = %common.data.display(), http = %args.http, rules = ?common.rules, nats = ?args.nats.as_deref().map(redacted), "aduan serve starting");
-    let layout = common.layout();
-    let stores = layout.open()?;
+    tracing::info!(data = %common.data.display(), http = %args.http, rules = ?common.rules, nats = ?args.nats.as_deref().map(redacted), log = ?common.log.backend, "aduan serve starting");
+    common.log.check(args.nats.as_deref())?;
     runtime()?.block_on(async {
         let (trigger, stop) = shutdown::on_signal_or_failure();
         let offset = time::Duration::seconds(args.clock_offset_secs);
         let clock: aduan_domain::SharedClock = Arc::new(aduan_domain::OffsetClock { offset });
         let nats = edge(args.nats.as_deref(), &common.subject_prefix).await?;
+        let stores = common.open(nats.as_ref()).await?;
         // In force before intake takes complaints, so all of this run's are routed by it.
         rules::put_in_force(&stores.log, common.rules.as_deref()).await?;
         let complaints = ComplaintStore::new(stores.log.clone(), clock.clone());
@@ -64,13 +61,12 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             .rules_in_force(At::Latest)
             .await?
             .context("no rule set in force after putting one in force")?;
-        let boundaries = rules::boundaries(common.rules.as_deref(), &in_force)?;
         let health = aduan_api::health::Health::new(args.ready_max_lag);
         let mut tasks = Tasks::new(health.clone());
         let (log, views) = (stores.log.clone(), stores.views.clone());
         let config = RouterConfig::new(clock.clone());
         router::spawn(&mut tasks, log, views, nats.clone(), config, stop.clone()).await?;
-        let intake = intake::open(&layout, &stores).await?;
+        let intake = intake::open(&stores).await?;
         intake::spawn(&mut tasks, intake.clone(), nats.clone(), stop.clone());
         let log = stores.log.clone();
         let projections = projections::spawn(
@@ -81,41 +77,21 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             clock.clone(),
             stop.clone(),
         )?;
-        let commands = aduan_commands::Commands::with_store(complaints);
-        spawn_commands(&mut tasks, &commands, nats, stop.clone());
-        let state = ApiState {
-            log: stores.log.clone(),
+        let front = Front {
+            complaints,
             intake,
-            rules: in_force,
-            tokens: aduan_api::auth::Tokens::open(layout.tokens()),
-            commands,
             projections,
+            rules: in_force,
+            rule_file: common.rules.clone(),
             clock,
             health,
-            boundaries,
         };
-        let listener = listen(args.http).await?;
-        let server = tokio::spawn(aduan_api::run(listener, state, stop.clone()));
+        let server = front
+            .spawn(&mut tasks, &stores, nats, args.http, stop.clone())
+            .await?;
         let failed = stop_on_failure(&mut tasks, stop.clone(), &trigger).await;
-        server.await?.context("HTTP server")?;
+        server.await??;
         let code = finish(tasks, &stores).await?;
         Ok(if failed { ExitCode::from(1) } else { code })
     })
-}
-
-/// Spawns the OPD command handler on NATS, when there is NATS.
-fn spawn_commands(
-    tasks: &mut Tasks,
-    commands: &aduan_commands::Commands<SledLog>,
-    nats: Option<Edge>,
-    stop: watch::Receiver<bool>,
-) {
-    if let Some(edge) = nats {
-        let commands = commands.clone();
-        tasks.spawn("commands", async move {
-            aduan_commands::run(commands, edge, stop)
-                .await
-                .map_err(anyhow::Error::msg)
-        });
-    }
 }

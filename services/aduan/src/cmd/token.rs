@@ -1,7 +1,9 @@
 //! `aduan token issue`: a new API token for an OPD operator, an OPD's head,
 //! an admin or an auditor.
-//! Only its BLAKE3 hash goes into `<data>/tokens.jsonl`; the token is printed
-//! once and cannot be recovered. A running `aduan serve` sees it at once.
+//! Only its BLAKE3 hash goes into `<data>/tokens.jsonl` (with `--log
+//! jetstream`: into the KV bucket `aduan_tokens` on the server of `--nats`);
+//! the token is printed once and cannot be recovered. A running `aduan serve`
+//! (or every `aduan api` of a JetStream deployment) sees it at once.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,6 +12,8 @@ use aduan_api::auth::{self, Role};
 use aduan_domain::OrgCode;
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
+
+use super::log::{Backend, LogArgs};
 
 /// `aduan token …`.
 #[derive(Debug, Args)]
@@ -50,6 +54,11 @@ struct IssueArgs {
     /// Data directory holding tokens.jsonl.
     #[arg(long, env = "ADUAN_DATA", default_value = "./data")]
     data: PathBuf,
+    #[command(flatten)]
+    log: LogArgs,
+    /// NATS server URL: with --log jetstream, the server holding the bucket.
+    #[arg(long, env = "ADUAN_NATS", value_parser = super::args::nats_url)]
+    nats: Option<String>,
 }
 
 /// Runs `aduan token …`.
@@ -72,15 +81,40 @@ pub fn token(args: TokenArgs) -> anyhow::Result<ExitCode> {
             name: non_blank(a.name, "auditor")?,
         },
     };
-    let path = super::layout::Layout::new(&a.data).tokens();
-    let token = auth::issue(&path, &role).context("issuing the token")?;
+    a.log.check(a.nats.as_deref())?;
+    let (token, place) = match (a.log.backend, a.nats.as_deref()) {
+        (Backend::JetStream, Some(url)) => (issue_into_bucket(url, &a.log, &role)?, bucket(url)),
+        _ => {
+            let path = super::layout::Layout::new(&a.data).tokens();
+            let token = auth::issue(&path, &role).context("issuing the token")?;
+            (token, path.display().to_string())
+        }
+    };
     eprintln!(
-        "issued token (role {}) into {}; it is shown once:",
-        role.kind(),
-        path.display()
+        "issued token (role {}) into {place}; it is shown once:",
+        role.kind()
     );
     println!("{token}");
     Ok(ExitCode::SUCCESS)
+}
+
+fn bucket(url: &str) -> String {
+    format!(
+        "the KV bucket {} at {}",
+        aduan_secrets::TOKENS_BUCKET,
+        super::process::redacted(url)
+    )
+}
+
+/// Issues the token into the shared bucket.
+fn issue_into_bucket(url: &str, log: &LogArgs, role: &Role) -> anyhow::Result<String> {
+    super::process::runtime()?.block_on(async {
+        let edge = super::process::edge(Some(url), "aduan")
+            .await?
+            .context("a NATS connection")?;
+        let buckets = aduan_secrets::Buckets::open(edge.client, log.log_replicas.count()).await?;
+        buckets.issue(role).await.context("issuing the token")
+    })
 }
 
 /// Every token acts under its name, so it may not be blank; without --name a

@@ -1,0 +1,149 @@
+//! The token and key buckets against a real nats-server 2.15.1 (the binary
+//! `scripts/install-nats-2.15.sh` installs under target/venv), started here on
+//! a free loopback port with its own store directory and killed on drop.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aduan_api::auth::Role;
+use aduan_domain::{reporter_token, OrgCode};
+use aduan_secrets::{Buckets, REPORTER_KEY, TOKENS_BUCKET};
+
+struct Server {
+    child: Child,
+    port: u16,
+    _store: tempfile::TempDir,
+}
+
+impl Server {
+    fn start() -> Self {
+        let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+            || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"),
+            PathBuf::from,
+        );
+        let bin = target.join("venv/bin/nats-server");
+        assert!(
+            bin.is_file(),
+            "{} is missing: run scripts/install-nats-2.15.sh",
+            bin.display()
+        );
+        let store = tempfile::tempdir().expect("store dir");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let child = Command::new(bin)
+            .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
+            .arg(store.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start nats-server");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "nats-server did not listen");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Self {
+            child,
+            port,
+            _store: store,
+        }
+    }
+
+    async fn connect(&self) -> async_nats::Client {
+        async_nats::connect(format!("nats://127.0.0.1:{}", self.port))
+            .await
+            .expect("connect")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_first_process_to_create_a_key_wins_and_every_other_reads_it() {
+    let server = Server::start();
+    // Eight processes (connections) start at once, each opening the buckets
+    // and asking for the reporter key.
+    let mut racing = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let client = server.connect().await;
+        racing.spawn(async move {
+            let buckets = Buckets::open(client, 1).await.expect("buckets");
+            buckets.key(REPORTER_KEY).await.expect("key")
+        });
+    }
+    let keys: Vec<[u8; 32]> = racing.join_all().await;
+    assert!(
+        keys.iter().all(|k| *k == keys[0]),
+        "one key for all: {keys:?}"
+    );
+    assert_ne!(keys[0], [0u8; 32]);
+    let later = Buckets::open(server.connect().await, 1)
+        .await
+        .expect("buckets");
+    assert_eq!(later.key(REPORTER_KEY).await.expect("key"), keys[0]);
+    assert_ne!(later.key("export").await.expect("another key"), keys[0]);
+}
+
+/// Waits up to a second for `f` to hold; how long it took.
+async fn within_a_second(mut f: impl FnMut() -> bool) -> Option<Duration> {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(1) {
+        if f() {
+            return Some(start.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    None
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn tokens_issued_into_the_bucket_work_at_once_and_deleted_ones_stop() {
+    let server = Server::start();
+    let issuer = Buckets::open(server.connect().await, 1)
+        .await
+        .expect("buckets");
+    let admin = Role::Admin {
+        name: "rina".into(),
+    };
+    let before = issuer.issue(&admin).await.expect("issue");
+    // Another process: it reads what was there before it started...
+    let api = Buckets::open(server.connect().await, 1)
+        .await
+        .expect("buckets");
+    let tokens = api.watch_tokens().await.expect("tokens");
+    assert_eq!(tokens.role_of(&before), Some(admin.clone()));
+    assert_eq!(tokens.role_of("not-a-token"), None);
+    // ... and what is issued while it runs.
+    let opd = Role::Opd {
+        org: OrgCode::parse("kab-pati-dinkes").expect("org"),
+        name: "budi".into(),
+    };
+    let during = issuer.issue(&opd).await.expect("issue");
+    let took = within_a_second(|| tokens.role_of(&during) == Some(opd.clone())).await;
+    assert!(took.is_some(), "a new token works within a second");
+    println!("a token issued into {TOKENS_BUCKET} worked after {took:?}");
+    // A deleted token stops working.
+    issuer
+        .revoke(&reporter_token::hash(&during))
+        .await
+        .expect("revoke");
+    let took = within_a_second(|| tokens.role_of(&during).is_none()).await;
+    assert!(took.is_some(), "a deleted token stops within a second");
+    assert_eq!(tokens.role_of(&before), Some(admin));
+    // An entry whose line grants another hash than its key is refused, so
+    // that deleting a key always revokes what it granted.
+    let forged = aduan_api::auth::new_line(&Role::Auditor { name: "x".into() });
+    let js = async_nats::jetstream::new(server.connect().await);
+    let kv = js.get_key_value(TOKENS_BUCKET).await.expect("bucket");
+    kv.put("0123abcd", forged.2.into()).await.expect("put");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(tokens.role_of(&forged.0), None);
+}
