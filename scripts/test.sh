@@ -16,8 +16,10 @@ fi
 missing=""
 command -v curl >/dev/null 2>&1 || missing="$missing curl"
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing="$missing python3-venv"
+# tests/tests/deploy_cluster.rs checks deploy/systemd's units with systemd-analyze verify.
+command -v systemd-analyze >/dev/null 2>&1 || missing="$missing systemd"
 if [ -n "$missing" ]; then
-    echo "test.sh: installing$missing (Debian packages) for the API and CloudEvents checks" >&2
+    echo "test.sh: installing$missing (Debian packages) for the API, CloudEvents and systemd unit checks" >&2
     SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
     $SUDO apt-get update -qq
     # shellcheck disable=SC2086

@@ -20,6 +20,26 @@ pub fn server_bin() -> std::path::PathBuf {
     std::env::var_os("ADUAN_TEST_NATS_SERVER").map_or_else(|| "nats-server".into(), Into::into)
 }
 
+/// A nats-server of 2.12 or later, for the JetStream log (atomic batches):
+/// the binary `ADUAN_TEST_NATS_SERVER` names, else nats-server 2.15.1 as
+/// `scripts/install-nats-2.15.sh` installs it under `target/venv`.
+pub fn server_2_15() -> std::path::PathBuf {
+    if let Some(bin) = std::env::var_os("ADUAN_TEST_NATS_SERVER") {
+        return bin.into();
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"),
+        Into::into,
+    );
+    let bin = target.join("venv/bin/nats-server");
+    assert!(
+        bin.is_file(),
+        "{} is missing: run scripts/install-nats-2.15.sh (scripts/test.sh does)",
+        bin.display()
+    );
+    bin
+}
+
 /// A generated config and its clear passwords.
 pub struct Deployed {
     _dir: tempfile::TempDir,

@@ -291,6 +291,12 @@ fn deploy_nats_config_refuses_bad_values_and_an_existing_credentials_file() {
         &nats_config(sample, &["--channel", "Web Form"]),
         "--channel",
     );
+    for stream in ["LOG.A", "", "LOG>"] {
+        d.refuse(
+            &nats_config(sample, &["--log-stream", stream]),
+            "--log-stream",
+        );
+    }
     d.refuse(
         &nats_config(sample, &["--out", "/nonexistent/aduan/auth.conf"]),
         "--out",

@@ -182,6 +182,11 @@ async fn every_service_runs_as_its_own_process_on_the_jetstream_log() {
     let view = routed_status(api, &first.tracking_no).await;
     assert_eq!(view["org"], "kab-pati-dinkes", "{view}");
     assert!(dir.join("api/views").is_dir() && !dir.join("api/log").exists());
+    // And the web console's status page, from the same read models.
+    let page = format!("/lacak/{}", first.tracking_no);
+    let (status, body) = http(api, "GET", &page, &[], b"").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("data-testid=\"owner\""), "{body}");
 
     // A token issued into the bucket works on the running api at once.
     let recap = "/v1/stats/recap";

@@ -7,7 +7,10 @@
 //! without the right password; A can still create its own durable consumer,
 //! fetch and ack its own assignments and publish on its own `.cmd`. And
 //! `aduan serve` as `svc-serve` runs under the config: a complaint an adapter
-//! submits reaches A's consumer, and A resolves it over `.cmd`.
+//! submits reaches A's consumer, and A resolves it over `.cmd`. On nats-server
+//! 2.12+ (`ADUAN_TEST_NATS_SERVER`, else 2.15.1 from `target/venv`), the
+//! service users create and use the JetStream log stream and the KV buckets,
+//! and OPD A's and an adapter's users are refused every subject of them.
 
 use std::time::Duration;
 
@@ -266,4 +269,115 @@ async fn serve_runs_as_its_user_and_a_complaint_reaches_the_opd_which_resolves_i
         .expect("status");
     let view: serde_json::Value = serde_json::from_slice(&view.payload).expect("JSON");
     assert_eq!(view["status"], "resolved", "{view}");
+}
+
+/// The log stream of the services (`aduan deploy nats-config`'s default
+/// `--log-stream`) and its subject.
+const LOG: &str = "ADUAN_LOG";
+const LOG_SUBJECT: &str = "aduan.log.ADUAN_LOG";
+/// The KV buckets the services share.
+const BUCKETS: [&str; 3] = ["aduan_tokens", "aduan_keys", "aduan_router_lease"];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_services_and_only_they_may_use_the_log_stream_and_the_kv_buckets() {
+    use aduan_log::{EventLog, ExpectedVersion, NewEvent};
+    use aduan_log_jetstream::{JetStreamLog, JetStreamOptions};
+
+    let d = deploy();
+    let nats = NatsServer::start_with_config(&aduan_e2e::auth::server_2_15(), &d.config);
+    let url = nats.url();
+
+    // svc-intake creates the log, appends, and a second instance (svc-api) reads it.
+    let intake = connect_as(&url, Some(d.user("svc-intake"))).await;
+    let log = JetStreamLog::open(intake, JetStreamOptions::new(LOG, LOG_SUBJECT))
+        .await
+        .expect("svc-intake creates and opens the log");
+    let event = || NewEvent::new("ComplaintReceived", "t", b"payload".to_vec());
+    log.append("c-1", ExpectedVersion::NoStream, vec![event(), event()])
+        .await
+        .expect("svc-intake appends");
+    let api = connect_as(&url, Some(d.user("svc-api"))).await;
+    let other = JetStreamLog::open(api.clone(), JetStreamOptions::new(LOG, LOG_SUBJECT))
+        .await
+        .expect("svc-api opens the same log");
+    assert_eq!(*other.head().borrow(), 2);
+    assert_eq!(other.read_stream("c-1", 1).await.expect("read").len(), 2);
+    other
+        .append("c-2", ExpectedVersion::NoStream, vec![event()])
+        .await
+        .expect("svc-api appends");
+
+    // svc-api creates the token bucket, writes, reads and watches it; svc-router the lease.
+    let kv = jetstream::new(api)
+        .create_key_value(jetstream::kv::Config {
+            bucket: "aduan_tokens".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("svc-api creates the token bucket");
+    kv.put("t1", "hash".into()).await.expect("put");
+    assert_eq!(kv.get("t1").await.expect("get"), Some("hash".into()));
+    let mut watch = kv.watch_all().await.expect("watch");
+    kv.put("t2", "hash2".into()).await.expect("put");
+    let seen = tokio::time::timeout(Duration::from_secs(5), futures::StreamExt::next(&mut watch))
+        .await
+        .expect("the watcher sees the put")
+        .expect("an entry")
+        .expect("no error");
+    assert_eq!(seen.key, "t2");
+    let router = connect_as(&url, Some(d.user("svc-router"))).await;
+    let lease = jetstream::new(router)
+        .create_key_value(jetstream::kv::Config {
+            bucket: "aduan_router_lease".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("svc-router creates the lease bucket");
+    lease
+        .create("active", "router-1".into())
+        .await
+        .expect("svc-router takes the lease");
+
+    // OPD A (and, as well, an adapter) is refused all of it.
+    for user in [opd(A), "adapter-web".to_owned()] {
+        let (client, mut errors) = watched(&url, d.user(&user)).await;
+        let mut subscriptions = vec![LOG_SUBJECT.to_owned(), "aduan.log.>".to_owned()];
+        subscriptions.extend(BUCKETS.iter().map(|b| format!("$KV.{b}.>")));
+        for subject in subscriptions {
+            let _sub = client.subscribe(subject.clone()).await.expect("sent");
+            refused(&mut errors, "Subscription", &subject).await;
+        }
+        let mut publishes = vec![LOG_SUBJECT.to_owned(), "$JS.API.INFO".to_owned()];
+        let streams =
+            std::iter::once(LOG.to_owned()).chain(BUCKETS.iter().map(|b| format!("KV_{b}")));
+        for stream in streams {
+            for rest in [
+                format!("STREAM.INFO.{stream}"),
+                format!("STREAM.CREATE.{stream}"),
+                format!("STREAM.MSG.GET.{stream}"),
+                format!("DIRECT.GET.{stream}"),
+                format!("DIRECT.GET.{stream}.{LOG_SUBJECT}"),
+                format!("CONSUMER.CREATE.{stream}"),
+                format!("CONSUMER.CREATE.{stream}.{user}"),
+                format!("CONSUMER.CREATE.{stream}.{user}.{LOG_SUBJECT}"),
+                format!("CONSUMER.MSG.NEXT.{stream}.{user}"),
+            ] {
+                publishes.push(format!("$JS.API.{rest}"));
+            }
+        }
+        publishes.extend(BUCKETS.iter().map(|b| format!("$KV.{b}.forged")));
+        for subject in publishes {
+            client
+                .publish_with_reply(subject.clone(), client.new_inbox(), "{}".into())
+                .await
+                .expect("sent");
+            refused(&mut errors, "Publish", &subject).await;
+        }
+    }
+
+    // Nothing of theirs reached the log or the bucket.
+    assert_eq!(*other.head().borrow(), 3);
+    assert_eq!(kv.get("forged").await.expect("get"), None);
+    log.close().await;
+    other.close().await;
 }

@@ -9,6 +9,7 @@ use hdrhistogram::Histogram;
 pub mod growth;
 pub mod intake;
 pub mod jetstream;
+pub mod jslog;
 pub mod log;
 pub mod pipeline;
 pub mod postgres;

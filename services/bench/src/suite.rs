@@ -4,8 +4,16 @@
 use std::fmt::Write as _;
 
 use crate::{
-    intake as intake_bench, jetstream, log, postgres, reads, replay as replay_bench, Stats,
+    intake as intake_bench, jetstream, jslog, log, postgres, reads, replay as replay_bench, Stats,
 };
+
+/// Most events each JetStream log row appends (a level with one appender a
+/// tenth): an R1 stream commits an atomic batch in about 30 ms, so 200,000
+/// events at 16 appenders would take minutes.
+pub const JETSTREAM_LOG_EVENTS: u64 = 20_000;
+
+/// The sled row's name (the ratios' numerator).
+const SLED: &str = "aduan sled log";
 
 /// Intake over NATS at each requester level.
 pub async fn intake(
@@ -134,6 +142,11 @@ pub async fn run(plan: &Plan, progress: &mut dyn FnMut(&str)) -> anyhow::Result<
             Err(e) => progress(&format!("fair JetStream peer skipped: {e}")),
         }
     }
+    let js_logs = if plan.peers.jetstream {
+        jetstream_logs(progress)
+    } else {
+        Vec::new()
+    };
     let pg = match &plan.peers.postgres {
         Some(url) => match postgres::setup(url, 64).await {
             Ok(pool) => Some(pool),
@@ -160,6 +173,12 @@ pub async fn run(plan: &Plan, progress: &mut dyn FnMut(&str)) -> anyhow::Result<
             progress(&row(&s));
             rows.push(s);
         }
+        for peer in &js_logs {
+            let n = events.min(JETSTREAM_LOG_EVENTS / if c == 1 { 10 } else { 1 });
+            let s = jslog::appends(peer, c, n, plan.payload).await?;
+            progress(&row(&s));
+            rows.push(s);
+        }
         if let Some(pool) = &pg {
             let s = postgres::appends(pool, c, events, plan.payload).await?;
             progress(&row(&s));
@@ -172,6 +191,23 @@ pub async fn run(plan: &Plan, progress: &mut dyn FnMut(&str)) -> anyhow::Result<
         let _ = postgres::teardown(url).await;
     }
     Ok(rows)
+}
+
+/// aduan's JetStream log on one node and on a three-node cluster of
+/// nats-server 2.15.1; a peer that does not start is reported and skipped.
+fn jetstream_logs(progress: &mut dyn FnMut(&str)) -> Vec<jslog::Peer> {
+    let Some(bin) = jetstream::fair_binary() else {
+        progress("aduan JetStream log rows skipped: nats-server 2.15.1 not installed (scripts/install-nats-2.15.sh)");
+        return Vec::new();
+    };
+    let mut logs = Vec::new();
+    for start in [jslog::Peer::single, jslog::Peer::three] {
+        match start(&bin) {
+            Ok(p) => logs.push(p),
+            Err(e) => progress(&format!("aduan JetStream log row skipped: {e}")),
+        }
+    }
+    logs
 }
 
 fn row(s: &Stats) -> String {
@@ -189,18 +225,23 @@ fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
-/// aduan's rate over each peer's, per concurrency level.
+/// Each aduan log's rate over each peer's, per concurrency level: the sled
+/// log's over every other row's (the JetStream logs' included), a
+/// JetStream log's over the peers that are not aduan's.
 pub fn ratios(rows: &[Stats]) -> String {
     let mut out = String::new();
     for r in rows.iter().filter(|r| r.system.starts_with("aduan")) {
-        for peer in rows
-            .iter()
-            .filter(|p| p.concurrency == r.concurrency && !p.system.starts_with("aduan"))
-        {
+        let over = |p: &&Stats| {
+            p.concurrency == r.concurrency
+                && p.system != r.system
+                && (r.system == SLED || !p.system.starts_with("aduan"))
+        };
+        for peer in rows.iter().filter(over) {
             let _ = writeln!(
                 out,
-                "- {} appenders: aduan / {} = {:.2}×",
+                "- {} appenders: {} / {} = {:.2}×",
                 r.concurrency,
+                r.system,
                 peer.system,
                 r.rate() / peer.rate()
             );

@@ -5,8 +5,10 @@
 //! query only) and a user per aduan service, each receiving replies only under
 //! its own inbox prefix (`_INBOX_<user>`). Passwords are random, generated
 //! here; the config holds their bcrypt hashes, and the clear passwords are
-//! returned once for the credentials file. It writes no files and opens no
-//! connection: the `aduan` command does that.
+//! returned once for the credentials file. The services (and only they) may
+//! also use the JetStream log stream (`ADUAN_LOG` by default) and the KV
+//! buckets the services share ([`KV_BUCKETS`]). It writes no files and opens
+//! no connection: the `aduan` command does that.
 
 mod permissions;
 mod render;
@@ -19,10 +21,23 @@ use aduan_domain::Channel;
 use aduan_rules::RuleSet;
 use rand::distr::{Alphanumeric, SampleString};
 
-pub use permissions::{users, Permissions, Role, Service, User};
+pub use permissions::{shared_state, users, Permissions, Role, Service, User};
 
 /// The JetStream stream holding every OPD inbox (the router's).
 pub const OPD_STREAM: &str = aduan_router::JetStreamSink::STREAM;
+
+/// The JetStream stream of the log unless told otherwise (`--log-stream`).
+pub const DEFAULT_LOG_STREAM: &str = "ADUAN_LOG";
+
+/// The JetStream KV buckets the services share: API token hashes, keys
+/// (reporter-token and export keys), the router's active/standby lease.
+pub const KV_BUCKETS: [&str; 3] = ["aduan_tokens", "aduan_keys", aduan_router::LEASE_BUCKET];
+
+/// The subject the JetStream log's records are published on, as the
+/// `aduan` command names it: `<subject prefix>.log.<stream>`.
+pub fn log_subject(subject_prefix: &str, stream: &str) -> String {
+    format!("{subject_prefix}.log.{stream}")
+}
 
 /// The bcrypt cost of the generated hashes unless told otherwise; nats-server
 /// checks a hash on every connection, so higher costs slow every connect.
@@ -57,16 +72,32 @@ pub struct Options {
     pub channels: Vec<Channel>,
     /// bcrypt cost of the password hashes.
     pub bcrypt_cost: u32,
+    /// The JetStream stream holding the log.
+    pub log_stream: String,
+    /// The subject its records are published on ([`log_subject`]).
+    pub log_subject: String,
 }
 
 impl Options {
-    /// Prefix `aduan`, an adapter for every channel `rules` knows, the default cost.
+    /// Prefix `aduan`, an adapter for every channel `rules` knows, the
+    /// default cost, the log in stream `ADUAN_LOG` on `aduan.log.ADUAN_LOG`.
     pub fn new(rules: &RuleSet) -> Self {
         Self {
             subjects: Subjects::default(),
             channels: rules.channels().to_vec(),
             bcrypt_cost: DEFAULT_COST,
+            log_stream: DEFAULT_LOG_STREAM.to_owned(),
+            log_subject: log_subject("aduan", DEFAULT_LOG_STREAM),
         }
+    }
+
+    /// The same options for subject prefix `prefix` and log stream `stream`
+    /// (the subjects and the log's subject both follow the prefix).
+    pub fn prefix_and_log(mut self, prefix: &str, stream: &str) -> Self {
+        self.subjects = Subjects::new(prefix);
+        self.log_stream = stream.to_owned();
+        self.log_subject = log_subject(prefix, stream);
+        self
     }
 }
 
@@ -115,7 +146,7 @@ pub fn nats_config(rules: &RuleSet, opts: &Options) -> Result<NatsConfig, Deploy
         });
     }
     Ok(NatsConfig {
-        config: render::config(rules.version(), &opts.subjects, &users, &hashes),
+        config: render::config(rules.version(), opts, &users, &hashes),
         credentials,
         version: rules.version().to_owned(),
     })

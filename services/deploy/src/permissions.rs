@@ -1,13 +1,14 @@
 //! Who may do what on NATS: the users of a rule set and the subjects each may
 //! publish and subscribe to. Everything not listed is refused by the server;
 //! every list is non-empty, because nats-server reads an empty allow list as
-//! "no restriction".
+//! "no restriction". The log stream and the shared KV buckets are the
+//! services' alone: no OPD, admin or adapter user gets any of their subjects.
 
 use aduan_bus::Subjects;
 use aduan_domain::{Channel, OrgCode};
 use aduan_rules::RuleSet;
 
-use crate::{inbox_prefix, Options, OPD_STREAM};
+use crate::{inbox_prefix, Options, KV_BUCKETS, OPD_STREAM};
 
 /// An aduan service that connects to NATS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,7 +96,7 @@ pub fn users(rules: &RuleSet, opts: &Options) -> Vec<User> {
         .filter(|o| o.admin || o.code == OrgCode::national())
         .map(|o| admin(s, &o.code));
     let adapters = opts.channels.iter().map(|c| adapter(s, c));
-    let services = Service::ALL.into_iter().map(|v| service(s, v));
+    let services = Service::ALL.into_iter().map(|v| service(opts, v));
     opds.chain(admins).chain(adapters).chain(services).collect()
 }
 
@@ -185,10 +186,7 @@ fn service_subjects(s: &Subjects, v: Service) -> (Vec<String>, Vec<String>) {
                 api(&format!("CONSUMER.MSG.NEXT.{stream}.>")),
                 api(&format!("CONSUMER.DELETE.{stream}.>")),
             ];
-            (
-                publish.into_iter().chain(lease_subjects()).collect(),
-                vec![],
-            )
+            (publish, vec![])
         }
         Service::Serve => {
             let (mut publish, mut subscribe) = (vec![], vec![]);
@@ -207,27 +205,60 @@ fn service_subjects(s: &Subjects, v: Service) -> (Vec<String>, Vec<String>) {
     }
 }
 
-/// The router lease's bucket: create and read it, write its key.
-fn lease_subjects() -> Vec<String> {
-    let bucket = aduan_router::LEASE_BUCKET;
-    let stream = format!("KV_{bucket}");
-    vec![
-        api(&format!("STREAM.CREATE.{stream}")),
-        api(&format!("STREAM.INFO.{stream}")),
-        api(&format!("STREAM.MSG.GET.{stream}")),
-        api(&format!("DIRECT.GET.{stream}")),
-        api(&format!("DIRECT.GET.{stream}.>")),
-        format!("$KV.{bucket}.>"),
-    ]
+/// What every service may publish to use the state the services share: the
+/// log stream and the KV buckets ([`KV_BUCKETS`], each in its stream
+/// `KV_<bucket>`). Per stream: create, update (an older version's stream
+/// brought up to date) and look it up; read single messages (the log reads
+/// records and its last sequence from the stream's leader with
+/// `STREAM.MSG.GET`; a KV get uses `DIRECT.GET` when the bucket allows it);
+/// ordered consumers of any name (the log's follower, KV watchers), their
+/// pulls, info, deletion and flow-control replies; the account's JetStream
+/// info (`$JS.API.INFO`, read before a KV bucket is created). Then the data subjects:
+/// the log's one subject (its fenced atomic batches are headers on
+/// publishes there) and `$KV.<bucket>.>` (puts, creates, deletes). Replies
+/// come on the service's own inbox, which it may already read.
+pub fn shared_state(opts: &Options) -> Vec<String> {
+    let streams = std::iter::once(opts.log_stream.clone())
+        .chain(KV_BUCKETS.iter().map(|b| format!("KV_{b}")));
+    let mut publish = Vec::new();
+    for stream in streams {
+        for verb in [
+            "STREAM.CREATE",
+            "STREAM.UPDATE",
+            "STREAM.INFO",
+            "STREAM.MSG.GET",
+        ] {
+            publish.push(api(&format!("{verb}.{stream}")));
+        }
+        publish.push(api(&format!("DIRECT.GET.{stream}")));
+        publish.push(api(&format!("CONSUMER.CREATE.{stream}")));
+        for verb in [
+            "DIRECT.GET",
+            "CONSUMER.CREATE",
+            "CONSUMER.INFO",
+            "CONSUMER.MSG.NEXT",
+            "CONSUMER.DELETE",
+        ] {
+            publish.push(api(&format!("{verb}.{stream}.>")));
+        }
+        publish.push(format!("$JS.FC.{stream}.>"));
+    }
+    publish.push(opts.log_subject.clone());
+    // Account info: async-nats reads it before it creates a KV bucket.
+    publish.push(api("INFO"));
+    publish.extend(KV_BUCKETS.iter().map(|b| format!("$KV.{b}.>")));
+    publish
 }
 
-/// An aduan service: what it serves and publishes, and its own inbox (for
-/// JetStream API replies). Its own inbox is also in its publish list, which
-/// is harmless and keeps that list from being empty.
-fn service(s: &Subjects, v: Service) -> User {
+/// An aduan service: what it serves and publishes, the shared state
+/// ([`shared_state`]), and its own inbox (for JetStream API replies). Its
+/// own inbox is also in its publish list, which is harmless and keeps that
+/// list from being empty.
+fn service(opts: &Options, v: Service) -> User {
     let name = format!("svc-{}", v.name());
     let inbox = format!("{}.>", inbox_prefix(&name));
-    let (mut publish, mut subscribe) = service_subjects(s, v);
+    let (mut publish, mut subscribe) = service_subjects(&opts.subjects, v);
+    publish.extend(shared_state(opts));
     publish.push(inbox.clone());
     subscribe.push(inbox);
     User {

@@ -251,3 +251,93 @@ fn an_admin_may_send_only_its_own_orgs_admin_commands() {
         assert_eq!(serves, handler, "{}", u.name);
     }
 }
+
+/// What the services do with the log stream and the KV buckets.
+const SHARED_STATE: &[&str] = &[
+    "$JS.API.INFO",
+    "aduan.log.ADUAN_LOG",
+    "$JS.API.STREAM.CREATE.ADUAN_LOG",
+    "$JS.API.STREAM.INFO.ADUAN_LOG",
+    "$JS.API.STREAM.MSG.GET.ADUAN_LOG",
+    "$JS.API.CONSUMER.CREATE.ADUAN_LOG.Xq3fOrdered",
+    "$JS.API.CONSUMER.MSG.NEXT.ADUAN_LOG.Xq3fOrdered",
+    "$JS.API.CONSUMER.DELETE.ADUAN_LOG.Xq3fOrdered",
+    "$JS.API.STREAM.CREATE.KV_aduan_tokens",
+    "$JS.API.STREAM.INFO.KV_aduan_keys",
+    "$JS.API.DIRECT.GET.KV_aduan_tokens.$KV.aduan_tokens.abc",
+    "$JS.API.STREAM.MSG.GET.KV_aduan_router_lease",
+    "$JS.API.CONSUMER.CREATE.KV_aduan_tokens.w1.$KV.aduan_tokens.>",
+    "$JS.FC.KV_aduan_tokens.w1.1",
+    "$KV.aduan_tokens.abc",
+    "$KV.aduan_keys.reporter",
+    "$KV.aduan_router_lease.active",
+];
+
+#[test]
+fn only_services_may_use_the_log_stream_and_the_kv_buckets() {
+    for u in all_users() {
+        let service = matches!(u.role, Role::Service(_));
+        for subject in SHARED_STATE {
+            let may_publish = may(&u.permissions.publish, subject);
+            assert_eq!(may_publish, service, "{} publish {subject}", u.name);
+            assert!(
+                !may(&u.permissions.subscribe, subject),
+                "{} {subject}",
+                u.name
+            );
+        }
+        // What the log does not use stays refused even to the services.
+        for refused in [
+            "$JS.API.STREAM.DELETE.ADUAN_LOG",
+            "$JS.API.STREAM.PURGE.ADUAN_LOG",
+            "$JS.API.STREAM.MSG.DELETE.ADUAN_LOG",
+            "$JS.API.STREAM.DELETE.KV_aduan_tokens",
+            "$JS.API.STREAM.INFO.KV_other",
+            "$KV.other.x",
+            "aduan.log.OTHER",
+        ] {
+            assert!(
+                !may(&u.permissions.publish, refused),
+                "{} {refused}",
+                u.name
+            );
+        }
+    }
+}
+
+#[test]
+fn the_log_stream_and_its_subject_follow_the_flags() {
+    let rules = rules();
+    let opts = Options::new(&rules).prefix_and_log("gov.aduan", "LOG_B");
+    assert_eq!(opts.log_subject, "gov.aduan.log.LOG_B");
+    let all = users(&rules, &opts);
+    let svc = &user(&all, "svc-intake").permissions;
+    for ok in ["gov.aduan.log.LOG_B", "$JS.API.STREAM.MSG.GET.LOG_B"] {
+        assert!(may(&svc.publish, ok), "{ok}");
+    }
+    for refused in ["aduan.log.ADUAN_LOG", "$JS.API.STREAM.MSG.GET.ADUAN_LOG"] {
+        assert!(!may(&svc.publish, refused), "{refused}");
+    }
+    let out = nats_config(
+        &rules,
+        &Options {
+            bcrypt_cost: 4,
+            ..opts
+        },
+    )
+    .expect("generate");
+    assert!(out.config.contains("gov.aduan.log.LOG_B"));
+    assert!(out.config.contains("$KV.aduan_tokens.>"));
+}
+
+#[test]
+fn the_kv_buckets_are_the_ones_the_services_open() {
+    assert_eq!(
+        crate::KV_BUCKETS,
+        [
+            aduan_secrets::TOKENS_BUCKET,
+            aduan_secrets::KEYS_BUCKET,
+            aduan_router::LEASE_BUCKET
+        ]
+    );
+}

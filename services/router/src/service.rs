@@ -9,7 +9,7 @@
 //! idempotent (the fold shows the routing done, the sink dedupes on the
 //! event id). A published rule set takes effect for every event after it.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,15 +18,17 @@ use aduan_domain::{ComplaintId, SharedClock, RULESET_STREAM};
 use aduan_log::{EventLog, LogError, RecordedEvent};
 use aduan_rules::RuleSet;
 use tokio::sync::{mpsc, oneshot, watch};
-use tokio::task::JoinSet;
+use tokio::task::{JoinHandle, JoinSet};
 
 use crate::sink::AssignmentSink;
 use crate::store::Store;
-use crate::worker::Worker;
+use crate::worker::{Step, Worker};
 use crate::RouterError;
 
 /// Lanes handling complaints concurrently.
 const LANES: usize = 64;
+/// Deliveries a lane keeps track of before it forgets the finished ones.
+const MAX_DELIVERING: usize = 256;
 /// Events read ahead of the checkpoint at most.
 pub(crate) const MAX_IN_FLIGHT: usize = 4096;
 /// Events before the checkpoint whose assignments are checked at start:
@@ -153,15 +155,41 @@ where
     result
 }
 
+/// Handles one lane's jobs in order. An assignment is delivered by a task of
+/// its own while the lane goes on with other complaints; the next event of
+/// the same complaint waits for it, so one complaint's assignments reach
+/// the inbox in the order they were made.
 async fn lane<L: EventLog + Clone, S: AssignmentSink>(
     worker: Arc<Worker<L, S>>,
     mut rx: mpsc::Receiver<Job>,
 ) {
+    let mut delivering: HashMap<ComplaintId, JoinHandle<()>> = HashMap::new();
     while let Some(job) = rx.recv().await {
-        let outcome = worker
+        if let Some(earlier) = delivering.remove(&job.id) {
+            let _ = earlier.await;
+        }
+        let outcome = match worker
             .handle(&job.id, &job.event, job.rules.as_deref())
-            .await;
+            .await
+        {
+            Ok(Step::Done) => Ok(true),
+            Ok(Step::Deliver(d)) => {
+                if delivering.len() >= MAX_DELIVERING {
+                    delivering.retain(|_, task| !task.is_finished());
+                }
+                let (worker, id, done) = (worker.clone(), job.id, job.done);
+                let task = tokio::spawn(async move {
+                    let _ = done.send(worker.deliver(&id, *d).await);
+                });
+                delivering.insert(job.id, task);
+                continue;
+            }
+            Err(e) => Err(e),
+        };
         let _ = job.done.send(outcome);
+    }
+    for (_, task) in delivering {
+        let _ = task.await;
     }
 }
 
@@ -190,7 +218,11 @@ impl<L: EventLog + Clone, S: AssignmentSink> Tail<L, S> {
                 outcome = front(&mut self.pending), if !self.pending.is_empty() => {
                     let Some((position, _)) = self.pending.pop_front() else { continue };
                     match outcome {
-                        Ok(Ok(true)) => self.worker.store.set_checkpoint(position)?,
+                        Ok(Ok(true)) => {
+                            if !self.advance(position)? {
+                                return Ok(());
+                            }
+                        }
                         Ok(Err(e)) => return Err(e),
                         // Shutdown interrupted it, or its lane is gone.
                         Ok(Ok(false)) | Err(_) => return Ok(()),
@@ -206,6 +238,29 @@ impl<L: EventLog + Clone, S: AssignmentSink> Tail<L, S> {
                 },
             }
         }
+    }
+
+    /// Moves the checkpoint past `position`, whose effect is done, and past
+    /// every event after it whose outcome is in and done too: one write for
+    /// all of them. False when an outcome in says stop (the checkpoint stays
+    /// before that event).
+    fn advance(&mut self, mut position: u64) -> Result<bool, RouterError> {
+        let mut go_on = Ok(true);
+        while let Some((next, rx)) = self.pending.front_mut() {
+            match rx.try_recv() {
+                Ok(Ok(true)) => position = *next,
+                Err(oneshot::error::TryRecvError::Empty) => break,
+                Ok(Err(e)) => go_on = Err(e),
+                // Shutdown interrupted it, or its lane is gone.
+                Ok(Ok(false)) | Err(oneshot::error::TryRecvError::Closed) => go_on = Ok(false),
+            }
+            self.pending.pop_front();
+            if !matches!(go_on, Ok(true)) {
+                break;
+            }
+        }
+        self.worker.store.set_checkpoint(position)?;
+        go_on
     }
 
     /// Hands a complaint event to its lane; takes a rule set into force.

@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use aduan_complaints::{Cause, ComplaintStore, Loaded, StoreError};
 use aduan_domain::calendar::unix_ms;
-use aduan_domain::{ComplaintEvent, ComplaintId};
+use aduan_domain::{Complaint, ComplaintEvent, ComplaintId, OrgCode};
 use aduan_log::{EventLog, RecordedEvent};
+use aduan_proto::v1;
 use aduan_rules::RuleSet;
 use tokio::sync::watch;
 
@@ -21,6 +22,26 @@ use crate::service::{stopped, Mode, RouterConfig};
 use crate::sink::AssignmentSink;
 use crate::store::Store;
 use crate::RouterError;
+
+/// What an event leaves to do once its effect on the log is done.
+pub(crate) enum Step {
+    /// Nothing: the checkpoint may pass the event.
+    Done,
+    /// Its assignment, to [`Worker::deliver`].
+    Deliver(Box<Delivery>),
+}
+
+/// An assignment to hand to the sink, and the complaint's next deadline to
+/// record once it is acknowledged.
+pub(crate) struct Delivery {
+    org: OrgCode,
+    /// The routing event's id, the idempotency key.
+    msg_id: String,
+    /// The routing event's log position (a fenced sink records it).
+    position: u64,
+    assignment: v1::Assignment,
+    due: Option<i64>,
+}
 
 /// What every lane of the router shares.
 pub(crate) struct Worker<L, S> {
@@ -33,54 +54,66 @@ pub(crate) struct Worker<L, S> {
 }
 
 impl<L: EventLog + Clone, S: AssignmentSink> Worker<L, S> {
-    /// Does the effect of one event of complaint `id`, under `rules`; false
-    /// when shutdown interrupted it (the checkpoint must stay before it).
+    /// Does the effect of one event of complaint `id` under `rules` on the
+    /// log and the deadline index; an assignment it makes is returned for
+    /// the caller to [`deliver`](Self::deliver), so a lane goes on with its
+    /// next complaint while the inbox acknowledges.
     pub async fn handle(
         &self,
         id: &ComplaintId,
         e: &RecordedEvent,
         rules: Option<&RuleSet>,
-    ) -> Result<bool, RouterError> {
+    ) -> Result<Step, RouterError> {
         let event = match ComplaintEvent::decode(&e.event_type, e.schema_version, &e.payload) {
             Ok(ev) => ev,
             Err(err) => {
                 tracing::error!(position = e.position, error = %err, "skipping an undecodable event");
-                return Ok(true);
+                return Ok(Step::Done);
             }
         };
-        let done = match event {
+        // The complaint after the effect: its next deadline is recorded
+        // from it, without reading the stream again.
+        let after = match event {
             // A standby appends and publishes nothing: it only keeps its
             // deadline index current, so a takeover starts warm.
-            _ if self.mode == Mode::Standby => true,
+            _ if self.mode == Mode::Standby => self.load(id).await?.map(|l| l.complaint),
             ComplaintEvent::Received(_)
             | ComplaintEvent::RoutingRejected(_)
-            | ComplaintEvent::Reopened(_) => {
-                self.route(id, e, rules).await?;
-                true
-            }
+            | ComplaintEvent::Reopened(_) => self.route(id, e, rules).await?,
             ComplaintEvent::Routed(_)
             | ComplaintEvent::Escalated(_)
-            | ComplaintEvent::ResolutionReturned(_) => self.deliver(id, e).await?,
-            _ => true,
+            | ComplaintEvent::ResolutionReturned(_) => {
+                let Some(loaded) = self.load(id).await? else {
+                    return Ok(Step::Done);
+                };
+                let due = next_due(rules, &loaded.complaint);
+                let upto = (e.stream_version as usize).min(loaded.events.len());
+                if let Some((org, assignment)) = assignment(&loaded.events[..upto]) {
+                    return Ok(Step::Deliver(Box::new(Delivery {
+                        org,
+                        msg_id: e.event_id.to_string(),
+                        position: e.position,
+                        assignment,
+                        due,
+                    })));
+                }
+                Some(loaded.complaint)
+            }
+            _ => self.load(id).await?.map(|l| l.complaint),
         };
-        if !done {
-            return Ok(false);
-        }
-        let due = self
-            .load(id)
-            .await?
-            .and_then(|l| next_due(rules, &l.complaint));
-        self.store.set_due(id, due)?;
-        Ok(true)
+        self.store
+            .set_due(id, after.and_then(|c| next_due(rules, &c)))?;
+        Ok(Step::Done)
     }
 
-    /// Routes the complaint when it needs an owner.
+    /// Routes the complaint when it needs an owner; the complaint after it
+    /// (None when the stream is no complaint).
     async fn route(
         &self,
         id: &ComplaintId,
         cause: &RecordedEvent,
         rules: Option<&RuleSet>,
-    ) -> Result<(), RouterError> {
+    ) -> Result<Option<Complaint>, RouterError> {
         let result = self
             .complaints
             .execute_loaded(id, &self.config.actor, Cause::event(cause), |l, now| {
@@ -91,25 +124,44 @@ impl<L: EventLog + Clone, S: AssignmentSink> Worker<L, S> {
                 Ok(choice.map(|c| route_command(rules, c, now)))
             })
             .await;
-        settled(id, "route", result)
+        match result {
+            Ok(executed) => Ok(Some(executed.complaint)),
+            Err(e) => {
+                settled(id, "route", Err::<(), _>(e))?;
+                Ok(self.load(id).await?.map(|l| l.complaint))
+            }
+        }
     }
 
-    /// Hands the assignment made by `e` to the sink, retrying with backoff
-    /// until it is acknowledged; false when shutdown came first.
-    async fn deliver(&self, id: &ComplaintId, e: &RecordedEvent) -> Result<bool, RouterError> {
-        let Some(loaded) = self.load(id).await? else {
-            return Ok(true);
-        };
-        let upto = (e.stream_version as usize).min(loaded.events.len());
-        let Some((org, a)) = assignment(&loaded.events[..upto]) else {
-            return Ok(true);
-        };
-        let msg_id = e.event_id.to_string();
+    /// Hands `d` to the sink, retrying with backoff until it is
+    /// acknowledged, then records the complaint's next deadline; false when
+    /// shutdown came first (the checkpoint must stay before it).
+    pub async fn deliver(&self, id: &ComplaintId, d: Delivery) -> Result<bool, RouterError> {
+        if !self
+            .publish(id, &d.org, &d.msg_id, d.position, &d.assignment)
+            .await?
+        {
+            return Ok(false);
+        }
+        self.store.set_due(id, d.due)?;
+        Ok(true)
+    }
+
+    /// Publishes one assignment until the sink acknowledges it; false when
+    /// shutdown came first.
+    async fn publish(
+        &self,
+        id: &ComplaintId,
+        org: &OrgCode,
+        msg_id: &str,
+        position: u64,
+        a: &v1::Assignment,
+    ) -> Result<bool, RouterError> {
         let mut backoff = Duration::from_millis(50);
         let mut stop = self.stop.clone();
         loop {
             let result = tokio::select! {
-                r = self.sink.publish_at(&org, &msg_id, e.position, &a) => r,
+                r = self.sink.publish_at(org, msg_id, position, a) => r,
                 _ = stopped(&mut stop) => return Ok(false),
             };
             let Err(err) = result else {
@@ -122,6 +174,19 @@ impl<L: EventLog + Clone, S: AssignmentSink> Worker<L, S> {
             }
             backoff = (backoff * 2).min(self.config.max_backoff);
         }
+    }
+
+    /// Publishes again the assignment made by `e`, read from its stream.
+    async fn republish(&self, id: &ComplaintId, e: &RecordedEvent) -> Result<bool, RouterError> {
+        let Some(loaded) = self.load(id).await? else {
+            return Ok(true);
+        };
+        let upto = (e.stream_version as usize).min(loaded.events.len());
+        let Some((org, a)) = assignment(&loaded.events[..upto]) else {
+            return Ok(true);
+        };
+        self.publish(id, &org, &e.event_id.to_string(), e.position, &a)
+            .await
     }
 
     /// Publishes again the assignments of the `n` events up to `checkpoint`
@@ -149,7 +214,7 @@ impl<L: EventLog + Clone, S: AssignmentSink> Worker<L, S> {
                 if self.sink.holds(&e.event_id.to_string()).await? {
                     continue;
                 }
-                if !self.deliver(&id, e).await? {
+                if !self.republish(&id, e).await? {
                     return Ok(());
                 }
                 republished += 1;

@@ -19,12 +19,14 @@ use tokio::sync::watch;
 const SMALL: &str = include_str!("fixtures/small.toml");
 
 /// An inbox: every assignment published in this run, with its message id,
-/// and the ids the inbox holds across runs; fails the first `fail` publishes.
+/// and the ids the inbox holds across runs; fails the first `fail` publishes
+/// and never acknowledges an assignment of a complaint in `stall`.
 #[derive(Clone, Default)]
 struct Recorder {
     got: Arc<Mutex<Vec<(String, String, v1::Assignment)>>>,
     held: Arc<Mutex<HashSet<String>>>,
     fail: Arc<AtomicUsize>,
+    stall: Arc<Mutex<HashSet<String>>>,
 }
 
 impl Recorder {
@@ -53,6 +55,9 @@ impl AssignmentSink for Recorder {
         msg_id: &str,
         a: &v1::Assignment,
     ) -> Result<(), RouterError> {
+        if self.stall.lock().expect("lock").contains(&a.complaint_id) {
+            return std::future::pending().await;
+        }
         if self.fail.load(Ordering::SeqCst) > 0 {
             self.fail.fetch_sub(1, Ordering::SeqCst);
             return Err(RouterError::Publish {
@@ -117,7 +122,17 @@ impl Fixture {
     }
 
     async fn submit(&self, region: &str, category: &str, text: &str) -> ComplaintId {
-        let id = ComplaintId::new();
+        self.submit_as(ComplaintId::new(), region, category, text)
+            .await
+    }
+
+    async fn submit_as(
+        &self,
+        id: ComplaintId,
+        region: &str,
+        category: &str,
+        text: &str,
+    ) -> ComplaintId {
         let e: ComplaintEvent = v1::ComplaintReceived {
             complaint_id: id.to_string(),
             tracking_no: TrackingNo::random().as_str().to_owned(),
@@ -324,6 +339,74 @@ async fn a_failing_sink_is_retried_and_a_restart_republishes_with_the_same_id() 
     assert_eq!(after.all()[0].1, routed_id.to_string());
     assert_eq!(f.routed(&second).await.len(), 1, "routed once");
     assert_eq!(f.routed(&id).await.len(), 1);
+}
+
+/// The router's lane of a complaint (by id, over its 64 lanes).
+fn lane_of(id: &ComplaintId) -> u128 {
+    id.uuid().as_u128() % 64
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unacknowledged_assignment_holds_the_checkpoint_not_the_next_complaint() {
+    let f = Fixture::new();
+    publish_ruleset(&f.log, SMALL).await.expect("publish");
+    // Two complaints of one lane; the inbox never acknowledges the first's.
+    let stuck = ComplaintId::new();
+    let next = loop {
+        let id = ComplaintId::new();
+        if lane_of(&id) == lane_of(&stuck) {
+            break id;
+        }
+    };
+    let sink = Recorder::default();
+    sink.stall.lock().expect("lock").insert(stuck.to_string());
+    let (tx, task) = f.start(sink.clone());
+    f.submit_as(stuck, "33.18", "kesehatan", "antre lama").await;
+    f.submit_as(next, "33.18", "kesehatan", "obat habis").await;
+    eventually("the next complaint's assignment", || {
+        sink.all()
+            .iter()
+            .any(|(_, _, a)| a.complaint_id == next.to_string())
+    })
+    .await;
+    let routed = |events: Vec<(RecordedEvent, ComplaintEvent)>| {
+        events
+            .into_iter()
+            .find(|(_, e)| matches!(e, ComplaintEvent::Routed(_)))
+            .expect("routed")
+            .0
+    };
+    let stuck_routed = routed(f.events(&stuck).await);
+    let next_routed = routed(f.events(&next).await);
+    assert!(next_routed.position > stuck_routed.position);
+    // Time for the tail to take in the next complaint's outcomes.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        f.checkpoint() < stuck_routed.position,
+        "the checkpoint stays before the unacknowledged routing"
+    );
+    stop(tx, task).await;
+
+    // Restarted (as after a crash there): the assignment goes out again,
+    // with the routing event's id as its idempotency key.
+    let again = sink.restarted();
+    let (tx, task) = f.start(again.clone());
+    eventually("the stuck assignment published again", || {
+        again
+            .all()
+            .iter()
+            .any(|(_, _, a)| a.complaint_id == stuck.to_string())
+    })
+    .await;
+    stop(tx, task).await;
+    let ids: Vec<_> = again
+        .all()
+        .into_iter()
+        .filter(|(_, _, a)| a.complaint_id == stuck.to_string())
+        .map(|(_, id, _)| id)
+        .collect();
+    assert_eq!(ids, [stuck_routed.event_id.to_string()]);
+    assert_eq!(f.routed(&stuck).await.len(), 1, "routed once");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -65,6 +65,28 @@ pub struct Front {
 }
 
 impl Front {
+    /// Spawns the front ([`Front::spawn`]) beside `tasks` and runs until
+    /// `stop` (or until a service fails, which pulls `trigger`); then lets
+    /// requests in flight finish, stops the services and closes `stores`.
+    /// Exit 1 when a service failed.
+    pub async fn run(
+        self,
+        mut tasks: Tasks,
+        stores: &Stores,
+        nats: Option<Edge>,
+        http: SocketAddr,
+        stop: watch::Receiver<bool>,
+        trigger: &watch::Sender<bool>,
+    ) -> anyhow::Result<ExitCode> {
+        let server = self
+            .spawn(&mut tasks, stores, nats, http, stop.clone())
+            .await?;
+        let failed = stop_on_failure(&mut tasks, stop, trigger).await;
+        server.await??;
+        let code = finish(tasks, stores).await?;
+        Ok(if failed { ExitCode::from(1) } else { code })
+    }
+
     /// Spawns the command handler (with NATS) into `tasks` and the HTTP API
     /// with the web console on `http`; returns the HTTP server's task.
     pub async fn spawn(
@@ -164,12 +186,8 @@ pub fn api(args: ApiArgs) -> anyhow::Result<ExitCode> {
             clock,
             health,
         };
-        let server = front
-            .spawn(&mut tasks, &stores, nats, args.http, stop.clone())
-            .await?;
-        let failed = stop_on_failure(&mut tasks, stop.clone(), &trigger).await;
-        server.await??;
-        let code = finish(tasks, &stores).await?;
-        Ok(if failed { ExitCode::from(1) } else { code })
+        front
+            .run(tasks, &stores, nats, args.http, stop, &trigger)
+            .await
     })
 }

@@ -8,7 +8,6 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use aduan_bus::Subjects;
 use aduan_domain::Channel;
 use anyhow::Context;
 use clap::{Args, Subcommand};
@@ -63,6 +62,16 @@ pub struct NatsConfigArgs {
         value_parser = args::subject_prefix
     )]
     subject_prefix: String,
+    /// The JetStream stream of the log (as the services' --log-stream): the
+    /// svc-* users, and only they, may use it and its subject
+    /// `<subject-prefix>.log.<stream>`.
+    #[arg(
+        long,
+        env = "ADUAN_LOG_STREAM",
+        default_value = aduan_deploy::DEFAULT_LOG_STREAM,
+        value_parser = log_stream
+    )]
+    log_stream: String,
     /// A channel that gets an adapter user (repeat the flag); default: every
     /// channel the rule set knows (CONTRACT.md's nine unless it names its own).
     #[arg(long = "channel", value_parser = args::channel)]
@@ -98,8 +107,8 @@ fn nats_config(a: NatsConfigArgs) -> anyhow::Result<ExitCode> {
     let Some(rules) = rules::load(&a.rules) else {
         return Ok(ExitCode::from(1));
     };
-    let mut opts = aduan_deploy::Options::new(&rules);
-    opts.subjects = Subjects::new(a.subject_prefix);
+    let mut opts =
+        aduan_deploy::Options::new(&rules).prefix_and_log(&a.subject_prefix, &a.log_stream);
     opts.bcrypt_cost = a.bcrypt_cost;
     if !a.channels.is_empty() {
         opts.channels = a.channels;
@@ -120,6 +129,16 @@ fn nats_config(a: NatsConfigArgs) -> anyhow::Result<ExitCode> {
         a.credentials.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// A JetStream stream name that is also one subject token: 1 to 64
+/// characters, none of them white space, '.', '*', '>', '/' or '\\'.
+fn log_stream(s: &str) -> Result<String, String> {
+    let bad = |c: char| c.is_whitespace() || matches!(c, '.' | '*' | '>' | '/' | '\\');
+    if s.is_empty() || s.len() > 64 || s.contains(bad) {
+        return Err("1 to 64 characters, without white space, '.', '*', '>', '/' or '\\'".into());
+    }
+    Ok(s.to_owned())
 }
 
 /// Creates `path` readable by its owner only and writes `bytes`, synced; an

@@ -12,7 +12,7 @@ use anyhow::Context;
 use clap::Args;
 
 use super::api::Front;
-use super::process::{edge, finish, redacted, runtime, stop_on_failure, Common, Tasks};
+use super::process::{edge, redacted, runtime, Common, Tasks};
 use super::{intake, projections, router, rules, shutdown};
 
 /// Flags of `aduan serve`.
@@ -86,12 +86,8 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             clock,
             health,
         };
-        let server = front
-            .spawn(&mut tasks, &stores, nats, args.http, stop.clone())
-            .await?;
-        let failed = stop_on_failure(&mut tasks, stop.clone(), &trigger).await;
-        server.await??;
-        let code = finish(tasks, &stores).await?;
-        Ok(if failed { ExitCode::from(1) } else { code })
+        front
+            .run(tasks, &stores, nats, args.http, stop, &trigger)
+            .await
     })
 }
