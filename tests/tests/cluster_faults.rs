@@ -12,8 +12,6 @@
 
 #[path = "cluster_faults/client.rs"]
 mod client;
-#[path = "cluster_faults/cluster.rs"]
-mod cluster;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
@@ -27,7 +25,7 @@ use async_nats::jetstream;
 use prost::Message;
 
 use client::{Sent, Window};
-use cluster::Cluster;
+use aduan_nats_cluster::Cluster;
 
 /// Submissions per second, and for how long.
 const RATE: u64 = 25;
@@ -65,6 +63,14 @@ fn aduan_ok(args: &[&str], urls: &str) -> String {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "aduan {args:?}: {err}");
     String::from_utf8(out.stdout).expect("utf-8")
+}
+
+/// The index of the node a generated config named `server_name` (`n<i>`).
+fn node_index(server_name: &str) -> usize {
+    server_name
+        .strip_prefix('n')
+        .and_then(|i| i.parse().ok())
+        .unwrap_or_else(|| panic!("not a generated node: {server_name}"))
 }
 
 /// The server leading `stream` (its Raft group), once it has one other than `not`.
@@ -203,10 +209,11 @@ async fn acked_complaints_survive_a_killed_stream_leader_and_a_killed_router() {
     let tmp = tempfile::tempdir().expect("tmp");
     let dir = tmp.path();
     let began = Instant::now();
-    let mut cluster = Cluster::three(dir);
-    cluster.wait_for_jetstream().await;
-    let urls = cluster.urls();
-    let nc = cluster.connect().await;
+    let bin = aduan_e2e::processes::nats_server_2_15();
+    let mut cluster = tokio::task::block_in_place(|| Cluster::start(&bin, 3)).expect("cluster");
+    let urls: Vec<String> = cluster.nodes.iter().map(|n| n.url()).collect();
+    let urls = urls.join(",");
+    let nc = cluster.connect(0).await.expect("connect");
     let js = jetstream::new(nc.clone());
     eprintln!("cluster ready after {:?}", began.elapsed());
 
@@ -245,7 +252,8 @@ async fn acked_complaints_survive_a_killed_stream_leader_and_a_killed_router() {
     tokio::time::sleep(LEADER_KILL_AT).await;
     let leader = stream_leader(&js, "ADUAN_LOG", None).await;
     let leader_killed = Instant::now();
-    cluster.node(&leader).kill();
+    let leader_node = node_index(&leader);
+    cluster.nodes[leader_node].kill();
     let next = stream_leader(&js, "ADUAN_LOG", Some(&leader)).await;
     eprintln!(
         "SIGKILLed {leader}, the ADUAN_LOG leader, at {:?}; {next} leads after {:?}",
@@ -253,7 +261,7 @@ async fn acked_complaints_survive_a_killed_stream_leader_and_a_killed_router() {
         leader_killed.elapsed()
     );
     tokio::time::sleep(LEADER_RESTART_AT.saturating_sub(start.elapsed())).await;
-    cluster.node(&leader).restart();
+    tokio::task::block_in_place(|| cluster.restart(leader_node)).expect("restart");
     eprintln!("restarted {leader} at {:?}", start.elapsed());
 
     tokio::time::sleep(ROUTER_KILL_AT.saturating_sub(start.elapsed())).await;
