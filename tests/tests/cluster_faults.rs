@@ -24,8 +24,8 @@ use aduan_proto::v1;
 use async_nats::jetstream;
 use prost::Message;
 
-use client::{Sent, Window};
 use aduan_nats_cluster::Cluster;
+use client::{Sent, Window};
 
 /// Submissions per second, and for how long.
 const RATE: u64 = 25;
