@@ -93,8 +93,9 @@ pub async fn populate(dir: &std::path::Path, complaints: u64) -> anyhow::Result<
     Ok(log)
 }
 
-/// Times verify, export and a projection rebuild over `log` (the rebuild
-/// takes the rule set in force from the log, which holds none here).
+/// Times verify, export, a projection rebuild over `log` (the rebuild takes
+/// the rule set in force from the log, which holds none here) and the
+/// rebuild's store alone ([`store_ceiling`]).
 pub async fn passes(log: &SledLog) -> anyhow::Result<Vec<Pass>> {
     let head = *log.head().borrow();
     let mut out = Vec::new();
@@ -136,7 +137,39 @@ pub async fn passes(log: &SledLog) -> anyhow::Result<Vec<Pass>> {
         events: head,
         elapsed: t0.elapsed(),
     });
+    out.push(store_ceiling(&views, head)?);
     Ok(out)
+}
+
+/// What the rebuild's store alone costs: the read models it left, written
+/// again into a fresh sled tree in the rebuild's page size, in key order (the
+/// store's easiest order), with no folding at all. Its rate, per event of the
+/// log, bounds any rebuild that writes these models to this store.
+fn store_ceiling(views: &aduan_kv::Db, events: u64) -> anyhow::Result<Pass> {
+    let models: Vec<(Vec<u8>, Vec<u8>)> = views
+        .open_tree(aduan_projections::TREE)?
+        .iter()
+        .collect::<Result<_, _>>()?;
+    let scratch = tempfile::tempdir()?;
+    let tree = aduan_kv_sled::open(scratch.path())?.open_tree("ceiling")?;
+    let t0 = Instant::now();
+    for page in models.chunks(8192) {
+        let mut batch = aduan_kv::Batch::default();
+        for (k, v) in page {
+            batch.insert(k.as_slice(), v.as_slice());
+        }
+        tree.apply(&batch)?;
+    }
+    let elapsed = t0.elapsed();
+    let per_event = models.len() as f64 / events.max(1) as f64;
+    Ok(Pass {
+        what: format!(
+            "store alone: the rebuilt models' {} keys ({per_event:.2} per event) written to sled, no fold",
+            models.len()
+        ),
+        events,
+        elapsed,
+    })
 }
 
 /// Times opening the closed log in `dir` twice: with the stream index snapshot
