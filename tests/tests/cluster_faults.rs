@@ -20,11 +20,11 @@ use std::time::{Duration, Instant, SystemTime};
 
 use aduan_e2e::processes::Service;
 use aduan_e2e::{aduan_bin, http};
+use aduan_nats_cluster::Cluster;
 use aduan_proto::v1;
 use async_nats::jetstream;
 use prost::Message;
 
-use aduan_nats_cluster::Cluster;
 use client::{Sent, Window};
 
 /// Submissions per second, and for how long.
