@@ -7,13 +7,11 @@
 //! three-node cluster on loopback at R3, started by `aduan-nats-cluster`.
 
 use std::path::Path;
-use std::time::Instant;
 
-use aduan_log::{EventLog, ExpectedVersion, NewEvent};
 use aduan_log_jetstream::{JetStreamLog, JetStreamOptions, Replicas};
 use aduan_nats_cluster::Cluster;
 
-use crate::{Recorder, Stats};
+use crate::Stats;
 
 /// nats-server nodes holding the benchmark's JetStream logs.
 pub struct Peer {
@@ -64,29 +62,7 @@ pub async fn appends(
     )
     .replicas(peer.replicas);
     let log = JetStreamLog::open(client, opts).await?;
-    let per_task = total / concurrency as u64;
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for t in 0..concurrency {
-        let log = log.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut rec = Recorder::new();
-            let stream = format!("bench-{t}");
-            for v in 0..per_task {
-                let e = NewEvent::new("BenchEvent", "bench", vec![b'x'; payload]);
-                let t0 = Instant::now();
-                log.append(&stream, ExpectedVersion::Exact(v), vec![e])
-                    .await?;
-                rec.record_since(t0);
-            }
-            anyhow::Ok(rec)
-        }));
-    }
-    let mut all = Recorder::new();
-    for t in tasks {
-        all.merge(&t.await??);
-    }
-    let elapsed = started.elapsed();
+    let (all, elapsed) = crate::log::appenders(&log, concurrency, total, payload).await?;
     log.close().await;
     let mut stats = all.stats(peer.label, concurrency, elapsed);
     stats.peak_rss_kib = peer.peak_rss_kib();

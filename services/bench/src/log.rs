@@ -2,7 +2,7 @@
 //! one event at a time with its expected version, like intake and the router do.
 
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use aduan_log::{EventLog, ExpectedVersion, NewEvent};
 use aduan_log_sled::{SledLog, SledOptions};
@@ -19,6 +19,22 @@ pub async fn sled_appends(
     let mut opts = SledOptions::new(dir);
     opts.fsync = std::env::var_os("NOFSYNC").is_none();
     let log = SledLog::open(opts)?;
+    let (all, elapsed) = appenders(&log, concurrency, total, payload).await?;
+    log.close();
+    let mut stats = all.stats("aduan sled log", concurrency, elapsed);
+    stats.peak_rss_kib = crate::peak_rss_kib(std::process::id());
+    Ok(stats)
+}
+
+/// `concurrency` tasks appending `total` events of `payload` bytes to `log`,
+/// each to a stream of its own with its expected version, one event per
+/// call; their latencies and the time they took together.
+pub(crate) async fn appenders<L: EventLog + Clone>(
+    log: &L,
+    concurrency: usize,
+    total: u64,
+    payload: usize,
+) -> anyhow::Result<(Recorder, Duration)> {
     let per_task = total / concurrency as u64;
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -41,9 +57,5 @@ pub async fn sled_appends(
     for t in tasks {
         all.merge(&t.await??);
     }
-    let elapsed = started.elapsed();
-    log.close();
-    let mut stats = all.stats("aduan sled log", concurrency, elapsed);
-    stats.peak_rss_kib = crate::peak_rss_kib(std::process::id());
-    Ok(stats)
+    Ok((all, started.elapsed()))
 }
