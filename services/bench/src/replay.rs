@@ -145,10 +145,10 @@ pub async fn passes(log: &SledLog) -> anyhow::Result<Vec<Pass>> {
 /// again into a fresh sled tree in the rebuild's page size, in key order (the
 /// store's easiest order), with no folding at all; one page is held at a
 /// time, read from the rebuilt tree just before it is written, and the reads
-/// are timed too (timing the writes alone would leave out the store's
-/// background flushes, which catch up while a page is read). Its rate, per
-/// event of the log, bounds any rebuild that writes these models to this
-/// store.
+/// are timed too (timing the writes alone gave about twice the rate, we
+/// think because sled's background flushes then catch up untimed; not
+/// verified). Its rate, per event of the log, is about the most a rebuild
+/// that writes these models to this store can reach.
 fn store_ceiling(views: &aduan_kv::Db, events: u64) -> anyhow::Result<Pass> {
     let rebuilt = views.open_tree(aduan_projections::TREE)?;
     let mut models = rebuilt.iter();
