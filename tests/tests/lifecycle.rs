@@ -7,30 +7,12 @@
 //! drills and tests), so the deadline scanner auto-closes the resolved
 //! complaint that the reporter left silent for `auto_close` working days.
 
-use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use aduan_e2e::{aduan_bin, get_json, http, post_json, Aduan, NatsServer};
+use aduan_e2e::{get_json, http, issue_token, post_json, Aduan, NatsServer};
 use aduan_proto::v1;
 use prost::Message;
 use serde_json::{json, Value};
-
-fn token(data: &Path, args: &[&str]) -> String {
-    let out = Command::new(aduan_bin())
-        .args(["token", "issue"])
-        .args(args)
-        .arg("--data")
-        .arg(data)
-        .output()
-        .expect("run aduan token issue");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
 
 async fn get_auth(a: &Aduan, path: &str, token: &str) -> (u16, Value) {
     let auth = format!("Bearer {token}");
@@ -108,7 +90,7 @@ async fn a_complaint_lives_its_whole_life_over_http_and_nats() {
     let dir = tempfile::tempdir().expect("dir");
     let data = dir.path().join("data");
     std::fs::create_dir_all(&data).expect("data");
-    let admin = token(&data, &["--role", "admin", "--name", "budi"]);
+    let admin = issue_token(&data, &["--role", "admin", "--name", "budi"]);
     let a = Aduan::serve(&data, Some(&nats.url()), &[]);
     let nc = nats.connect().await;
 
@@ -128,7 +110,7 @@ async fn a_complaint_lives_its_whole_life_over_http_and_nats() {
     let org = v["org"].as_str().expect("org").to_owned();
     assert_eq!(org, "kab-pati-dinkes", "{v}");
     assert!(!v["due_at"].as_str().unwrap_or("").is_empty());
-    let opd = token(&data, &["--role", "opd", "--org", &org]);
+    let opd = issue_token(&data, &["--role", "opd", "--org", &org]);
     let (code, inbox) = get_auth(&a, &format!("/v1/orgs/{org}/inbox"), &opd).await;
     assert_eq!(code, 200, "{inbox}");
     assert_eq!(inbox["items"][0]["tracking_no"], tracking);
