@@ -8,7 +8,9 @@
 //! refuses one whose `data` is not exactly what its payload decodes to
 //! ([`AuditError::DataMismatch`], naming the line, position and field).
 
-use aduan_log::RecordedEvent;
+use std::io::Write;
+
+use aduan_log::{EventLog, ReadAhead, RecordedEvent};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
@@ -17,7 +19,8 @@ use uuid::Uuid;
 
 use std::borrow::Cow;
 
-use crate::{decoded, hex, parse_hash, payload_json, rfc3339, AuditError, Decoded};
+use crate::framing::Framed;
+use crate::{decoded, hex, parse_hash, payload_json, rfc3339, AuditError, Decoded, RedactionKey};
 
 /// An export format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,19 +82,89 @@ pub struct ExportLine {
 /// marks a line of a redacted export, whose `e` was passed through
 /// [`crate::redact`].
 pub fn write_line(e: &RecordedEvent, format: Format, redacted: bool) -> String {
-    match format {
-        Format::Jsonl => serde_json::to_string(&Line {
-            redacted,
-            ..line(e)
-        })
-        .unwrap_or_default(),
+    let mut buf = Vec::new();
+    write_line_into(&mut buf, e, format, redacted);
+    String::from_utf8(buf).unwrap_or_default()
+}
+
+/// [`write_line`] appended to `buf`, so that an export reuses one buffer.
+pub fn write_line_into(buf: &mut Vec<u8>, e: &RecordedEvent, format: Format, redacted: bool) {
+    // Serialising these values into memory cannot fail: their maps have string keys.
+    let _ = match format {
+        Format::Jsonl => serde_json::to_writer(
+            buf,
+            &Line {
+                redacted,
+                ..line(e)
+            },
+        ),
         Format::CloudEvents | Format::CloudEventsBatch => {
             let mut v = cloudevent(e);
             if redacted {
                 v["aduanredacted"] = Value::Bool(true);
             }
-            v.to_string()
+            serde_json::to_writer(buf, &v)
         }
+    };
+}
+
+/// Writes the events `from..=to` of `log` to `out` in its format, redacted
+/// with `redact` when given; `progress` gets the number written after each
+/// page. Returns that number. The tasks that read the pages ahead
+/// ([`aduan_log::ReadAhead`]) also turn them into lines, so that this only
+/// copies lines out.
+pub async fn export<L: EventLog + Clone, W: Write>(
+    log: &L,
+    (from, to): (u64, u64),
+    redact: Option<&RedactionKey>,
+    out: &mut Framed<W>,
+    progress: &mut dyn FnMut(u64),
+) -> Result<u64, AuditError> {
+    let (format, redact) = (out.format(), redact.cloned());
+    let mut pages = ReadAhead::rendered(log, from.max(1), to, move |page| {
+        Lines::of(&page, format, redact.as_ref())
+    });
+    let mut written = 0u64;
+    while let Some(lines) = pages.next().await? {
+        let lines = lines?;
+        let mut start = 0;
+        for &end in &lines.ends {
+            out.event(&lines.text[start..end])?;
+            start = end;
+        }
+        written += lines.ends.len() as u64;
+        progress(written);
+    }
+    Ok(written)
+}
+
+/// A page of export lines in one buffer, each ending where `ends` says.
+struct Lines {
+    text: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl Lines {
+    fn of(
+        page: &[RecordedEvent],
+        format: Format,
+        redact: Option<&RedactionKey>,
+    ) -> Result<Self, AuditError> {
+        let mut lines = Self {
+            text: Vec::with_capacity(page.len() * 1024),
+            ends: Vec::with_capacity(page.len()),
+        };
+        for e in page {
+            match redact {
+                None => write_line_into(&mut lines.text, e, format, false),
+                Some(key) => {
+                    let r = crate::redact(e, key)?;
+                    write_line_into(&mut lines.text, r.as_ref().unwrap_or(e), format, true);
+                }
+            }
+            lines.ends.push(lines.text.len());
+        }
+        Ok(lines)
     }
 }
 
@@ -362,6 +435,65 @@ mod tests {
         let ce: Value = serde_json::from_str(&to_cloudevent(&e)).expect("json");
         assert_eq!(ce["type"], "id.go.lapor.aduan.ReporterReplied");
         assert_eq!(ce["data"]["message"], "abc");
+    }
+
+    /// A log of `n` events, one stream each, and all of them as read back.
+    async fn log_of(n: u64) -> (aduan_log::memory::MemoryLog, Vec<RecordedEvent>) {
+        use aduan_log::{ExpectedVersion, NewEvent};
+        let log = aduan_log::memory::MemoryLog::new();
+        for i in 0..n {
+            let payload = vec![10, 1, b'a' + (i % 26) as u8];
+            let e = NewEvent::new("ReporterReplied", "reporter", payload);
+            log.append(
+                &format!("complaint-{i}"),
+                ExpectedVersion::NoStream,
+                vec![e],
+            )
+            .await
+            .expect("append");
+        }
+        let all = log.read_all(1, n as usize).await.expect("read");
+        (log, all)
+    }
+
+    async fn exported(
+        log: &aduan_log::memory::MemoryLog,
+        range: (u64, u64),
+        format: Format,
+    ) -> String {
+        let mut out = Framed::new(Vec::new(), format).expect("start");
+        let mut seen = Vec::new();
+        let n = export(log, range, None, &mut out, &mut |n| seen.push(n))
+            .await
+            .expect("export");
+        let (text, framed) = out.finish().expect("finish");
+        assert_eq!((n, seen.last().copied()), (framed, Some(n)));
+        String::from_utf8(text).expect("utf-8")
+    }
+
+    /// Pages are read (and rendered) ahead, several at once: the lines must
+    /// still be every event of the range, once, in order, across page ends.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_export_across_pages_holds_every_event_of_its_range_in_order() {
+        let (log, all) = log_of(2 * 4096 + 5).await;
+        for format in [Format::Jsonl, Format::CloudEvents] {
+            let text = exported(&log, (1, all.len() as u64), format).await;
+            let back: Vec<_> = text
+                .lines()
+                .enumerate()
+                .map(|(i, l)| from_line(l, i as u64 + 1).expect("line"))
+                .collect();
+            assert!(back == all, "{format:?}: {} lines", back.len());
+        }
+        let batch = exported(&log, (1, all.len() as u64), Format::CloudEventsBatch).await;
+        let v: Value = serde_json::from_str(&batch).expect("one JSON array");
+        assert_eq!(v.as_array().map(Vec::len), Some(all.len()));
+        let part = exported(&log, (4000, 4200), Format::Jsonl).await;
+        let positions: Vec<u64> = part
+            .lines()
+            .map(|l| from_line(l, 1).expect("line").position)
+            .collect();
+        assert_eq!(positions, (4000..=4200).collect::<Vec<_>>());
     }
 
     #[test]

@@ -28,15 +28,20 @@ impl<W: Write> Framed<W> {
         })
     }
 
+    /// The format it writes.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
     /// Writes one event, as [`crate::write_line`] made it.
-    pub fn event(&mut self, line: &str) -> io::Result<()> {
+    pub fn event(&mut self, line: impl AsRef<[u8]>) -> io::Result<()> {
         if self.format == Format::CloudEventsBatch && self.written > 0 {
             self.out.write_all(b",")?;
         }
         if self.format == Format::CloudEventsBatch {
             self.out.write_all(b"\n")?;
         }
-        self.out.write_all(line.as_bytes())?;
+        self.out.write_all(line.as_ref())?;
         if self.format != Format::CloudEventsBatch {
             self.out.write_all(b"\n")?;
         }

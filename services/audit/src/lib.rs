@@ -17,8 +17,8 @@ pub mod redact;
 
 pub use check::{check_export, ExportReport};
 pub use export::{
-    envelope_json, from_cloudevent, from_jsonl, read_line, to_cloudevent, to_jsonl, write_line,
-    ExportLine, Format,
+    envelope_json, export, from_cloudevent, from_jsonl, read_line, to_cloudevent, to_jsonl,
+    write_line, write_line_into, ExportLine, Format,
 };
 pub use history::{rows, table, HistoryRow};
 pub use import::{import, BATCH as IMPORT_BATCH};

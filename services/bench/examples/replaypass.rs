@@ -12,7 +12,7 @@ use aduan_log_sled::{SledLog, SledOptions};
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let [_, dir, events, pass] = args.as_slice() else {
-        anyhow::bail!("usage: replaypass DIR EVENTS verify|export|rebuild|sizes");
+        anyhow::bail!("usage: replaypass DIR EVENTS verify|export|rebuild|rebuild-memory|sizes");
     };
     let dir = std::path::Path::new(dir);
     let events: u64 = events.parse()?;
@@ -28,19 +28,18 @@ async fn main() -> anyhow::Result<()> {
             aduan_log::verify(&log, 1, None, &mut |_| {}).await?;
         }
         "export" => {
-            let mut next = 1;
-            while let Some(last) = {
-                let page = log.read_all(next, 4096).await?;
-                let n: usize = page.iter().map(|e| aduan_audit::to_jsonl(e).len()).sum();
-                std::hint::black_box(n);
-                page.last().map(|e| e.position)
-            } {
-                next = last + 1;
-            }
+            let out = std::io::BufWriter::new(std::io::sink());
+            let mut w = aduan_audit::framing::Framed::new(out, aduan_audit::Format::Jsonl)?;
+            aduan_audit::export(&log, (1, head), None, &mut w, &mut |_| {}).await?;
+            w.finish()?;
         }
         "rebuild" => {
             let views = aduan_kv_sled::open(&dir.join(format!("views-{}", std::process::id())))?;
             aduan_projections::rebuild(&log, &views, None, |_, _| {}).await?;
+        }
+        "rebuild-memory" => {
+            // The fold with the in-memory store: what a rebuild costs without sled.
+            aduan_projections::rebuild(&log, &aduan_kv::Db::memory(), None, |_, _| {}).await?;
         }
         "sizes" => {
             // Key and value bytes of a rebuilt views database, by key tag.

@@ -18,12 +18,14 @@ pub mod conformance;
 mod error;
 mod import;
 pub mod memory;
+mod read_ahead;
 pub mod record;
 mod subscription;
 mod verify;
 
 pub use error::LogError;
 pub use import::ImportCheck;
+pub use read_ahead::ReadAhead;
 pub use subscription::Subscription;
 pub use verify::{position_of_hash, verify, VerifyProgress, VerifyReport};
 

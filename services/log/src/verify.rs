@@ -1,10 +1,8 @@
 //! Walking the hash chain, written once over any [`EventLog`].
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::HashSet;
 
-use tokio::task::JoinHandle;
-
-use crate::{record::GENESIS, EventLog, LogError, RecordedEvent};
+use crate::{record::GENESIS, EventLog, LogError, ReadAhead};
 
 /// What an intact range holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,10 +54,9 @@ pub async fn verify<L: EventLog + Clone>(
     let mut reads = ReadAhead::new(log, from, to);
     let mut next = from;
     while next <= to {
-        let page = reads.next().await?;
-        if page.is_empty() {
+        let Some(page) = reads.next().await? else {
             return Err(missing(next));
-        }
+        };
         for e in page {
             if e.position != next {
                 return Err(missing(next));
@@ -144,74 +141,6 @@ impl Streams {
             Self::FromStart(n) => *n,
             Self::Seen(set) => set.len() as u64,
         }
-    }
-}
-
-/// Pages of a range read by up to [`READ_AHEAD`] tasks at once, handed out in
-/// order: reading a record checks its hash, which is most of verify's work,
-/// so on several cores the pages after the one being chained are read
-/// meanwhile.
-struct ReadAhead<L> {
-    log: L,
-    /// First position not yet asked for.
-    ahead: u64,
-    to: u64,
-    reads: VecDeque<Read>,
-}
-
-/// A read in flight: first position and events asked for, and the task.
-type Read = (u64, u64, JoinHandle<Result<Vec<RecordedEvent>, LogError>>);
-
-/// Events per page read.
-const PAGE: u64 = 4096;
-/// Pages read at once.
-const READ_AHEAD: usize = 2;
-
-impl<L: EventLog + Clone> ReadAhead<L> {
-    fn new(log: &L, from: u64, to: u64) -> Self {
-        Self {
-            log: log.clone(),
-            ahead: from,
-            to,
-            reads: VecDeque::new(),
-        }
-    }
-
-    /// The next page (empty past `to`, or where the log has nothing).
-    async fn next(&mut self) -> Result<Vec<RecordedEvent>, LogError> {
-        while self.reads.len() < READ_AHEAD && self.ahead <= self.to {
-            let (log, start) = (self.log.clone(), self.ahead);
-            let want = (self.to - start + 1).min(PAGE);
-            self.ahead += want;
-            let read = tokio::spawn(async move { log.read_all(start, want as usize).await });
-            self.reads.push_back((start, want, read));
-        }
-        let Some((start, want, read)) = self.reads.pop_front() else {
-            return Ok(Vec::new());
-        };
-        let page = read.await.map_err(LogError::storage)??;
-        let got = page.len() as u64;
-        if got > 0 && got < want {
-            // A backend may answer with fewer than asked for: the reads
-            // after this one started too far on; ask again from here.
-            self.abort();
-            self.ahead = start + got;
-        }
-        Ok(page)
-    }
-}
-
-impl<L> ReadAhead<L> {
-    fn abort(&mut self) {
-        for (_, _, read) in self.reads.drain(..) {
-            read.abort();
-        }
-    }
-}
-
-impl<L> Drop for ReadAhead<L> {
-    fn drop(&mut self) {
-        self.abort();
     }
 }
 

@@ -377,7 +377,7 @@ pub(super) fn create_private(path: &std::path::Path) -> anyhow::Result<std::fs::
     Ok(f)
 }
 
-async fn export<L: EventLog>(
+async fn export<L: EventLog + Clone>(
     log: &L,
     (from, to): (u64, Option<u64>),
     format: ExportFormat,
@@ -405,29 +405,10 @@ async fn export<L: EventLog>(
     };
     let mut w = aduan_audit::framing::Framed::new(BufWriter::new(sink), format)?;
     let progress = bar(head.saturating_sub(from.max(1) - 1));
-    let mut next = from.max(1);
-    let mut written = 0u64;
-    while next <= head {
-        let page = log
-            .read_all(next, 4096.min(head + 1 - next) as usize)
-            .await?;
-        let Some(last) = page.last().map(|e| e.position) else {
-            break;
-        };
-        for e in &page {
-            let line = match redact {
-                None => aduan_audit::write_line(e, format, false),
-                Some(key) => {
-                    let r = aduan_audit::redact(e, key)?;
-                    aduan_audit::write_line(r.as_ref().unwrap_or(e), format, true)
-                }
-            };
-            w.event(&line)?;
-        }
-        written += page.len() as u64;
-        progress.set_position(written);
-        next = last + 1;
-    }
+    let written = aduan_audit::export(log, (from, head), redact, &mut w, &mut |n| {
+        progress.set_position(n)
+    })
+    .await?;
     w.finish()?;
     progress.finish_and_clear();
     let what = if redact.is_some() { " (redacted)" } else { "" };
