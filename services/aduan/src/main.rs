@@ -6,6 +6,9 @@ use clap::{Parser, Subcommand};
 
 mod cmd;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// aduan: the "no wrong door" dispatcher for public-service complaints.
 #[derive(Debug, Parser)]
 #[command(name = "aduan", version, about, long_about = None)]

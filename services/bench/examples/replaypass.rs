@@ -8,20 +8,28 @@ use std::time::Instant;
 use aduan_log::EventLog;
 use aduan_log_sled::{SledLog, SledOptions};
 
+// The allocator of the `aduan` binary, so that its figures are the command's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let [_, dir, events, pass] = args.as_slice() else {
-        anyhow::bail!("usage: replaypass DIR EVENTS verify|export|rebuild|rebuild-memory|sizes");
+        anyhow::bail!(
+            "usage: replaypass DIR EVENTS open|verify|export|rebuild|rebuild-memory|sizes"
+        );
     };
     let dir = std::path::Path::new(dir);
     let events: u64 = events.parse()?;
+    let opening = Instant::now();
     let log = if dir.join("log").exists() {
         SledLog::open(SledOptions::new(dir.join("log")))?
     } else {
         aduan_bench::replay::populate(&dir.join("log"), events / 2).await?
     };
     let head = *log.head().borrow();
+    eprintln!("open: {:.2} s", opening.elapsed().as_secs_f64());
     let t0 = Instant::now();
     match pass.as_str() {
         "verify" => {
@@ -37,6 +45,7 @@ async fn main() -> anyhow::Result<()> {
             let views = aduan_kv_sled::open(&dir.join(format!("views-{}", std::process::id())))?;
             aduan_projections::rebuild(&log, &views, None, |_, _| {}).await?;
         }
+        "open" => {}
         "rebuild-memory" => {
             // The fold with the in-memory store: what a rebuild costs without sled.
             aduan_projections::rebuild(&log, &aduan_kv::Db::memory(), None, |_, _| {}).await?;

@@ -57,6 +57,12 @@ pub async fn measure(
         log.close();
         drop(log);
         let disk_bytes = du(scratch.path())?;
+        // The kernel writes what was just written back in the background,
+        // for tens of seconds at 10 M events, competing with every pass timed
+        // below (the open of 2026-12-02 took 10.9 s at 10 M events, 3.6-4.9 s
+        // with nothing left to write back): wait for it first.
+        progress(&format!("growth: writing {events} events back to disk…"));
+        sync_all(scratch.path())?;
         let (open, rss_kib) = probe(scratch.path())?;
         let log = SledLog::open(SledOptions::new(scratch.path()))?;
         progress(&format!(
@@ -138,17 +144,31 @@ type Cost<'a> = &'a dyn Fn(&Growth) -> f64;
 
 /// Bytes of every file under `dir`.
 fn du(dir: &Path) -> anyhow::Result<u64> {
-    let mut total = 0;
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let meta = entry.metadata()?;
-        total += if meta.is_dir() {
-            du(&entry.path())?
-        } else {
-            meta.len()
-        };
+    files(dir)?
+        .iter()
+        .try_fold(0, |total, f| Ok(total + f.metadata()?.len()))
+}
+
+/// `fsync`s every file under `dir`.
+fn sync_all(dir: &Path) -> anyhow::Result<()> {
+    for f in files(dir)? {
+        std::fs::File::open(f)?.sync_all()?;
     }
-    Ok(total)
+    Ok(())
+}
+
+/// Every file under `dir`, at any depth.
+fn files(dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            out.extend(files(&path)?);
+        } else {
+            out.push(path);
+        }
+    }
+    Ok(out)
 }
 
 /// This process's resident memory (Linux).
