@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 mod cmd;
 
+/// mimalloc, for the reasons in this crate's Cargo.toml.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
