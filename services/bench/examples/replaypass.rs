@@ -36,10 +36,7 @@ async fn main() -> anyhow::Result<()> {
             aduan_log::verify(&log, 1, None, &mut |_| {}).await?;
         }
         "export" => {
-            let out = std::io::BufWriter::new(std::io::sink());
-            let mut w = aduan_audit::framing::Framed::new(out, aduan_audit::Format::Jsonl)?;
-            aduan_audit::export(&log, (1, head), None, &mut w, &mut |_| {}).await?;
-            w.finish()?;
+            aduan_bench::replay::export(&log).await?;
         }
         "rebuild" => {
             let views = aduan_kv_sled::open(&dir.join(format!("views-{}", std::process::id())))?;

@@ -109,11 +109,8 @@ pub async fn passes(log: &SledLog) -> anyhow::Result<Vec<Pass>> {
         elapsed: t0.elapsed(),
     });
 
-    // The export command's own path, into a writer that only counts.
     let t0 = Instant::now();
-    let mut w = Framed::new(Counted::default(), Format::Jsonl)?;
-    aduan_audit::export(log, (1, head), None, &mut w, &mut |_| {}).await?;
-    let bytes = w.finish()?.0 .0;
+    let bytes = export(log).await?;
     out.push(Pass {
         what: "audit export (JSON lines)".into(),
         events: head,
@@ -132,6 +129,15 @@ pub async fn passes(log: &SledLog) -> anyhow::Result<Vec<Pass>> {
     });
     out.push(store_ceiling(&views, head)?);
     Ok(out)
+}
+
+/// Exports the whole of `log` as JSON lines by the export command's own path
+/// into a writer that only counts them; returns the bytes written.
+pub async fn export(log: &SledLog) -> anyhow::Result<usize> {
+    let head = *log.head().borrow();
+    let mut w = Framed::new(Counted::default(), Format::Jsonl)?;
+    aduan_audit::export(log, (1, head), None, &mut w, &mut |_| {}).await?;
+    Ok(w.finish()?.0 .0)
 }
 
 /// A writer that keeps only the number of bytes written to it.
