@@ -1,20 +1,19 @@
 //! The token and key buckets against a real nats-server 2.15.1 (the binary
-//! `scripts/install-nats-2.15.sh` installs under target/venv), started here on
-//! a free loopback port with its own store directory and killed on drop.
+//! `scripts/install-nats-2.15.sh` installs under target/venv), started on a
+//! free loopback port with its own store directory by `aduan-nats-cluster`
+//! and killed on drop.
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aduan_api::auth::Role;
 use aduan_domain::{reporter_token, OrgCode};
+use aduan_nats_cluster::Cluster;
 use aduan_secrets::{Buckets, REPORTER_KEY, TOKENS_BUCKET};
 
-struct Server {
-    child: Child,
-    port: u16,
-    _store: tempfile::TempDir,
-}
+/// One nats-server node of the project's test harness, which starts it
+/// again on new ports when another socket took its port first.
+struct Server(Cluster);
 
 impl Server {
     fn start() -> Self {
@@ -28,41 +27,11 @@ impl Server {
             "{} is missing: run scripts/install-nats-2.15.sh",
             bin.display()
         );
-        let store = tempfile::tempdir().expect("store dir");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let child = Command::new(bin)
-            .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
-            .arg(store.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start nats-server");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "nats-server did not listen");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Self {
-            child,
-            port,
-            _store: store,
-        }
+        Self(Cluster::start(&bin, 1).expect("start nats-server"))
     }
 
     async fn connect(&self) -> async_nats::Client {
-        async_nats::connect(format!("nats://127.0.0.1:{}", self.port))
-            .await
-            .expect("connect")
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.0.connect(0).await.expect("connect")
     }
 }
 
