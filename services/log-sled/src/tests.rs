@@ -113,20 +113,19 @@ async fn appends_past_the_queue_are_refused_at_once_and_nothing_of_them_is_store
         let _ = released.recv();
     });
     is_locked.recv().expect("writer stalled");
-    // The writer takes at most one append before it stalls in its commit,
-    // and the queue holds two more: of five, at least two are refused.
-    let appends: Vec<_> = (0..5)
-        .map(|i| {
-            let log = log.clone();
-            tokio::spawn(async move {
-                let stream = format!("s-{i}");
-                log.append(&stream, ExpectedVersion::NoStream, one()).await
-            })
-        })
-        .collect();
+    // The writer takes a first append and stalls before it stores it; then
+    // the queue holds two more: of five, three are refused.
+    let append = |stream: String| {
+        let log = log.clone();
+        tokio::spawn(async move { log.append(&stream, ExpectedVersion::NoStream, one()).await })
+    };
+    let first = append("first".into());
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let appends: Vec<_> = (0..5).map(|i| append(format!("s-{i}"))).collect();
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     release.send(()).expect("release");
     staller.join().expect("staller");
+    first.await.expect("join").expect("the first append");
     let mut stored = 0;
     let mut refused = 0;
     for a in appends {
@@ -136,8 +135,92 @@ async fn appends_past_the_queue_are_refused_at_once_and_nothing_of_them_is_store
             Err(e) => panic!("unexpected {e:?}"),
         }
     }
-    assert!(refused >= 2, "{refused} refused");
-    assert_eq!(*log.head().borrow(), stored);
+    assert_eq!(refused, 3, "{refused} refused");
+    assert_eq!(*log.head().borrow(), 1 + stored);
     let after = log.append("after", ExpectedVersion::NoStream, one()).await;
     assert!(after.is_ok(), "the queue drains and the log goes on");
+}
+
+/// Appends racing on one stream from many tasks, so that groups follow each
+/// other into sled before the first is durable.
+async fn race(
+    log: &SledLog,
+    stream: &str,
+    expected: ExpectedVersion,
+    n: usize,
+) -> Vec<Result<aduan_log::Appended, LogError>> {
+    let tasks: Vec<_> = (0..n)
+        .map(|_| {
+            let (log, stream) = (log.clone(), stream.to_owned());
+            tokio::spawn(async move { log.append(&stream, expected, one()).await })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for t in tasks {
+        results.push(t.await.expect("join"));
+    }
+    results
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn of_appends_racing_for_one_version_exactly_one_wins_while_groups_are_in_flight() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = open(dir.path());
+    for round in 0..20u64 {
+        let results = race(&log, "contested", ExpectedVersion::Exact(round), 40).await;
+        let won = results.iter().filter(|r| r.is_ok()).count();
+        assert_eq!(
+            won,
+            1,
+            "round {round}: {won} appends won version {}",
+            round + 1
+        );
+        for r in results.iter().filter_map(|r| r.as_ref().err()) {
+            assert!(matches!(r, LogError::Conflict { .. }), "{r:?}");
+        }
+    }
+    assert_eq!(*log.head().borrow(), 20);
+    assert_eq!(
+        log.read_stream("contested", 1).await.expect("read").len(),
+        20
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_sync_undoes_every_group_stored_after_the_last_durable_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = open(dir.path());
+    log.append("before", ExpectedVersion::NoStream, one())
+        .await
+        .expect("first");
+    // The syncer waits while three appends are stored as three groups.
+    let held = log.inner.faults.hold_syncs.clone();
+    let gate = held.lock().expect("hold the syncer");
+    let mut appends = Vec::new();
+    for name in ["a", "b", "c"] {
+        let log = log.clone();
+        appends.push(tokio::spawn(async move {
+            log.append(name, ExpectedVersion::NoStream, one()).await
+        }));
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    fail_next_syncs(&log, 1);
+    drop(gate);
+    for a in appends {
+        let r = a.await.expect("join");
+        assert!(matches!(r, Err(LogError::Storage(_))), "{r:?}");
+    }
+    assert_eq!(*log.head().borrow(), 1);
+    let d = log.append("d", ExpectedVersion::NoStream, one()).await;
+    assert_eq!(d.expect("after the undo").first_position, 2);
+    log.close();
+    drop(log);
+
+    let log = open(dir.path());
+    assert_eq!(*log.head().borrow(), 2, "head after reopening");
+    verify(&log, 1, None, &mut |_| {}).await.expect("verifies");
+    for (stream, events) in [("before", 1), ("a", 0), ("b", 0), ("c", 0), ("d", 1)] {
+        let read = log.read_stream(stream, 1).await.expect("read");
+        assert_eq!(read.len(), events, "{stream}");
+    }
 }
