@@ -30,6 +30,19 @@ fn fail_next_syncs(log: &SledLog, n: u32) {
     log.inner.faults.failing_syncs.store(n, Ordering::SeqCst);
 }
 
+/// Holds `lock` on a thread of its own until the returned sender is dropped.
+fn hold(lock: std::sync::Arc<std::sync::Mutex<()>>) -> std::sync::mpsc::Sender<()> {
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let (locked, is_locked) = std::sync::mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        let _held = lock.lock().expect("hold");
+        let _ = locked.send(());
+        let _ = released.recv();
+    });
+    is_locked.recv().expect("held");
+    release
+}
+
 fn one() -> Vec<NewEvent> {
     vec![NewEvent::new("After", "test", b"after".to_vec())]
 }
@@ -104,15 +117,7 @@ async fn appends_past_the_queue_are_refused_at_once_and_nothing_of_them_is_store
     let mut opts = SledOptions::new(dir.path());
     opts.queue = 2;
     let log = SledLog::open(opts).expect("open");
-    let stall = log.inner.faults.stall.clone();
-    let (release, released) = std::sync::mpsc::channel::<()>();
-    let (locked, is_locked) = std::sync::mpsc::channel::<()>();
-    let staller = std::thread::spawn(move || {
-        let _held = stall.lock().expect("stall the writer");
-        let _ = locked.send(());
-        let _ = released.recv();
-    });
-    is_locked.recv().expect("writer stalled");
+    let stall = hold(log.inner.faults.stall.clone());
     // The writer takes a first append and stalls before it stores it; then
     // the queue holds two more: of five, three are refused.
     let append = |stream: String| {
@@ -123,8 +128,7 @@ async fn appends_past_the_queue_are_refused_at_once_and_nothing_of_them_is_store
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let appends: Vec<_> = (0..5).map(|i| append(format!("s-{i}"))).collect();
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    release.send(()).expect("release");
-    staller.join().expect("staller");
+    drop(stall);
     first.await.expect("join").expect("the first append");
     let mut stored = 0;
     let mut refused = 0;
@@ -194,8 +198,7 @@ async fn a_failed_sync_undoes_every_group_stored_after_the_last_durable_one() {
         .await
         .expect("first");
     // The syncer waits while three appends are stored as three groups.
-    let held = log.inner.faults.hold_syncs.clone();
-    let gate = held.lock().expect("hold the syncer");
+    let gate = hold(log.inner.faults.hold_syncs.clone());
     let mut appends = Vec::new();
     for name in ["a", "b", "c"] {
         let log = log.clone();
