@@ -1,11 +1,9 @@
 //! The embedded backend of `aduan-log`: the event log in one sled tree, one
 //! writer thread, group commit.
 //!
-//! Keys: `g ‖ first position` → a segment of records (see `segment`). A
-//! group of appends is one segment stored with one insert (past the size of
-//! one value, several in one `sled::Batch`, which sled applies atomically);
-//! a syncer thread's `flush()` plus `fdatasync` then covers every group
-//! stored so far, while the writer builds the next (see `writer`).
+//! Keys: `g ‖ first position` → a segment of records (see `segment`). The
+//! segments of a whole group of appends go into one `sled::Batch`, which sled
+//! applies atomically; one `flush()` plus `fdatasync` then covers the group.
 //! Appenders wait on a oneshot that the writer answers only after that, and
 //! so do appenders refused with a conflict the group decided.
 //! Which positions belong to which stream is kept in memory (see `streams`).
@@ -96,26 +94,23 @@ impl SledLog {
         let (tx, rx) = mpsc::sync_channel(opts.queue.max(1));
         #[cfg(test)]
         let faults = writer::Faults::default();
-        let storage = writer::Storage {
+        let writer = Writer {
             db: db.clone(),
-            file: file.map(Arc::new),
+            file,
+            dir: opts.path.clone(),
+            head,
+            last_hash,
+            streams: streams.clone(),
+            snapshots: writer::Snapshots::new(head, opts.index_snapshot_every),
+            head_tx,
+            clock: opts.clock.clone(),
+            poisoned: None,
             #[cfg(test)]
             faults: faults.clone(),
         };
-        let syncer =
-            writer::Syncer::spawn(storage.clone(), tx.clone()).map_err(LogError::storage)?;
-        let writer = Writer::new(
-            storage,
-            opts.path.clone(),
-            (head, last_hash),
-            streams.clone(),
-            writer::Snapshots::new(head, opts.index_snapshot_every),
-            head_tx,
-            opts.clock.clone(),
-        );
         let handle = std::thread::Builder::new()
             .name("aduan-log-writer".into())
-            .spawn(move || writer.run(rx, syncer))
+            .spawn(move || writer.run(rx))
             .map_err(LogError::storage)?;
         tracing::info!(path = %opts.path.display(), head, "event log open");
         Ok(Self {
@@ -208,11 +203,8 @@ impl SledLog {
 
 impl Inner {
     fn shutdown(&self) {
-        let tx = self.tx.lock().ok().and_then(|mut tx| tx.take());
-        if let Some(tx) = tx {
-            // The writer's syncer holds a sender too: the writer stops on
-            // this, not on the channel's end. Fails only if it already stopped.
-            let _ = tx.send(Request::Close);
+        if let Ok(mut tx) = self.tx.lock() {
+            tx.take();
         }
         let handle = self.writer.lock().ok().and_then(|mut w| w.take());
         if let Some(h) = handle {

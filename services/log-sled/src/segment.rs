@@ -8,9 +8,7 @@
 //! after the last record) is found by [`check`]. A segment's bytes are exactly
 //! what was written: anything more is damage.
 
-/// An import closes a segment once it holds this many bytes. A group of
-/// appends stays one segment up to [`MAX_VALUE`], so that the writer stores
-/// it with one insert (see `writer`).
+/// A segment grows until it holds about this many bytes.
 pub const TARGET_BYTES: usize = 64 * 1024;
 
 /// No segment holds more than one record past this many stored bytes: a
@@ -57,8 +55,8 @@ impl Builder {
     /// When the last record pushed took a segment of several records past
     /// [`MAX_VALUE`], closes the records before it: returns them as a segment
     /// of their own and keeps only the last record (which then starts this
-    /// segment). Called after every push, so the records before the last
-    /// always fit.
+    /// segment). A segment is closed once it reaches [`TARGET_BYTES`], so the
+    /// records before the last always fit.
     pub fn close_before_last(&mut self) -> Option<Builder> {
         let n = self.ends.len();
         if n < 2 || self.stored_len() <= MAX_VALUE {

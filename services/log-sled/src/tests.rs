@@ -145,8 +145,7 @@ async fn appends_past_the_queue_are_refused_at_once_and_nothing_of_them_is_store
     assert!(after.is_ok(), "the queue drains and the log goes on");
 }
 
-/// Appends racing on one stream from many tasks, so that groups follow each
-/// other into sled before the first is durable.
+/// Appends racing on one stream from many tasks.
 async fn race(
     log: &SledLog,
     stream: &str,
@@ -167,7 +166,7 @@ async fn race(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn of_appends_racing_for_one_version_exactly_one_wins_while_groups_are_in_flight() {
+async fn of_appends_racing_for_one_version_exactly_one_wins() {
     let dir = tempfile::tempdir().expect("tempdir");
     let log = open(dir.path());
     for round in 0..20u64 {
@@ -188,42 +187,4 @@ async fn of_appends_racing_for_one_version_exactly_one_wins_while_groups_are_in_
         log.read_stream("contested", 1).await.expect("read").len(),
         20
     );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failed_sync_undoes_every_group_stored_after_the_last_durable_one() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let log = open(dir.path());
-    log.append("before", ExpectedVersion::NoStream, one())
-        .await
-        .expect("first");
-    // The syncer waits while three appends are stored as three groups.
-    let gate = hold(log.inner.faults.hold_syncs.clone());
-    let mut appends = Vec::new();
-    for name in ["a", "b", "c"] {
-        let log = log.clone();
-        appends.push(tokio::spawn(async move {
-            log.append(name, ExpectedVersion::NoStream, one()).await
-        }));
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    fail_next_syncs(&log, 1);
-    drop(gate);
-    for a in appends {
-        let r = a.await.expect("join");
-        assert!(matches!(r, Err(LogError::Storage(_))), "{r:?}");
-    }
-    assert_eq!(*log.head().borrow(), 1);
-    let d = log.append("d", ExpectedVersion::NoStream, one()).await;
-    assert_eq!(d.expect("after the undo").first_position, 2);
-    log.close();
-    drop(log);
-
-    let log = open(dir.path());
-    assert_eq!(*log.head().borrow(), 2, "head after reopening");
-    verify(&log, 1, None, &mut |_| {}).await.expect("verifies");
-    for (stream, events) in [("before", 1), ("a", 0), ("b", 0), ("c", 0), ("d", 1)] {
-        let read = log.read_stream(stream, 1).await.expect("read");
-        assert_eq!(read.len(), events, "{stream}");
-    }
 }
