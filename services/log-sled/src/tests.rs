@@ -118,8 +118,8 @@ async fn appends_past_the_queue_are_refused_at_once_and_nothing_of_them_is_store
     opts.queue = 2;
     let log = SledLog::open(opts).expect("open");
     let stall = hold(log.inner.faults.stall.clone());
-    // The writer takes a first append and stalls before it stores it; then
-    // the queue holds two more: of five, three are refused.
+    // The writer takes a first append and stalls in its commit; then the
+    // queue holds two more: of five, three are refused.
     let append = |stream: String| {
         let log = log.clone();
         tokio::spawn(async move { log.append(&stream, ExpectedVersion::NoStream, one()).await })
@@ -145,32 +145,22 @@ async fn appends_past_the_queue_are_refused_at_once_and_nothing_of_them_is_store
     assert!(after.is_ok(), "the queue drains and the log goes on");
 }
 
-/// Appends racing on one stream from many tasks.
-async fn race(
-    log: &SledLog,
-    stream: &str,
-    expected: ExpectedVersion,
-    n: usize,
-) -> Vec<Result<aduan_log::Appended, LogError>> {
-    let tasks: Vec<_> = (0..n)
-        .map(|_| {
-            let (log, stream) = (log.clone(), stream.to_owned());
-            tokio::spawn(async move { log.append(&stream, expected, one()).await })
-        })
-        .collect();
-    let mut results = Vec::new();
-    for t in tasks {
-        results.push(t.await.expect("join"));
-    }
-    results
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn of_appends_racing_for_one_version_exactly_one_wins() {
     let dir = tempfile::tempdir().expect("tempdir");
     let log = open(dir.path());
     for round in 0..20u64 {
-        let results = race(&log, "contested", ExpectedVersion::Exact(round), 40).await;
+        let tasks: Vec<_> = (0..40)
+            .map(|_| {
+                let log = log.clone();
+                let expected = ExpectedVersion::Exact(round);
+                tokio::spawn(async move { log.append("contested", expected, one()).await })
+            })
+            .collect();
+        let mut results = Vec::new();
+        for t in tasks {
+            results.push(t.await.expect("join"));
+        }
         let won = results.iter().filter(|r| r.is_ok()).count();
         assert_eq!(
             won,
