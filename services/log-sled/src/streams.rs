@@ -42,8 +42,9 @@ pub(crate) struct Streams {
 /// snapshot, written in the map's own order, is read back into a map of the
 /// same size in that order: each insert lands next to the one before instead
 /// of at a random place in a table of millions, which an open of 10 M events
-/// spent most of its time on. Stream ids are the log's own (complaint ids),
-/// not keys a client could pick to collide.
+/// spent most of its time on. Stream ids are the log's own: a complaint id
+/// is random, or a BLAKE3 hash of its channel reference, so a client could
+/// aim ids at one part of the table only by searching through hashes.
 type SameOrder = BuildHasherDefault<DefaultHasher>;
 
 /// The index shared by the writer (the only one that changes it) and readers.
