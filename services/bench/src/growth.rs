@@ -1,18 +1,31 @@
-//! Cost as work grows: logs of increasing size (1 M and 10 M events by
+//! Cost as work grows: logs of increasing size (1 M, 3 M and 10 M events by
 //! default), each written fresh, then for each: bytes on disk, the time to
-//! open it and the resident memory right after (measured in a child process,
-//! so nothing this process allocated before counts), and the verify, rebuild
-//! and export rates. Each figure per event is compared between the smallest
-//! and the largest log: within a quarter is linear growth.
+//! open it (the first open after it was written, and again), the resident
+//! memory right after the first, and the verify, export and rebuild rates.
+//! Each figure per event is compared between the smallest and the largest
+//! log: within a quarter is linear growth.
+//!
+//! Every timed pass runs alone in a fresh process ([`probe`], which `aduan
+//! bench --probe PASS DIR` runs), so that nothing one pass leaves behind
+//! speeds up or slows down the next: at 1 M events the log fits sled's cache
+//! (1 GiB by default), and an export right after a verify in the same process
+//! read it from there, at 10 M events from the file; the process that has
+//! just written the log starts the passes with its allocator's memory warm.
+//! The open, verify and export are timed [`REPEATS`] times and their median
+//! kept; the rebuild, minutes long at 10 M events, once.
 
 use std::fmt::Write as _;
 use std::path::Path;
+use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use aduan_log::EventLog;
 use aduan_log_sled::{SledLog, SledOptions};
 
 use crate::replay;
+
+/// Times the open, verify and export are each timed per log.
+pub const REPEATS: usize = 3;
 
 /// The figures of one log size.
 #[derive(Debug, Clone)]
@@ -21,31 +34,125 @@ pub struct Growth {
     pub events: u64,
     /// Bytes of the log directory on disk.
     pub disk_bytes: u64,
-    /// Time to open the closed log.
-    pub open: Duration,
-    /// Resident memory of a process that has just opened it (KiB).
+    /// The first open after the log was written: sled 0.34 writes its own
+    /// snapshot only when it opens a database, so this open scans every
+    /// byte sled wrote since.
+    pub first_open: Duration,
+    /// Resident memory of the process right after that first open (KiB).
     pub rss_kib: u64,
-    /// verify, export, rebuild and the store alone, in that order.
-    pub passes: Vec<replay::Pass>,
+    /// Opening it again (the median of [`REPEATS`]).
+    pub open: Duration,
+    /// Verify of the whole log (median).
+    pub verify: Duration,
+    /// Export of the whole log as JSON lines (median).
+    pub export: Duration,
+    /// A projection rebuild into a fresh sled database.
+    pub rebuild: Duration,
+    /// The rebuild's store alone (see `replay::store_ceiling`).
+    pub store: Duration,
 }
 
-/// Opens the log in `dir` and returns how long that took and this process's
-/// resident memory after it; run it in a fresh process (`aduan bench
-/// --probe-open DIR` does).
-pub fn probe_open(dir: &Path) -> anyhow::Result<(Duration, u64)> {
+/// A pass that [`probe`] times in a process of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Probe {
+    /// Opening the log; also reports the resident memory after it.
+    Open,
+    /// Verifying the whole log.
+    Verify,
+    /// Exporting the whole log.
+    Export,
+    /// Rebuilding the projections, then the store alone.
+    Rebuild,
+}
+
+impl FromStr for Probe {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> anyhow::Result<Self> {
+        Ok(match s {
+            "open" => Self::Open,
+            "verify" => Self::Verify,
+            "export" => Self::Export,
+            "rebuild" => Self::Rebuild,
+            _ => anyhow::bail!("unknown probe {s:?}: open, verify, export or rebuild"),
+        })
+    }
+}
+
+impl Probe {
+    /// Its name on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Verify => "verify",
+            Self::Export => "export",
+            Self::Rebuild => "rebuild",
+        }
+    }
+}
+
+/// What one probe measured: its timed steps, and the resident memory (KiB)
+/// after the log was opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Probed {
+    /// The open for [`Probe::Open`], the pass for the others (the rebuild,
+    /// then its store alone, for [`Probe::Rebuild`]).
+    pub steps: Vec<Duration>,
+    /// Resident memory right after the open.
+    pub rss_kib: u64,
+}
+
+impl Probed {
+    /// One line: the resident memory, then each step in microseconds.
+    pub fn line(&self) -> String {
+        let mut line = self.rss_kib.to_string();
+        for s in &self.steps {
+            let _ = write!(line, " {}", s.as_micros());
+        }
+        line
+    }
+
+    /// Reads what [`Probed::line`] wrote.
+    pub fn parse(line: &str) -> anyhow::Result<Self> {
+        let mut numbers = line.split_whitespace().map(str::parse::<u64>);
+        let rss_kib = numbers
+            .next()
+            .ok_or_else(|| anyhow::anyhow!("empty probe line"))??;
+        let steps = numbers
+            .map(|us| Ok(Duration::from_micros(us?)))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        anyhow::ensure!(!steps.is_empty(), "probe line {line:?} holds no step");
+        Ok(Self { steps, rss_kib })
+    }
+}
+
+/// Opens the log in `dir` and times `pass` over it, in this process; run it
+/// in a fresh process (`aduan bench --probe PASS DIR` does).
+pub async fn probe(dir: &Path, pass: Probe) -> anyhow::Result<Probed> {
     let t0 = Instant::now();
     let log = SledLog::open(SledOptions::new(dir))?;
     let open = t0.elapsed();
-    let rss = rss_kib().ok_or_else(|| anyhow::anyhow!("no VmRSS in /proc/self/status"))?;
+    let rss_kib = rss_kib().ok_or_else(|| anyhow::anyhow!("no VmRSS in /proc/self/status"))?;
+    let steps = match pass {
+        Probe::Open => vec![open],
+        Probe::Verify => vec![replay::verify_pass(&log).await?.elapsed],
+        Probe::Export => vec![replay::export_pass(&log).await?.elapsed],
+        Probe::Rebuild => replay::rebuild_pass(&log)
+            .await?
+            .map(|p| p.elapsed)
+            .to_vec(),
+    };
     log.close();
-    Ok((open, rss))
+    Ok(Probed { steps, rss_kib })
 }
 
-/// Writes a log of each size in `sizes` and measures it; `probe` runs
-/// [`probe_open`] in a child process.
+/// Runs [`probe`] in a child process.
+pub type Prober<'a> = &'a dyn Fn(&Path, Probe) -> anyhow::Result<Probed>;
+
+/// Writes a log of each size in `sizes` and measures it, each pass in a
+/// child process that `prober` runs.
 pub async fn measure(
     sizes: &[u64],
-    probe: &dyn Fn(&Path) -> anyhow::Result<(Duration, u64)>,
+    prober: Prober<'_>,
     progress: &mut dyn FnMut(&str),
 ) -> anyhow::Result<Vec<Growth>> {
     let mut out = Vec::new();
@@ -63,45 +170,64 @@ pub async fn measure(
         // with nothing left to write back): wait for it first.
         progress(&format!("growth: writing {events} events back to disk…"));
         sync_all(scratch.path())?;
-        let (open, rss_kib) = probe(scratch.path())?;
-        let log = SledLog::open(SledOptions::new(scratch.path()))?;
+        let dir = scratch.path();
+        let first = prober(dir, Probe::Open)?;
         progress(&format!(
-            "growth: verify, export, rebuild over {head} events…"
+            "growth: open, verify, export and rebuild over {head} events, each in a process of its own…"
         ));
-        let passes = replay::passes(&log).await?;
-        log.close();
+        let median = |pass: Probe| -> anyhow::Result<Duration> {
+            let mut times = (0..REPEATS)
+                .map(|_| Ok(step(&prober(dir, pass)?, 0)))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            times.sort();
+            Ok(times[times.len() / 2])
+        };
+        let open = median(Probe::Open)?;
+        let verify = median(Probe::Verify)?;
+        let export = median(Probe::Export)?;
+        let rebuilt = prober(dir, Probe::Rebuild)?;
         out.push(Growth {
             events: head,
             disk_bytes,
+            first_open: step(&first, 0),
+            rss_kib: first.rss_kib,
             open,
-            rss_kib,
-            passes,
+            verify,
+            export,
+            rebuild: step(&rebuilt, 0),
+            store: step(&rebuilt, 1),
         });
     }
     Ok(out)
+}
+
+/// Step `i` of a probe (zero when it has none).
+fn step(p: &Probed, i: usize) -> Duration {
+    p.steps.get(i).copied().unwrap_or_default()
 }
 
 /// The figures as a Markdown table, then one line per figure saying how its
 /// cost per event grew from the smallest log to the largest.
 pub fn table(rows: &[Growth]) -> String {
     let mut out = String::from(
-        "| events | disk MiB | bytes/event | open s | RSS after open MiB | verify ev/s | export ev/s | rebuild ev/s | store alone ev/s |\n\
-         | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
+        "| events | disk MiB | bytes/event | first open s | open s | RSS after open MiB | verify ev/s | export ev/s | rebuild ev/s | store alone ev/s |\n\
+         | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
     );
     for g in rows {
-        let rate = |i: usize| g.passes.get(i).map_or(0.0, replay::Pass::rate);
+        let rate = |d: Duration| g.events as f64 / d.as_secs_f64().max(f64::MIN_POSITIVE);
         let _ = writeln!(
             out,
-            "| {} | {:.0} | {:.0} | {:.2} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} |",
+            "| {} | {:.0} | {:.0} | {:.2} | {:.2} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} |",
             g.events,
             g.disk_bytes as f64 / 1_048_576.0,
             g.disk_bytes as f64 / g.events.max(1) as f64,
+            g.first_open.as_secs_f64(),
             g.open.as_secs_f64(),
             g.rss_kib as f64 / 1024.0,
-            rate(0),
-            rate(1),
-            rate(2),
-            rate(3),
+            rate(g.verify),
+            rate(g.export),
+            rate(g.rebuild),
+            rate(g.store),
         );
     }
     let (Some(small), Some(large)) = (rows.first(), rows.last()) else {
@@ -112,15 +238,15 @@ pub fn table(rows: &[Growth]) -> String {
     }
     out.push('\n');
     let per_event = |g: &Growth, cost: f64| cost / g.events.max(1) as f64;
-    let secs = |g: &Growth, i: usize| g.passes.get(i).map_or(0.0, |p| p.elapsed.as_secs_f64());
-    let figures: [(&str, Cost); 7] = [
+    let figures: [(&str, Cost); 8] = [
         ("disk bytes", &|g| g.disk_bytes as f64),
+        ("first open time", &|g| g.first_open.as_secs_f64()),
         ("open time", &|g| g.open.as_secs_f64()),
         ("RSS after open", &|g| g.rss_kib as f64),
-        ("verify time", &|g| secs(g, 0)),
-        ("export time", &|g| secs(g, 1)),
-        ("rebuild time", &|g| secs(g, 2)),
-        ("store alone time", &|g| secs(g, 3)),
+        ("verify time", &|g| g.verify.as_secs_f64()),
+        ("export time", &|g| g.export.as_secs_f64()),
+        ("rebuild time", &|g| g.rebuild.as_secs_f64()),
+        ("store alone time", &|g| g.store.as_secs_f64()),
     ];
     for (name, cost) in figures {
         let growth =
@@ -176,4 +302,67 @@ fn rss_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn log_of(events: u64, secs: f64) -> Growth {
+        let d = Duration::from_secs_f64(secs);
+        Growth {
+            events,
+            disk_bytes: events * 700,
+            first_open: d,
+            rss_kib: events,
+            open: d,
+            verify: d,
+            export: d,
+            rebuild: d,
+            store: d,
+        }
+    }
+
+    #[test]
+    fn a_probe_line_reads_back_as_written() {
+        let probed = Probed {
+            steps: vec![Duration::from_micros(1_500), Duration::from_secs(2)],
+            rss_kib: 1234,
+        };
+        assert_eq!(probed.line(), "1234 1500 2000000");
+        assert_eq!(Probed::parse(&probed.line()).unwrap(), probed);
+        assert!(Probed::parse("1234").is_err(), "a line without a step");
+        assert!(Probed::parse("1234 x").is_err());
+        assert!("rebuilt".parse::<Probe>().is_err());
+        for p in [Probe::Open, Probe::Verify, Probe::Export, Probe::Rebuild] {
+            assert_eq!(p.as_str().parse::<Probe>().unwrap(), p);
+        }
+    }
+
+    #[test]
+    fn the_table_compares_cost_per_event_between_the_smallest_and_largest_log() {
+        let small = log_of(1_000, 1.0);
+        let middle = log_of(3_000, 30.0);
+        let mut large = log_of(10_000, 12.0);
+        large.export = Duration::from_secs(20);
+        let table = table(&[small, middle, large]);
+        assert!(
+            table.contains("- verify time: per event ×1.20 from 1000 to 10000 events: linear\n"),
+            "{table}"
+        );
+        assert!(
+            table.contains(
+                "- export time: per event ×2.00 from 1000 to 10000 events: faster than linear\n"
+            ),
+            "{table}"
+        );
+        assert!(
+            table.contains("- disk bytes: per event ×1.00 from 1000 to 10000 events: linear\n"),
+            "{table}"
+        );
+        assert!(
+            table.contains("| 1000 | 1 | 700 | 1.00 | 1.00 | 1 | 1000 | 1000 | 1000 | 1000 |"),
+            "{table}"
+        );
+    }
 }

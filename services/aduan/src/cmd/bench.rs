@@ -1,8 +1,10 @@
 //! `aduan bench`: aduan's durable appends side by side with JetStream and
 //! PostgreSQL on this machine, printed as a Markdown table with ratios.
 
+use std::path::Path;
 use std::process::ExitCode;
 
+use aduan_bench::growth::{self, Probe, Probed};
 use aduan_bench::suite::{self, Peers, Plan};
 use anyhow::Context;
 use clap::Args;
@@ -20,7 +22,7 @@ pub enum Part {
     /// the reads beside JetStream's and PostgreSQL's.
     Replay,
     /// Logs of growing size: disk, open time, memory, verify, export and
-    /// rebuild per size (only when named: it writes 11 M events by default).
+    /// rebuild per size (only when named: it writes 14 M events by default).
     Growth,
 }
 
@@ -50,12 +52,13 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 1_000_000)]
     pub replay_events: u64,
     /// Events in each log of the growth part, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "1000000,10000000", value_parser = super::args::positive_u64)]
+    #[arg(long, value_delimiter = ',', default_value = "1000000,3000000,10000000", value_parser = super::args::positive_u64)]
     pub growth_events: Vec<u64>,
-    /// Opens the log in DIR and prints the time it took and the resident
-    /// memory after it (the growth part runs this in a child process).
-    #[arg(long, hide = true, value_name = "DIR")]
-    pub probe_open: Option<std::path::PathBuf>,
+    /// Times one pass (open, verify, export or rebuild) over the log in DIR
+    /// and prints its figures on one line (the growth part runs each pass so,
+    /// in a child process).
+    #[arg(long, hide = true, num_args = 2, value_names = ["PASS", "DIR"])]
+    pub probe: Vec<String>,
     /// Concurrent appenders, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "1,16,256", value_parser = super::args::positive)]
     pub appenders: Vec<usize>,
@@ -82,9 +85,13 @@ pub struct BenchArgs {
 
 /// Runs the benchmark and prints its tables.
 pub fn bench(mut args: BenchArgs) -> anyhow::Result<ExitCode> {
-    if let Some(dir) = &args.probe_open {
-        let (open, rss_kib) = aduan_bench::growth::probe_open(dir)?;
-        println!("{} {rss_kib}", open.as_micros());
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("runtime")?;
+    if let [pass, dir] = args.probe.as_slice() {
+        let probed = rt.block_on(growth::probe(dir.as_ref(), pass.parse()?))?;
+        println!("{}", probed.line());
         return Ok(ExitCode::SUCCESS);
     }
     if args.smoke {
@@ -92,10 +99,6 @@ pub fn bench(mut args: BenchArgs) -> anyhow::Result<ExitCode> {
     }
     let all = args.parts.is_empty();
     let wants = |p: Part| (all && p != Part::Growth) || args.parts.contains(&p);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("runtime")?;
     println!(
         "aduan bench, {}: {} cores, {} GiB memory\n",
         env!("CARGO_PKG_VERSION"),
@@ -145,14 +148,13 @@ pub fn bench(mut args: BenchArgs) -> anyhow::Result<ExitCode> {
         println!("{}", suite::passes_table(&passes));
     }
     if wants(Part::Growth) {
-        let probe = |dir: &std::path::Path| probe_in_child(dir);
-        let rows = rt.block_on(aduan_bench::growth::measure(
-            &args.growth_events,
-            &probe,
-            &mut |l| eprintln!("{l}"),
-        ))?;
+        let exe = std::env::current_exe().context("this program's path")?;
+        let prober = |dir: &Path, pass| probe_in_child(&exe, dir, pass);
+        let rows = rt.block_on(growth::measure(&args.growth_events, &prober, &mut |l| {
+            eprintln!("{l}")
+        }))?;
         println!("Cost as the log grows (two events per complaint)\n");
-        println!("{}", aduan_bench::growth::table(&rows));
+        println!("{}", growth::table(&rows));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -180,24 +182,20 @@ impl BenchArgs {
     }
 }
 
-/// Runs `aduan bench --probe-open DIR` and reads its two figures.
-fn probe_in_child(dir: &std::path::Path) -> anyhow::Result<(std::time::Duration, u64)> {
-    let out = std::process::Command::new(std::env::current_exe()?)
-        .args(["bench", "--probe-open"])
+/// Runs `aduan bench --probe PASS DIR` with the binary `exe` and reads its line.
+fn probe_in_child(exe: &Path, dir: &Path, pass: Probe) -> anyhow::Result<Probed> {
+    let out = std::process::Command::new(exe)
+        .args(["bench", "--probe", pass.as_str()])
         .arg(dir)
         .output()?;
     anyhow::ensure!(
         out.status.success(),
-        "probe of {} failed: {}",
+        "probe {} of {} failed: {}",
+        pass.as_str(),
         dir.display(),
         String::from_utf8_lossy(&out.stderr)
     );
-    let text = String::from_utf8_lossy(&out.stdout);
-    let mut figures = text.split_whitespace().map(str::parse::<u64>);
-    match (figures.next(), figures.next()) {
-        (Some(Ok(us)), Some(Ok(rss))) => Ok((std::time::Duration::from_micros(us), rss)),
-        _ => anyhow::bail!("probe printed {text:?}"),
-    }
+    Probed::parse(String::from_utf8_lossy(&out.stdout).trim())
 }
 
 fn memory_gib() -> u64 {
