@@ -8,9 +8,10 @@
 //! Every timed pass runs alone in a fresh process ([`probe`], which `aduan
 //! bench --probe PASS DIR` runs), so that nothing one pass leaves behind
 //! speeds up or slows down the next: at 1 M events the log fits sled's cache
-//! (1 GiB by default), and an export right after a verify in the same process
-//! read it from there, at 10 M events from the file; the process that has
-//! just written the log starts the passes with its allocator's memory warm.
+//! (1 GiB by default), so an export right after a verify in the same process
+//! read it from memory, where at 10 M events it read the file again; and the
+//! process that has just written the log starts with its allocator's memory
+//! already mapped.
 //! The open, verify and export are timed [`REPEATS`] times and their median
 //! kept; the rebuild, minutes long at 10 M events, once.
 
@@ -177,7 +178,7 @@ pub async fn measure(
         ));
         let median = |pass: Probe| -> anyhow::Result<Duration> {
             let mut times = (0..REPEATS)
-                .map(|_| Ok(step(&prober(dir, pass)?, 0)))
+                .map(|_| step(&prober(dir, pass)?, 0))
                 .collect::<anyhow::Result<Vec<_>>>()?;
             times.sort();
             Ok(times[times.len() / 2])
@@ -189,21 +190,24 @@ pub async fn measure(
         out.push(Growth {
             events: head,
             disk_bytes,
-            first_open: step(&first, 0),
+            first_open: step(&first, 0)?,
             rss_kib: first.rss_kib,
             open,
             verify,
             export,
-            rebuild: step(&rebuilt, 0),
-            store: step(&rebuilt, 1),
+            rebuild: step(&rebuilt, 0)?,
+            store: step(&rebuilt, 1)?,
         });
     }
     Ok(out)
 }
 
-/// Step `i` of a probe (zero when it has none).
-fn step(p: &Probed, i: usize) -> Duration {
-    p.steps.get(i).copied().unwrap_or_default()
+/// Step `i` of a probe.
+fn step(p: &Probed, i: usize) -> anyhow::Result<Duration> {
+    p.steps
+        .get(i)
+        .copied()
+        .ok_or_else(|| anyhow::anyhow!("the probe reported {} steps, not {}", p.steps.len(), i + 1))
 }
 
 /// The figures as a Markdown table, then one line per figure saying how its
