@@ -27,6 +27,7 @@ use aduan_log::{
 use tokio::sync::{oneshot, watch};
 
 mod dir;
+mod fence;
 mod options;
 mod salvage;
 mod segment;
@@ -35,9 +36,10 @@ mod streams;
 mod writer;
 
 pub use dir::{create_dir_durable, create_dir_durable_with};
+use fence::Fence;
 pub use options::SledOptions;
 use store::{
-    be_u64, checked, drop_stored_stream_index, missing, open_db, put_segment, read_tail,
+    be_u64, checked, cut_after, drop_stored_stream_index, missing, open_db, put_segment, read_tail,
     remove_segment, segment_at, segment_key, whole,
 };
 use streams::{SharedStreams, Streams};
@@ -71,12 +73,19 @@ impl SledLog {
     /// snapshot; deleting it only makes the next open rebuild the index from the log.
     pub const STREAM_INDEX_FILE: &'static str = streams::SNAPSHOT;
 
-    /// Opens (or creates) the log in `opts.path`.
+    /// Opens (or creates) the log in `opts.path`. A log whose writer failed to
+    /// undo a failed commit is first cut back to the head it had before that
+    /// commit (see `fence`): its appenders were told it failed.
     pub fn open(opts: SledOptions) -> Result<Self, LogError> {
         // Created here rather than by sled, so that the new directory's entry
         // in its parent is synced before anything is acknowledged.
         create_dir_durable(&opts.path).map_err(LogError::storage)?;
         let db = open_db(&opts.path, opts.lock_timeout)?;
+        let mut fence = Fence::open(&opts.path, opts.fsync)?;
+        if let Some(cut) = fence.pending()? {
+            cut_back(&db, &opts.path, cut)?;
+            fence.clear()?;
+        }
         let (head, last_hash) = read_tail(&db)?;
         drop_stored_stream_index(&db)?;
         let streams = Streams::open(&db, &opts.path, head, Some(&last_hash))?;
@@ -105,6 +114,7 @@ impl SledLog {
             head_tx,
             clock: opts.clock.clone(),
             poisoned: None,
+            fence,
             #[cfg(test)]
             faults: faults.clone(),
         };
@@ -199,6 +209,42 @@ impl SledLog {
             None => Ok(None),
         }
     }
+}
+
+/// Cuts the log in `db` (stored in `path`) back to `cut`, the head it had before
+/// a commit that failed and could not be undone. Everything up to that head
+/// was acknowledged, so it must be there, with the hash it had.
+fn cut_back(db: &sled::Db, path: &Path, (keep, hash): fence::Cut) -> Result<(), LogError> {
+    let (head, _) = read_tail(db)?;
+    let kept = match keep {
+        0 => Some(record::GENESIS),
+        _ => match segment_at(db, keep)? {
+            Some((first, seg)) => segment::record(&seg, (keep - first) as usize)
+                .map(|rec| record::decode(keep, rec).map(|e| e.hash))
+                .transpose()?,
+            None => None,
+        },
+    };
+    if head < keep || kept != Some(hash) {
+        return Err(LogError::Corrupt {
+            position: keep,
+            reason: format!(
+                "the log's fence names position {keep} as acknowledged, and the log does not \
+                 hold it as it was (it ends at {head}); verify it, and remove {} from the log \
+                 directory to open it as it is",
+                fence::FILE
+            ),
+        });
+    }
+    if head > keep {
+        cut_after(db, path, keep)?;
+        tracing::warn!(
+            keep,
+            cut = head - keep,
+            "removed the records of a failed commit that could not be undone"
+        );
+    }
+    Ok(())
 }
 
 impl Inner {

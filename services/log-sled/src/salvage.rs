@@ -6,24 +6,30 @@
 //! save what precedes it. Cutting the damaged end off is a separate, explicit
 //! step ([`SledLog::truncate_after`]); the caller keeps a record of what it cut.
 
-use std::fs::File;
 use std::sync::{Arc, Mutex};
 
 use aduan_log::LogError;
 use tokio::sync::watch;
 
-use crate::store::{open_db, put_segment, remove_segment, segment_key, stored_tail};
+use crate::store::{cut_after, open_db, stored_tail};
 use crate::streams::{SharedStreams, Streams};
-use crate::{segment, Inner, SledLog, SledOptions};
+use crate::{fence, Inner, SledLog, SledOptions};
 
 impl SledLog {
     /// Opens the log in `opts.path` read-only, whatever state its last record is
     /// in: its head is the last stored position, and reads report damage where
-    /// they meet it. Appends and imports answer [`LogError::Closed`]; nothing is
+    /// they meet it; a log with a cut pending (see [`SledLog::open`]) ends
+    /// where the cut would end it. Appends and imports answer [`LogError::Closed`]; nothing is
     /// written (no stream index snapshot either).
     pub fn open_for_salvage(opts: SledOptions) -> Result<Self, LogError> {
         let db = open_db(&opts.path, opts.lock_timeout)?;
-        let (head, hash) = stored_tail(&db)?;
+        let (mut head, mut hash) = stored_tail(&db)?;
+        // Records past a pending cut were refused to their appenders: not read.
+        if let Some((cut, cut_hash)) = fence::pending_in(&opts.path)? {
+            if cut < head {
+                (head, hash) = (cut, Some(cut_hash));
+            }
+        }
         let streams = SharedStreams::new(Streams::open(&db, &opts.path, head, None)?);
         // The sender is dropped: the head of a read-only log never moves.
         let (_, head_rx) = watch::channel(head);
@@ -52,7 +58,7 @@ impl SledLog {
     /// makes that durable (flush and fdatasync); returns how many positions
     /// were cut. Only for a log that takes no appends (opened for salvage, or
     /// closed); reopen it afterwards. Drops the stream index snapshot, which
-    /// may name positions that are gone.
+    /// may name positions that are gone, and the pending cut, if any.
     pub fn truncate_after(&self, keep: u64) -> Result<u64, LogError> {
         let writing = self.inner.writer.lock().map_err(|_| LogError::Closed)?;
         if writing.is_some() {
@@ -68,35 +74,15 @@ impl SledLog {
             self.read_position(keep)?
                 .ok_or_else(|| crate::store::missing(keep))?;
         }
-        let db = &self.inner.db;
-        let mut batch = sled::Batch::default();
-        for key in db.range(segment_key(keep + 1)..).keys() {
-            let key = key.map_err(LogError::storage)?;
-            if key.first() != Some(&b'g') {
-                break;
-            }
-            remove_segment(db, &mut batch, crate::store::be_u64(&key[1..]))?;
-        }
-        // The segment holding `keep` loses the records after it.
-        if let Some((first, seg)) = crate::store::segment_at(db, keep)? {
-            if first + (segment::count(&seg) as u64) - 1 > keep {
-                let mut kept = segment::Builder::new(first);
-                for rec in segment::records(&seg).take((keep + 1 - first) as usize) {
-                    kept.push(rec);
+        cut_after(&self.inner.db, &self.inner.path, keep)?;
+        // A pending cut (see `fence`) lies at or past `head`: done by this one.
+        for file in [Self::STREAM_INDEX_FILE, fence::FILE] {
+            match std::fs::remove_file(self.inner.path.join(file)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(LogError::storage(e));
                 }
-                remove_segment(db, &mut batch, first)?;
-                put_segment(&mut batch, kept, &mut Vec::new());
+                _ => {}
             }
-        }
-        db.apply_batch(batch).map_err(LogError::storage)?;
-        db.flush().map_err(LogError::storage)?;
-        let file = File::open(self.inner.path.join("db")).map_err(LogError::storage)?;
-        file.sync_data().map_err(LogError::storage)?;
-        match std::fs::remove_file(self.inner.path.join(Self::STREAM_INDEX_FILE)) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                return Err(LogError::storage(e));
-            }
-            _ => {}
         }
         tracing::warn!(keep, cut = head - keep, "event log truncated");
         Ok(head - keep)

@@ -181,6 +181,34 @@ pub(crate) fn put_segment(batch: &mut sled::Batch, seg: segment::Builder, keys: 
     }
 }
 
+/// Removes every record after position `keep` from the log in `db`, stored in
+/// `path`, and makes that durable (flush and fdatasync).
+pub(crate) fn cut_after(db: &sled::Db, path: &Path, keep: u64) -> Result<(), LogError> {
+    let mut batch = sled::Batch::default();
+    for key in db.range(segment_key(keep + 1)..).keys() {
+        let key = key.map_err(LogError::storage)?;
+        if key.first() != Some(&b'g') {
+            break;
+        }
+        remove_segment(db, &mut batch, be_u64(&key[1..]))?;
+    }
+    // The segment holding `keep` loses the records after it.
+    if let Some((first, seg)) = segment_at(db, keep)? {
+        if first + (segment::count(&seg) as u64) - 1 > keep {
+            let mut kept = segment::Builder::new(first);
+            for rec in segment::records(&seg).take((keep + 1 - first) as usize) {
+                kept.push(rec);
+            }
+            remove_segment(db, &mut batch, first)?;
+            put_segment(&mut batch, kept, &mut Vec::new());
+        }
+    }
+    db.apply_batch(batch).map_err(LogError::storage)?;
+    db.flush().map_err(LogError::storage)?;
+    let file = std::fs::File::open(path.join("db")).map_err(LogError::storage)?;
+    file.sync_data().map_err(LogError::storage)
+}
+
 /// Removes the segment whose first position is `first` (and its parts, if any) in `batch`.
 pub(crate) fn remove_segment(
     db: &sled::Db,

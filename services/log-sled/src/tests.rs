@@ -1,6 +1,7 @@
 //! Faults injected into the writer. Failed syncs: a commit or an import
 //! whose `fdatasync` fails is undone, or, when the undo fails as well, every
-//! later write is refused until the log is reopened. A stalled writer: appends
+//! later write is refused until the log is reopened, and the reopen removes
+//! what the failed commit left on disk. A stalled writer: appends
 //! past its queue are refused at once with `Overloaded`.
 
 use std::sync::atomic::Ordering;
@@ -28,6 +29,13 @@ fn open(dir: &std::path::Path) -> SledLog {
 
 fn fail_next_syncs(log: &SledLog, n: u32) {
     log.inner.faults.failing_syncs.store(n, Ordering::SeqCst);
+}
+
+/// The next commit is flushed but its sync fails, and its undo fails before it
+/// removes anything: the refused commit is on disk.
+fn fail_next_commit_and_undo(log: &SledLog) {
+    fail_next_syncs(log, 1);
+    log.inner.faults.failing_undos.store(1, Ordering::SeqCst);
 }
 
 /// Holds `lock` on a thread of its own until the returned sender is dropped.
@@ -76,7 +84,7 @@ async fn an_import_that_cannot_be_undone_refuses_every_later_write() {
     let dir = tempfile::tempdir().expect("tempdir");
     let log = open(dir.path());
     let all = export().await;
-    fail_next_syncs(&log, 2);
+    fail_next_commit_and_undo(&log);
     let r = log.import(all[..100].to_vec()).await;
     assert!(matches!(r, Err(LogError::Storage(_))), "{r:?}");
     let a = log.append("s0", ExpectedVersion::Any, one()).await;
@@ -87,14 +95,74 @@ async fn an_import_that_cannot_be_undone_refuses_every_later_write() {
     log.close();
     drop(log);
 
-    // Reopened, the log is whatever sled kept, and whole.
+    // sled flushed the import before its sync failed: it is on disk. Reopened,
+    // the log is cut back to where it was before, and whole.
     let log = open(dir.path());
-    let head = *log.head().borrow();
-    assert!(head == 0 || head == 100, "head {head}");
+    assert_eq!(*log.head().borrow(), 0, "the refused import is gone");
     let report = verify(&log, 1, None, &mut |_| {}).await.expect("verifies");
-    assert_eq!(report.events, head);
-    let r = log.import(all[head as usize..].to_vec()).await;
+    assert_eq!(report.events, 0);
+    let r = log.import(all).await;
     assert_eq!(r.expect("import resumes").last_position, 300);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_commit_that_could_not_be_undone_is_gone_after_a_reopen() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = open(dir.path());
+    for s in ["a", "b"] {
+        log.append(s, ExpectedVersion::NoStream, one())
+            .await
+            .expect("acknowledged");
+    }
+    fail_next_commit_and_undo(&log);
+    let r = log.append("c", ExpectedVersion::NoStream, one()).await;
+    assert!(matches!(r, Err(LogError::Storage(_))), "{r:?}");
+    let r = log.append("d", ExpectedVersion::NoStream, one()).await;
+    assert!(matches!(r, Err(LogError::Storage(_))), "poisoned: {r:?}");
+    log.close();
+    drop(log);
+
+    // Read-only, the log already ends where the next open cuts it.
+    let salvage = SledLog::open_for_salvage(SledOptions::new(dir.path())).expect("salvage");
+    assert_eq!(*salvage.head().borrow(), 2);
+    assert!(salvage.read_stream("c", 1).await.expect("read").is_empty());
+    drop(salvage);
+
+    let log = open(dir.path());
+    assert_eq!(*log.head().borrow(), 2, "acknowledged kept, refused gone");
+    assert!(log.read_stream("c", 1).await.expect("read").is_empty());
+    let a = log.append("c", ExpectedVersion::NoStream, one()).await;
+    assert_eq!(a.expect("c again").first_position, 3);
+    log.close();
+    drop(log);
+    let log = open(dir.path());
+    assert_eq!(*log.head().borrow(), 3, "the cut was done once");
+    let report = verify(&log, 1, None, &mut |_| {}).await.expect("verifies");
+    assert_eq!(report.events, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fence_naming_records_the_log_lacks_stops_the_open() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = open(dir.path());
+    log.append("a", ExpectedVersion::NoStream, one())
+        .await
+        .expect("acknowledged");
+    let hash = log.read_all(1, 1).await.expect("read")[0].hash;
+    log.close();
+    drop(log);
+    crate::fence::Fence::open(dir.path(), true)
+        .expect("fence")
+        .set((2, hash))
+        .expect("set");
+    let e = SledLog::open(SledOptions::new(dir.path())).expect_err("refused");
+    assert!(
+        matches!(&e, LogError::Corrupt { position: 2, reason } if reason.contains("fence")),
+        "{e}"
+    );
+    // Removing the fence opens the log as it is.
+    std::fs::remove_file(dir.path().join(crate::fence::FILE)).expect("remove");
+    assert_eq!(*open(dir.path()).head().borrow(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

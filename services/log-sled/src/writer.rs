@@ -10,6 +10,7 @@ use tokio::sync::{oneshot, watch};
 use aduan_log::record::{self, HASH_LEN};
 use aduan_log::{Appended, ExpectedVersion, ImportCheck, LogError, NewEvent, RecordedEvent};
 
+use crate::fence::Fence;
 use crate::segment;
 use crate::store::put_segment;
 use crate::streams::{self, SharedStreams};
@@ -50,6 +51,8 @@ pub(crate) struct Writer {
     /// writer may disagree, so every later write is refused until the log is
     /// reopened (with the error that caused it).
     pub(crate) poisoned: Option<LogError>,
+    /// Where the next open cuts the log back to once a failed commit could not be undone.
+    pub(crate) fence: Fence,
     /// Fault injection for tests.
     #[cfg(test)]
     pub(crate) faults: Faults,
@@ -61,6 +64,9 @@ pub(crate) struct Writer {
 pub(crate) struct Faults {
     /// How many of the next syncs fail.
     pub failing_syncs: Arc<std::sync::atomic::AtomicU32>,
+    /// How many of the next undos fail before they remove anything (as they
+    /// do once sled has kept an I/O error).
+    pub failing_undos: Arc<std::sync::atomic::AtomicU32>,
     /// Held by a test, it stops the writer before its next commit.
     pub stall: Arc<std::sync::Mutex<()>>,
 }
@@ -294,7 +300,8 @@ impl Writer {
     /// Applies `batch` (which stores `keys`) and makes it durable; on failure
     /// removes `keys` again and rolls the writer back to `start` (head and hash). If that
     /// fails too, sled may hold what the writer does not know of: every later
-    /// write is refused until the log is reopened.
+    /// write is refused until the log is reopened, and the fence makes that
+    /// open cut the log back to `start`.
     fn persist_or_undo(
         &mut self,
         batch: sled::Batch,
@@ -307,7 +314,18 @@ impl Writer {
         tracing::error!(error = %e, "commit failed; undoing it");
         (self.head, self.last_hash) = start;
         if let Err(undo) = self.undo(keys) {
-            tracing::error!(error = %undo, "undo failed; refusing writes until reopened");
+            // sled may have written the commit all the same: the next open removes it.
+            match self.fence.set(start) {
+                Ok(()) => tracing::error!(
+                    error = %undo,
+                    "undo failed; refusing writes until reopened, which removes the failed commit"
+                ),
+                Err(fence) => tracing::error!(
+                    error = %undo, %fence,
+                    "undo failed and the fence could not be set; refusing writes until \
+                     reopened, and the failed commit may still be in the log then"
+                ),
+            }
             self.poisoned = Some(undo);
         }
         Err(e)
@@ -321,17 +339,8 @@ impl Writer {
 
     fn sync(&self) -> Result<(), LogError> {
         #[cfg(test)]
-        {
-            use std::sync::atomic::Ordering;
-            let fail = |n: u32| n.checked_sub(1);
-            if self
-                .faults
-                .failing_syncs
-                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, fail)
-                .is_ok()
-            {
-                return Err(LogError::storage("injected sync failure"));
-            }
+        if take_one(&self.faults.failing_syncs) {
+            return Err(LogError::storage("injected sync failure"));
         }
         match &self.file {
             Some(f) => f.sync_data().map_err(LogError::storage),
@@ -340,6 +349,10 @@ impl Writer {
     }
 
     fn undo(&self, keys: Vec<Vec<u8>>) -> Result<(), LogError> {
+        #[cfg(test)]
+        if take_one(&self.faults.failing_undos) {
+            return Err(LogError::storage("injected undo failure"));
+        }
         let mut batch = sled::Batch::default();
         for k in keys {
             batch.remove(k);
@@ -393,4 +406,12 @@ fn again(e: &LogError) -> LogError {
         LogError::Storage(source) => LogError::Storage(source.clone()),
         other => LogError::storage(other.to_string()),
     }
+}
+
+/// Takes one of the failures `left` counts down, if any are left.
+#[cfg(test)]
+fn take_one(left: &std::sync::atomic::AtomicU32) -> bool {
+    use std::sync::atomic::Ordering;
+    left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok()
 }
