@@ -1,13 +1,13 @@
 //! Checks any reader can make of the layout (issue 11), run as tests so they
-//! stay true: only the sled backends name sled; the `aduan` binary's modules
+//! stay true: only a storage engine's backend names it (sled, redb); the `aduan` binary's modules
 //! import each other without a loop; `serve` fits on one screen.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-/// The crates allowed to name sled: the embedded backends of the log and of
-/// the derived-state trees.
-const SLED_BACKENDS: [&str; 2] = ["services/log-sled", "services/kv-sled"];
+/// Each storage engine and the one crate allowed to name it: the embedded
+/// backend of the log, and that of the derived-state trees.
+const ENGINES: [(&str, &str); 2] = [("sled", "services/log-sled"), ("redb", "services/kv-redb")];
 /// The most lines `fn serve` may take.
 const SCREEN: usize = 60;
 
@@ -34,10 +34,10 @@ fn files(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// True when `code` uses the `sled` crate's path (`sled::…`), not a name
+/// True when `code` uses the crate `engine`'s path (`sled::…`), not a name
 /// that merely ends in it (`aduan_log_sled::…`).
-fn names_sled(code: &str) -> bool {
-    code.match_indices("sled::").any(|(i, _)| {
+fn names(code: &str, engine: &str) -> bool {
+    code.match_indices(&format!("{engine}::")).any(|(i, _)| {
         code[..i]
             .chars()
             .next_back()
@@ -46,7 +46,7 @@ fn names_sled(code: &str) -> bool {
 }
 
 #[test]
-fn only_the_sled_backends_name_sled() {
+fn only_a_storage_engines_backend_names_it() {
     let root = root();
     let mut found = Vec::new();
     for top in ["services", "tests", "fuzz", "proto"] {
@@ -55,22 +55,27 @@ fn only_the_sled_backends_name_sled() {
         files(&root.join(top), "Cargo.toml", &mut all);
         for f in all {
             let rel = f.strip_prefix(&root).expect("under root");
-            if SLED_BACKENDS.iter().any(|b| rel.starts_with(b)) || rel.ends_with(file!()) {
+            if rel.ends_with(file!()) {
                 continue;
             }
             let text = std::fs::read_to_string(&f).expect("read");
-            for (n, line) in text.lines().enumerate() {
-                let code = line.split("//").next().unwrap_or("");
-                let dep = line.trim_start().starts_with("sled");
-                if names_sled(code) || (rel.ends_with("Cargo.toml") && dep) {
-                    found.push(format!("{}:{}: {}", rel.display(), n + 1, line.trim()));
+            for (engine, backend) in ENGINES {
+                if rel.starts_with(backend) {
+                    continue;
+                }
+                for (n, line) in text.lines().enumerate() {
+                    let code = line.split("//").next().unwrap_or("");
+                    let dep = line.trim_start().starts_with(engine);
+                    if names(code, engine) || (rel.ends_with("Cargo.toml") && dep) {
+                        found.push(format!("{}:{}: {}", rel.display(), n + 1, line.trim()));
+                    }
                 }
             }
         }
     }
     assert!(
         found.is_empty(),
-        "sled named outside its backends:\n{}",
+        "a storage engine named outside its backend:\n{}",
         found.join("\n")
     );
 }

@@ -896,7 +896,7 @@ async fn a_read_only_or_full_log_disk_answers_503_and_recovers_after_a_restart()
 /// The read models' checkpoint in `data/views` (nothing may hold it open).
 fn checkpoint(views: &Path) -> u64 {
     for _ in 0..50 {
-        if let Ok(db) = aduan_kv_sled::open(views) {
+        if let Ok(db) = aduan_kv_redb::open(views) {
             return Projections::open(&db)
                 .expect("open read models")
                 .checkpoint();
@@ -1009,12 +1009,12 @@ async fn projections_killed_mid_batch_equal_a_rebuild() {
 
     // Compare with a rebuild into a separate database.
     let live = {
-        let db = aduan_kv_sled::open(&views).expect("views");
+        let db = aduan_kv_redb::open(&views).expect("views");
         Projections::open(&db).expect("open").dump().expect("dump")
     };
     let log = SledLog::open(SledOptions::new(data.join("log"))).expect("log");
     let fresh_dir = tempfile::tempdir().expect("rebuild dir");
-    let fresh_db = aduan_kv_sled::open(fresh_dir.path()).expect("rebuild db");
+    let fresh_db = aduan_kv_redb::open(fresh_dir.path()).expect("rebuild db");
     let rebuilt = Projections::rebuild(&fresh_db, &log, None, |_, _| {})
         .await
         .expect("rebuild")

@@ -50,7 +50,7 @@ async fn complaint(log: &SledLog, clock: &ManualClock, n: usize, org: Option<&st
     let received = v1::ComplaintReceived {
         complaint_id: id.to_string(),
         tracking_no: TrackingNo::random().as_str().to_owned(),
-        channel: if n % 2 == 0 { "sms" } else { "web" }.into(),
+        channel: if n.is_multiple_of(2) { "sms" } else { "web" }.into(),
         channel_ref: format!("tt-{n}"),
         kind: "complaint".into(),
         body: "jalan rusak berlubang".into(),
@@ -125,7 +125,7 @@ async fn replay_until_reproduces_the_recap_recorded_then() {
     opts.clock = Arc::new(move || c.now_ms());
     let log = SledLog::open(opts).expect("log");
     publish_sample(&log).await;
-    let views = aduan_kv_sled::open(&dir.path().join("views")).expect("views");
+    let views = aduan_kv_redb::open(&dir.path().join("views")).expect("views");
     let live = Projections::open(&views).expect("projections");
 
     let pati = OrgCode::parse("kab-pati").expect("org");
@@ -173,7 +173,7 @@ async fn replay_until_reproduces_the_recap_recorded_then() {
         "the workload must change the recap over time"
     );
     // The live read models were not touched by the replays.
-    let views = aduan_kv_sled::open(&dir.path().join("views")).expect("views");
+    let views = aduan_kv_redb::open(&dir.path().join("views")).expect("views");
     assert_eq!(
         Projections::open(&views)
             .expect("open")

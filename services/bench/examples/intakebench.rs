@@ -13,7 +13,7 @@ fn main() -> anyhow::Result<()> {
         let log = aduan_log_sled::SledLog::open(aduan_log_sled::SledOptions::new(
             dir.path().join("log"),
         ))?;
-        let views = aduan_kv_sled::open(&dir.path().join("views"))?;
+        let views = aduan_kv_redb::open(&dir.path().join("views"))?;
         let key = aduan_intake::ReporterKey::random();
         let index = views.open_tree("intake")?;
         let intake = aduan_intake::Intake::open(log.clone(), index, key).await?;

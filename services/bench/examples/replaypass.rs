@@ -39,7 +39,7 @@ async fn main() -> anyhow::Result<()> {
             aduan_bench::replay::export(&log).await?;
         }
         "rebuild" => {
-            let views = aduan_kv_sled::open(&dir.join(format!("views-{}", std::process::id())))?;
+            let views = aduan_kv_redb::open(&dir.join(format!("views-{}", std::process::id())))?;
             aduan_projections::rebuild(&log, &views, None, |_, _| {}).await?;
         }
         "open" => {}
@@ -49,7 +49,7 @@ async fn main() -> anyhow::Result<()> {
         }
         "sizes" => {
             // Key and value bytes of a rebuilt views database, by key tag.
-            let views = aduan_kv_sled::open(&dir.join("views-sizes"))?;
+            let views = aduan_kv_redb::open(&dir.join("views-sizes"))?;
             let p = aduan_projections::rebuild(&log, &views, None, |_, _| {}).await?;
             let mut by_tag = std::collections::BTreeMap::<char, (u64, u64, u64)>::new();
             for entry in p.dump()? {

@@ -45,7 +45,7 @@ pub async fn nats_submissions(
     total: u64,
 ) -> anyhow::Result<Stats> {
     let log = SledLog::open(SledOptions::new(dir.join("log")))?;
-    let views = aduan_kv_sled::open(&dir.join("views"))?;
+    let views = aduan_kv_redb::open(&dir.join("views"))?;
     let key = aduan_intake::ReporterKey::random();
     let intake = Intake::open(log.clone(), views.open_tree("intake")?, key).await?;
     let service_client = async_nats::connect(&server.url).await?;

@@ -33,7 +33,7 @@ pub async fn submit_to_assignment(
     secs: u64,
 ) -> anyhow::Result<[Stats; 2]> {
     let log = SledLog::open(SledOptions::new(dir.join("log")))?;
-    let views = aduan_kv_sled::open(&dir.join("views"))?;
+    let views = aduan_kv_redb::open(&dir.join("views"))?;
     aduan_complaints::publish_ruleset(&log, SAMPLE_RULES).await?;
     let index = views.open_tree("intake")?;
     let key = aduan_intake::ReporterKey::random();

@@ -5,7 +5,7 @@
 //! A [`Db`] holds named [`Tree`]s; a tree maps byte keys to byte values in key
 //! order, and applies a [`Batch`] atomically. Backends implement
 //! [`DbBackend`] and [`TreeBackend`]: [`Db::memory`] here (for tests and as the
-//! reference), and sled in `aduan-kv-sled`. This crate does not know the log,
+//! reference), and sled in `aduan-kv-redb`. This crate does not know the log,
 //! the domain, or any storage engine.
 
 use std::collections::BTreeMap;

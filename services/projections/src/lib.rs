@@ -289,6 +289,11 @@ impl Projections {
         if let Some(w) = writing.take() {
             progress(this.written(w).await?, head);
         }
+        // Rebuilt means stored: the models, not only handed to the store.
+        let flushed = views.clone();
+        tokio::task::spawn_blocking(move || flushed.flush())
+            .await
+            .map_err(ProjectionError::Writer)??;
         this.caught_up.store(true, Ordering::Release);
         Ok(this)
     }

@@ -360,7 +360,7 @@ async fn rebuild_timing() {
     }
     let head = *sim.log.head().borrow();
     for run in 0..3 {
-        let db = aduan_kv_sled::open(&dir.path().join(format!("t{run}"))).expect("views");
+        let db = aduan_kv_redb::open(&dir.path().join(format!("t{run}"))).expect("views");
         let started = std::time::Instant::now();
         crate::rebuild(&sim.log, &db, None, |_, _| {})
             .await

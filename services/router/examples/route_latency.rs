@@ -31,7 +31,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut opts = SledOptions::new(dir.path().join("log"));
     opts.fsync = fsync;
     let log = SledLog::open(opts)?;
-    let views = aduan_kv_sled::open(&dir.path().join("views"))?;
+    let views = aduan_kv_redb::open(&dir.path().join("views"))?;
     publish_ruleset(&log, SAMPLE).await?;
     let sink = LocalSink::new(1 << 16);
     let mut rx = sink.subscribe();

@@ -427,7 +427,7 @@ async fn replay(
     let scratch = tempfile::tempdir()?;
     let dir = out.unwrap_or_else(|| scratch.path().to_owned());
     let views =
-        aduan_kv_sled::open(&dir).with_context(|| format!("cannot open {}", dir.display()))?;
+        aduan_kv_redb::open(&dir).with_context(|| format!("cannot open {}", dir.display()))?;
     let progress = bar(*log.head().borrow());
     // The rule set in force at each point comes from the log itself.
     let p =

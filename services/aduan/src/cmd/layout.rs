@@ -116,7 +116,7 @@ impl Layout {
     /// Opens the derived state.
     pub fn open_views(&self) -> anyhow::Result<aduan_kv::Db> {
         self.create_dirs()?;
-        aduan_kv_sled::open(&self.views())
+        aduan_kv_redb::open(&self.views())
             .with_context(|| format!("cannot open read models in {}", self.root.display()))
     }
 
@@ -139,7 +139,7 @@ impl Layout {
             create_dir_durable(&dir)
                 .with_context(|| format!("cannot create data directory {}", dir.display()))?;
         }
-        aduan_kv_sled::open(&self.views())
+        aduan_kv_redb::open(&self.views())
             .with_context(|| format!("cannot open read models in {}", self.root.display()))
     }
 

@@ -76,7 +76,7 @@ fn command(s: &Step, state: &Complaint, h: i64) -> Command {
             org: actor,
             message: text,
             public: s.good_token,
-            review: s.rating % 2 == 0,
+            review: s.rating.is_multiple_of(2),
         },
         3 => Command::RequestInfo {
             org: actor,
@@ -89,7 +89,7 @@ fn command(s: &Step, state: &Complaint, h: i64) -> Command {
         5 => Command::Resolve {
             org: actor,
             resolution: text,
-            review: s.rating % 2 == 0,
+            review: s.rating.is_multiple_of(2),
         },
         6 => Command::DeclineAuthority {
             org: actor,
