@@ -9,8 +9,9 @@
 //!
 //! Writes go behind: an insert, a remove or a [`aduan_kv::Batch`] lands in an
 //! overlay in memory and returns; a thread of its own commits the overlay to
-//! redb, everything gathered since its last commit in one write transaction
-//! (a redb transaction per insert cost more than sled). Reads look in the
+//! redb, everything gathered since its last commit (and for at least
+//! [`GATHER`]) in one write transaction (a redb transaction per insert cost
+//! more than sled). Reads look in the
 //! overlay first, so every write is read back at once, and a batch is
 //! committed whole, with the writes before it. Writers wait while
 //! [`MAX_PENDING`] changes are not yet committed.
@@ -37,6 +38,10 @@ pub const FILE: &str = "views.redb";
 
 /// Longest stretch of commits that are not yet durable.
 pub const DURABLE_EVERY: Duration = Duration::from_secs(1);
+
+/// How long the committer lets changes gather before it commits them (unless
+/// a flush or close is waiting, or many are pending already).
+pub const GATHER: Duration = Duration::from_millis(5);
 
 /// Changes that may wait for their commit before writers wait too.
 pub const MAX_PENDING: usize = 1 << 17;
@@ -186,7 +191,10 @@ impl Shared {
         let map = s.pending.entry(tree.to_owned()).or_default();
         map.extend(changes);
         s.pending_len += n;
-        self.wake.notify_one();
+        if s.pending_len == n {
+            // The committer waits only while nothing is pending.
+            self.wake.notify_one();
+        }
         Ok(())
     }
 
@@ -209,6 +217,13 @@ impl Shared {
         loop {
             while s.pending.is_empty() && !s.durable_asked && !s.stop {
                 s = self.wake.wait(s).unwrap_or_else(|e| e.into_inner());
+            }
+            if !s.durable_asked && !s.stop && s.pending_len < MAX_PENDING / 2 {
+                // Let more gather: a steady trickle of writes then costs a
+                // commit every GATHER, not one each.
+                drop(s);
+                std::thread::sleep(GATHER);
+                s = self.lock();
             }
             if s.stop && s.pending.is_empty() && !s.durable_asked {
                 return;
