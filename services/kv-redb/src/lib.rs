@@ -18,8 +18,9 @@
 //!
 //! It holds only state derived from the log, so commits are not synced one by
 //! one: a commit is made durable (with an `fsync`) when at least
-//! [`DURABLE_EVERY`] has passed since the last durable one, at
-//! [`aduan_kv::Db::flush`], and when the last handle is dropped. What a crash
+//! [`DURABLE_EVERY`] has passed since the last durable one, [`DURABLE_EVERY`]
+//! after the last commit when writes stop, at [`aduan_kv::Db::flush`], and
+//! when the last handle is dropped. What a crash
 //! takes is at most that last stretch, and the services rebuild it from the
 //! log. A failed commit is kept: every later write and flush reports it.
 
@@ -141,6 +142,8 @@ struct State {
     /// The next commit must be durable.
     durable_asked: bool,
     last_durable: Option<Instant>,
+    /// Commits were made since the last durable one.
+    undurable: bool,
     /// The first failed commit, kept.
     failed: Option<String>,
     stop: bool,
@@ -216,7 +219,17 @@ impl Shared {
         let mut s = self.lock();
         loop {
             while s.pending.is_empty() && !s.durable_asked && !s.stop {
-                s = self.wake.wait(s).unwrap_or_else(|e| e.into_inner());
+                if !s.undurable {
+                    s = self.wake.wait(s).unwrap_or_else(|e| e.into_inner());
+                    continue;
+                }
+                // Writes stopped after a commit that was not durable: make it so.
+                let (guard, waited) = self
+                    .wake
+                    .wait_timeout(s, DURABLE_EVERY)
+                    .unwrap_or_else(|e| e.into_inner());
+                s = guard;
+                s.durable_asked |= waited.timed_out();
             }
             if !s.durable_asked && !s.stop && s.pending_len < MAX_PENDING / 2 {
                 // Let more gather: a steady trickle of writes then costs a
@@ -242,8 +255,11 @@ impl Shared {
             s.in_progress = false;
             s.commits += 1;
             match result {
-                Ok(()) if durable => s.last_durable = Some(Instant::now()),
-                Ok(()) => {}
+                Ok(()) if durable => {
+                    s.last_durable = Some(Instant::now());
+                    s.undurable = false;
+                }
+                Ok(()) => s.undurable = true,
                 Err(e) => {
                     tracing::error!(error = %e, "read models not committed");
                     s.failed.get_or_insert(e.to_string());
@@ -566,6 +582,26 @@ mod tests {
         for k in [&b"x"[..], b"y"] {
             assert!(t.get(k).expect("get").is_some(), "{k:?} committed");
         }
+    }
+
+    #[test]
+    fn when_writes_stop_the_last_commit_is_made_durable() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let handle = open_handle(dir.path()).expect("open");
+        let db = Db::new(RedbDb(handle.clone()));
+        let tree = db.open_tree("t").expect("tree");
+        db.flush().expect("durable now");
+        tree.insert(b"k", b"v").expect("insert");
+        let deadline = Instant::now() + Duration::from_secs(1);
+        while !handle.shared.lock().undurable {
+            assert!(Instant::now() < deadline, "no commit that is not durable");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        std::thread::sleep(DURABLE_EVERY + Duration::from_millis(500));
+        assert!(
+            !handle.shared.lock().undurable,
+            "made durable after the writes stopped"
+        );
     }
 
     #[test]
