@@ -64,7 +64,11 @@ pub fn open(dir: &Path) -> Result<Db, KvError> {
 fn open_handle(dir: &Path) -> Result<Arc<Handle>, KvError> {
     std::fs::create_dir_all(dir).map_err(io)?;
     drop_sled_files(dir)?;
-    let db = redb::Database::create(dir.join(FILE)).map_err(storage)?;
+    start(redb::Database::create(dir.join(FILE)).map_err(storage)?)
+}
+
+/// The handle over `db`, with its committer running.
+fn start(db: redb::Database) -> Result<Arc<Handle>, KvError> {
     let shared = Arc::new(Shared {
         db,
         state: Mutex::new(State::default()),
@@ -602,6 +606,70 @@ mod tests {
             !handle.shared.lock().undurable,
             "made durable after the writes stopped"
         );
+    }
+
+    /// Storage whose writes and syncs fail while `fail` is set.
+    #[derive(Debug)]
+    struct Failing {
+        inner: redb::backends::InMemoryBackend,
+        fail: Arc<std::sync::atomic::AtomicBool>,
+    }
+
+    impl Failing {
+        fn check(&self) -> std::io::Result<()> {
+            match self.fail.load(std::sync::atomic::Ordering::SeqCst) {
+                true => Err(std::io::Error::other("injected: no space left")),
+                false => Ok(()),
+            }
+        }
+    }
+
+    impl redb::StorageBackend for Failing {
+        fn len(&self) -> std::io::Result<u64> {
+            self.inner.len()
+        }
+        fn read(&self, offset: u64, out: &mut [u8]) -> std::io::Result<()> {
+            self.inner.read(offset, out)
+        }
+        fn set_len(&self, len: u64) -> std::io::Result<()> {
+            self.check()?;
+            self.inner.set_len(len)
+        }
+        fn sync_data(&self) -> std::io::Result<()> {
+            self.check()?;
+            self.inner.sync_data()
+        }
+        fn write(&self, offset: u64, data: &[u8]) -> std::io::Result<()> {
+            self.check()?;
+            self.inner.write(offset, data)
+        }
+    }
+
+    #[test]
+    fn a_failed_commit_is_kept_and_reported_by_every_later_write() {
+        let fail = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let storage = Failing {
+            inner: redb::backends::InMemoryBackend::new(),
+            fail: fail.clone(),
+        };
+        let redb = redb::Builder::new()
+            .create_with_backend(storage)
+            .expect("database");
+        let db = Db::new(RedbDb(start(redb).expect("start")));
+        let tree = db.open_tree("t").expect("tree");
+        tree.insert(b"a", b"1").expect("insert");
+        db.flush().expect("flush");
+        fail.store(true, std::sync::atomic::Ordering::SeqCst);
+        tree.insert(b"b", b"2")
+            .expect("staged before its commit fails");
+        assert!(db.flush().is_err(), "the failed commit is reported");
+        assert!(tree.insert(b"c", b"3").is_err(), "and every write after it");
+        fail.store(false, std::sync::atomic::Ordering::SeqCst);
+        assert!(
+            tree.insert(b"c", b"3").is_err(),
+            "until the store is reopened"
+        );
+        assert!(db.flush().is_err());
     }
 
     #[test]
