@@ -512,6 +512,20 @@ impl<S: Iterator<Item = Result<Entry, KvError>>> Iterator for Merge<S> {
 mod tests {
     use super::*;
 
+    /// A fresh database in a temporary directory, its handle, and its tree `t`.
+    fn opened() -> (tempfile::TempDir, Arc<Handle>, Db, aduan_kv::Tree) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let handle = open_handle(dir.path()).expect("open");
+        let db = Db::new(RedbDb(handle.clone()));
+        let tree = db.open_tree("t").expect("tree");
+        (dir, handle, db, tree)
+    }
+
+    /// Every entry of `tree`, in key order.
+    fn entries(tree: &aduan_kv::Tree) -> Vec<Entry> {
+        tree.iter().map(|e| e.expect("entry")).collect()
+    }
+
     #[test]
     fn redb_backend_conforms() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -533,10 +547,7 @@ mod tests {
 
     #[test]
     fn ranges_lay_uncommitted_changes_over_committed_entries() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let handle = open_handle(dir.path()).expect("open");
-        let db = Db::new(RedbDb(handle.clone()));
-        let tree = db.open_tree("t").expect("tree");
+        let (_dir, handle, db, tree) = opened();
         for k in [b"a", b"c", b"e"] {
             tree.insert(k, b"old").expect("insert");
         }
@@ -547,26 +558,20 @@ mod tests {
         tree.insert(b"c", b"new").expect("overwrite");
         tree.remove(b"e").expect("remove");
         tree.insert(b"f", b"new").expect("insert");
-        let seen: Vec<(Vec<u8>, Vec<u8>)> = tree.iter().map(|e| e.expect("entry")).collect();
-        let want: Vec<(Vec<u8>, Vec<u8>)> =
-            [("a", "old"), ("b", "new"), ("c", "new"), ("f", "new")]
-                .iter()
-                .map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec()))
-                .collect();
-        assert_eq!(seen, want);
+        let want: Vec<Entry> = [("a", "old"), ("b", "new"), ("c", "new"), ("f", "new")]
+            .iter()
+            .map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec()))
+            .collect();
+        assert_eq!(entries(&tree), want);
         assert_eq!(tree.get(b"e").expect("get"), None);
         drop(held);
         db.flush().expect("flush");
-        let seen: Vec<(Vec<u8>, Vec<u8>)> = tree.iter().map(|e| e.expect("entry")).collect();
-        assert_eq!(seen, want, "the same once committed");
+        assert_eq!(entries(&tree), want, "the same once committed");
     }
 
     #[test]
     fn a_flush_returns_once_what_was_written_before_it_is_in_the_file() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let handle = open_handle(dir.path()).expect("open");
-        let db = Db::new(RedbDb(handle.clone()));
-        let tree = db.open_tree("t").expect("tree");
+        let (_dir, handle, db, tree) = opened();
         let held = handle.shared.db.begin_write().expect("hold the writer");
         // The committer takes x, then waits for the writer; y waits after it.
         tree.insert(b"x", b"1").expect("insert");
@@ -590,10 +595,7 @@ mod tests {
 
     #[test]
     fn when_writes_stop_the_last_commit_is_made_durable() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let handle = open_handle(dir.path()).expect("open");
-        let db = Db::new(RedbDb(handle.clone()));
-        let tree = db.open_tree("t").expect("tree");
+        let (_dir, handle, db, tree) = opened();
         db.flush().expect("durable now");
         tree.insert(b"k", b"v").expect("insert");
         let deadline = Instant::now() + Duration::from_secs(1);
