@@ -17,7 +17,12 @@
 //!
 //! Org codes never contain a 0 byte, so `org ‖ 0` is a prefix of no other org.
 
+use std::collections::BTreeMap;
+
 use aduan_domain::ComplaintId;
+
+/// Changes to the tree, as in an `aduan_kv::Batch`.
+pub type Changes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
 
 /// The checkpoint key.
 pub const CHECKPOINT: &[u8] = b"k";
@@ -67,6 +72,14 @@ pub fn complaint(id: &ComplaintId) -> Vec<u8> {
 /// A tracking number's complaint id.
 pub fn tracking(t: &str) -> Vec<u8> {
     key(b't', &[t.as_bytes()])
+}
+
+/// Moves every [`tracking`] key out of `changes` and returns them.
+pub fn split_tracking(changes: &mut Changes) -> Changes {
+    let mut tracking = changes.split_off(b"t".as_slice());
+    let mut after = tracking.split_off(b"u".as_slice());
+    changes.append(&mut after);
+    tracking
 }
 
 /// Every inbox item of `org`.

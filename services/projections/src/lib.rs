@@ -44,6 +44,9 @@ pub const TREE: &str = "proj.views";
 const PAGE: usize = 1024;
 /// Events per batch while rebuilding: bigger pages, fewer commits.
 const REBUILD_PAGE: usize = 8192;
+/// Tracking-number keys a rebuild holds back before it writes them, in key
+/// order, with a page (see [`Projections::rebuild_paged`]): about 150 MB.
+const REBUILD_TRACKING_HELD: usize = 1 << 20;
 
 /// A folded page: its batch, the checkpoint it reaches, a rule set it published.
 type Folded = (aduan_kv::Batch, u64, Option<Arc<RuleSet>>);
@@ -87,6 +90,8 @@ pub(crate) struct Rebuild {
     /// reads through the page being written (tests: what otherwise depends on
     /// timing happens every time).
     pub held: bool,
+    /// Tracking-number keys held back before they are written.
+    pub tracking_held: usize,
 }
 
 /// The rule set in force, shared by the folding loop and the queries.
@@ -250,6 +255,7 @@ impl Projections {
         let how = Rebuild {
             page: REBUILD_PAGE,
             held: false,
+            tracking_held: REBUILD_TRACKING_HELD,
         };
         Self::rebuild_paged(views, log, until, how, progress).await
     }
@@ -259,6 +265,15 @@ impl Projections {
     /// being written first), so folding and the store's writes, the two
     /// halves of a rebuild's time, run on two cores; at most one page is
     /// being written at a time, and they are written in order.
+    ///
+    /// Tracking numbers are random, so their keys, written as complaints
+    /// arrive, land all over the tree: each commit rewrote a stored page per
+    /// key, more of them as the tree grew, and a rebuild slowed with the
+    /// log's size (README, "Cost as the log grows"). The fold never reads
+    /// them, so a rebuild holds them back and writes them in key order,
+    /// `how.tracking_held` at a time with a page and the rest at the end. The
+    /// format key is written last: a rebuild cut short leaves models in no
+    /// format, which the next [`Projections::open`] drops.
     pub(crate) async fn rebuild_paged<L: EventLog>(
         views: &Db,
         log: &L,
@@ -272,14 +287,24 @@ impl Projections {
         progress(0, head);
         let mut writing: Option<Writing> = None;
         let mut position = 0;
+        let mut tracking = aduan_kv::Batch::default();
         while position < head {
             let events = log.read_all(position + 1, how.page).await?;
             let behind = writing.as_ref().map(|w| &*w.batch);
-            let Some((batch, last, rules)) = this.fold_page(&events, position, until, behind)?
+            let Some((mut batch, last, rules)) =
+                this.fold_page(&events, position, until, behind)?
             else {
                 break;
             };
             this.adopt(rules, last);
+            batch.changes.remove(keys::FORMAT);
+            // Not `append`, which rebuilds the map held: one page's keys go in one by one.
+            tracking
+                .changes
+                .extend(keys::split_tracking(&mut batch.changes));
+            if tracking.changes.len() >= how.tracking_held {
+                batch.changes.append(&mut tracking.changes);
+            }
             if let Some(w) = writing.take() {
                 progress(this.written(w).await?, head);
             }
@@ -288,6 +313,11 @@ impl Projections {
         }
         if let Some(w) = writing.take() {
             progress(this.written(w).await?, head);
+        }
+        if position > 0 {
+            tracking.insert(keys::FORMAT, keys::FORMAT_VERSION.to_be_bytes());
+            this.written(Writing::start(&this.tree, tracking, position, false))
+                .await?;
         }
         // Rebuilt means stored: the models, not only handed to the store.
         let flushed = views.clone();
