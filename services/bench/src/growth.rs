@@ -35,9 +35,9 @@ pub struct Growth {
     pub events: u64,
     /// Bytes of the log directory on disk.
     pub disk_bytes: u64,
-    /// The first open after the log was written: sled 0.34 writes its own
-    /// snapshot only when it opens a database, so this open scans every
-    /// byte sled wrote since.
+    /// The first open after the log was written, with its files evicted
+    /// from the page cache: sled 0.34 writes its own snapshot only when it
+    /// opens a database, so this open reads every byte sled wrote since.
     pub first_open: Duration,
     /// Resident memory of the process right after that first open (KiB).
     pub rss_kib: u64,
@@ -172,6 +172,12 @@ pub async fn measure(
         progress(&format!("growth: writing {events} events back to disk…"));
         sync_all(scratch.path())?;
         let dir = scratch.path();
+        // The first open reads the whole log, from the page cache as far as
+        // the log is still there, and that varies: 0.44-0.93 s at 1 M events
+        // and 3.41-6.88 s at 10 M; read from the disk, 0.97-1.02 s and
+        // 7.86-8.60 s (`replaypass DIR N open` after `rm log/snap.*`, two
+        // runs each, 2026-12-07 18:55 UTC). So every size reads it from disk.
+        evict(dir)?;
         let first = prober(dir, Probe::Open)?;
         progress(&format!(
             "growth: open, verify, export and rebuild over {head} events, each in a process of its own…"
@@ -283,6 +289,15 @@ fn du(dir: &Path) -> anyhow::Result<u64> {
 fn sync_all(dir: &Path) -> anyhow::Result<()> {
     for f in files(dir)? {
         std::fs::File::open(f)?.sync_all()?;
+    }
+    Ok(())
+}
+
+/// Drops every file under `dir` from the page cache (they are synced).
+fn evict(dir: &Path) -> anyhow::Result<()> {
+    for f in files(dir)? {
+        let file = std::fs::File::open(f)?;
+        rustix::fs::fadvise(&file, 0, None, rustix::fs::Advice::DontNeed)?;
     }
     Ok(())
 }
