@@ -57,6 +57,28 @@ fn events_naming_ids_that_do_not_parse_are_skipped_and_counted() {
     assert_eq!((nasional.received, nasional.rejected), (0, 0));
 }
 
+/// A complaint's record comes from its stream as writers name it, so that
+/// the stream's first event is the record's first (the fold reads no record
+/// for it); the same id in another spelling is skipped and counted.
+#[test]
+fn events_of_a_stream_naming_its_id_otherwise_are_skipped_and_counted() {
+    let mut ev = Events::default();
+    ev.publish(SAMPLE, D0);
+    ev.push(
+        &C1.to_uppercase(),
+        received(C1, "BBBBB2222A", "web", "", D0),
+        D0,
+    );
+    ev.push(C2, received(C2, "BBBBB2222B", "web", "", D0), D0);
+    let p = Projections::open(&Db::memory()).expect("open");
+    p.apply(&ev.list).expect("apply");
+
+    assert_eq!(p.totals().expect("totals").undecodable, 1);
+    let t = |s| TrackingNo::parse(s).expect("tracking no");
+    assert!(p.status(&t("BBBBB2222A"), D0).expect("status").is_none());
+    assert!(p.status(&t("BBBBB2222B"), D0).expect("status").is_some());
+}
+
 #[test]
 fn read_models_in_another_format_are_dropped_at_open_and_current_ones_kept() {
     let mut ev = Events::default();

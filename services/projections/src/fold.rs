@@ -47,7 +47,12 @@ pub(crate) fn apply(
     if let ComplaintEvent::Routed(r) = &event {
         *totals.routings.entry(r.reason.clone()).or_default() += 1;
     }
-    let held = match (&event, page.take_record(&id)?) {
+    // A stream's first event finds no record: only its stream makes one.
+    let stored = match e.stream_version {
+        1 => None,
+        _ => page.take_record(&id)?,
+    };
+    let held = match (&event, stored) {
         (_, Some(held)) => held,
         (ComplaintEvent::Received(r), None) => match Record::received(id, r) {
             Ok(rec) => {
@@ -77,6 +82,11 @@ pub(crate) fn apply(
 /// The complaint id of the stream and its event, or why they are unusable.
 fn decode(stream: &str, e: &RecordedEvent) -> Result<(ComplaintId, ComplaintEvent), Unusable> {
     let id = ComplaintId::parse(stream)?;
+    // One stream per complaint, so that its first event is the first of its
+    // record (`apply` reads no record for it).
+    if id.to_string() != stream {
+        return Err(Unusable::Stream(e.stream_id.clone()));
+    }
     let event = ComplaintEvent::decode(&e.event_type, e.schema_version, &e.payload)
         .map_err(Unusable::Payload)?;
     // Orgs the domain would otherwise quietly read as "no owner".

@@ -1,14 +1,16 @@
-//! A page of changes: reads see the page's own writes, and `finish` turns
-//! every change plus the new checkpoint into one atomic `aduan_kv::Batch`, so
-//! a crash leaves the read models either before the page or after it.
+//! A page of changes: `finish` turns every change plus the new checkpoint
+//! into one atomic `aduan_kv::Batch`, so a crash leaves the read models
+//! either before the page or after it.
 //!
 //! Records and day counts stay decoded while the page lasts and are encoded
 //! once at finish, so a complaint with several events in a page costs one
-//! decode and one encode, not one per event. The rule set in force moves
+//! decode and one encode, not one per event. They are all the fold reads
+//! (with the totals, at the page's start): every other key is only written,
+//! so the page lists those writes and sorts them once, at finish. The rule set in force moves
 //! with the page: a publication folded in it takes effect for the events
 //! after it, and is stored with the page's checkpoint.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use aduan_domain::ComplaintId;
@@ -22,8 +24,8 @@ use crate::{keys, ProjectionError};
 
 /// A complaint's record while a page folds it.
 pub(crate) struct Held {
-    /// The record.
-    pub rec: Record,
+    /// The record (boxed: it moves in and out of the page with every event).
+    pub rec: Box<Record>,
     /// Its inbox key as stored before this page, to remove when it moves.
     stored_inbox: Option<Vec<u8>>,
 }
@@ -34,7 +36,8 @@ pub(crate) struct Page<'a> {
     /// The previous page's changes while they are still being written (a
     /// rebuild writes one page while it folds the next): read before the tree.
     behind: Option<&'a Batch>,
-    dirty: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    /// Writes in order (a later one to a key wins); never read back.
+    dirty: Vec<(Vec<u8>, Option<Vec<u8>>)>,
     records: HashMap<ComplaintId, Held>,
     counts: HashMap<Vec<u8>, Counts>,
     rules: Option<Arc<RuleSet>>,
@@ -49,7 +52,7 @@ impl<'a> Page<'a> {
         Self {
             tree,
             behind,
-            dirty: BTreeMap::new(),
+            dirty: Vec::new(),
             records: HashMap::new(),
             counts: HashMap::new(),
             rules,
@@ -57,10 +60,12 @@ impl<'a> Page<'a> {
         }
     }
 
-    pub fn get_raw(&self, key: &[u8]) -> Result<Option<Vec<u8>>, ProjectionError> {
-        if let Some(v) = self.dirty.get(key) {
-            return Ok(v.clone());
-        }
+    fn get_raw(&self, key: &[u8]) -> Result<Option<Vec<u8>>, ProjectionError> {
+        // What the page itself writes is not read (see the module's doc).
+        debug_assert!(
+            matches!(key.first(), Some(b'c' | b'd' | b'g')),
+            "a read of a key the page may have written"
+        );
         if let Some(v) = self.behind.and_then(|b| b.changes.get(key)) {
             return Ok(v.clone());
         }
@@ -72,7 +77,7 @@ impl<'a> Page<'a> {
     }
 
     pub fn put_raw(&mut self, key: Vec<u8>, value: Vec<u8>) {
-        self.dirty.insert(key, Some(value));
+        self.dirty.push((key, Some(value)));
     }
 
     pub fn put<T: Serialize>(&mut self, key: Vec<u8>, value: &T) {
@@ -100,13 +105,16 @@ impl<'a> Page<'a> {
             return Ok(None);
         };
         let stored_inbox = inbox_key(&rec);
-        Ok(Some(Held { rec, stored_inbox }))
+        Ok(Some(Held {
+            rec: Box::new(rec),
+            stored_inbox,
+        }))
     }
 
     /// A record new in this page.
     pub fn new_record(rec: Record) -> Held {
         Held {
-            rec,
+            rec: Box::new(rec),
             stored_inbox: None,
         }
     }
@@ -144,7 +152,7 @@ impl<'a> Page<'a> {
                 totals.moved(held.stored_inbox.as_deref(), inbox.as_deref());
             }
             if let Some(old) = held.stored_inbox.filter(|old| Some(old) != inbox.as_ref()) {
-                self.dirty.insert(old, None);
+                self.dirty.push((old, None));
             }
             if let Some(k) = inbox {
                 self.put(k, &crate::query::InboxItem::of(&held.rec));
@@ -157,7 +165,8 @@ impl<'a> Page<'a> {
             self.put(keys::RULES.to_vec(), source);
         }
         let mut batch = Batch {
-            changes: std::mem::take(&mut self.dirty),
+            // Sorted stably, the last write to a key kept.
+            changes: std::mem::take(&mut self.dirty).into_iter().collect(),
         };
         batch.insert(keys::CHECKPOINT, checkpoint.to_be_bytes());
         batch.insert(keys::FORMAT, keys::FORMAT_VERSION.to_be_bytes());
@@ -186,4 +195,22 @@ fn encode<T: Serialize>(value: &T) -> Vec<u8> {
 /// Parses a stored value.
 pub(crate) fn decode<T: DeserializeOwned>(key: &[u8], v: &[u8]) -> Result<T, ProjectionError> {
     postcard::from_bytes(v).map_err(|e| ProjectionError::corrupt(key, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_last_write_to_a_key_in_a_page_wins() {
+        let db = aduan_kv::Db::memory();
+        let tree = db.open_tree("t").expect("tree");
+        let mut page = Page::new(&tree, None, None);
+        for (k, v) in [("p1", "a"), ("p2", "b"), ("p1", "c")] {
+            page.put_raw(k.into(), v.into());
+        }
+        let (batch, _) = page.finish(1, &mut Totals::default());
+        let get = |k: &str| batch.changes[k.as_bytes()].clone();
+        assert_eq!((get("p1"), get("p2")), (Some("c".into()), Some("b".into())));
+    }
 }

@@ -49,6 +49,10 @@ pub(crate) enum Unusable {
     /// The complaint id or tracking number does not parse.
     #[error("complaint id or tracking number does not parse")]
     Ids,
+    /// The stream names its complaint otherwise than `complaint-<id>` in
+    /// the id's own (lower-case, hyphenated) form, as every writer does.
+    #[error("stream {0} does not name its complaint as complaint-<id>")]
+    Stream(String),
     /// The payload's complaint id is not its stream's.
     #[error("complaint id {payload} in stream of {stream}")]
     Mismatch {

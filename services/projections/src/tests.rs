@@ -25,14 +25,20 @@ pub(crate) struct Events {
     /// Position before the first event pushed.
     pub base: u64,
     pub list: Vec<RecordedEvent>,
+    /// Events pushed per stream.
+    pub versions: std::collections::HashMap<String, u64>,
 }
 
 impl Events {
     pub fn push(&mut self, id: &str, e: impl Into<ComplaintEvent>, at: i64) {
         let e: ComplaintEvent = e.into();
         let position = self.base + self.list.len() as u64 + 1;
+        let stream_id = format!("complaint-{id}");
+        let version = self.versions.entry(stream_id.clone()).or_default();
+        *version += 1;
         self.list.push(RecordedEvent {
-            stream_id: format!("complaint-{id}"),
+            stream_id,
+            stream_version: *version,
             position,
             recorded_at_ms: at,
             event_type: e.type_name().into(),
