@@ -6,11 +6,11 @@
 //! once at finish, so a complaint with several events in a page costs one
 //! decode and one encode, not one per event. They are all the fold reads
 //! (with the totals, at the page's start): every other key is only written,
-//! so the page lists those writes and sorts them once, at finish. The rule set in force moves
-//! with the page: a publication folded in it takes effect for the events
-//! after it, and is stored with the page's checkpoint.
+//! so the page lists those writes and sorts them once, at finish. The rule
+//! set in force moves with the page: a publication folded in it takes effect
+//! for the events after it, and is stored with the page's checkpoint.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use aduan_domain::ComplaintId;
@@ -165,13 +165,26 @@ impl<'a> Page<'a> {
             self.put(keys::RULES.to_vec(), source);
         }
         let mut batch = Batch {
-            // Sorted stably, the last write to a key kept.
-            changes: std::mem::take(&mut self.dirty).into_iter().collect(),
+            changes: last_writes(std::mem::take(&mut self.dirty)),
         };
         batch.insert(keys::CHECKPOINT, checkpoint.to_be_bytes());
         batch.insert(keys::FORMAT, keys::FORMAT_VERSION.to_be_bytes());
         (batch, published.and(self.rules))
     }
+}
+
+/// Writes in key order, the last write to each key kept.
+fn last_writes<V>(mut writes: Vec<(Vec<u8>, V)>) -> BTreeMap<Vec<u8>, V> {
+    // Stable: writes to one key stay in the order they were made.
+    writes.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut kept: Vec<(Vec<u8>, V)> = Vec::with_capacity(writes.len());
+    for (k, v) in writes {
+        match kept.last_mut() {
+            Some(last) if last.0 == k => last.1 = v,
+            _ => kept.push((k, v)),
+        }
+    }
+    kept.into_iter().collect()
 }
 
 /// The inbox key of a complaint: open and owned, else none.
