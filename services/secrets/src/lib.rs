@@ -29,6 +29,10 @@ use rand::RngCore;
 pub const TOKENS_BUCKET: &str = "aduan_tokens";
 /// The bucket of shared secret keys.
 pub const KEYS_BUCKET: &str = "aduan_keys";
+/// How long [`Buckets::key`] reads a key another process created before it
+/// gives up.
+const STORED_KEY_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The entry of the reporter-token key in [`KEYS_BUCKET`].
 pub const REPORTER_KEY: &str = "reporter";
 /// The entry of the redacted-export key in [`KEYS_BUCKET`].
@@ -111,7 +115,7 @@ impl Buckets {
         };
         let mut fresh = [0u8; 32];
         rand::rng().fill_bytes(&mut fresh);
-        match self
+        let refused = match self
             .inner
             .keys
             .create(name, Bytes::copy_from_slice(&fresh))
@@ -121,17 +125,32 @@ impl Buckets {
                 tracing::info!(bucket = KEYS_BUCKET, key = name, "created a new key");
                 return Ok(fresh);
             }
-            Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => {}
-            Err(e) => return Err(entry(e.into())),
-        }
-        let stored = self
-            .inner
-            .keys
-            .get(name)
-            .await
-            .map_err(|e| entry(e.into()))?;
-        let stored =
-            stored.ok_or_else(|| entry("created by another process, then deleted".into()))?;
+            Err(e) => e,
+        };
+        // Another process created it first. The server that answers reads
+        // may not hold that entry yet (a replica of an R3 bucket): then the
+        // create fails with "wrong last sequence" and finds no entry, as
+        // seen in tests/tests/cluster_faults.rs on 2026-12-07. Read it again
+        // for a while before giving up.
+        let deadline = tokio::time::Instant::now() + STORED_KEY_WAIT;
+        let stored = loop {
+            let stored = self
+                .inner
+                .keys
+                .get(name)
+                .await
+                .map_err(|e| entry(e.into()))?;
+            match stored {
+                Some(stored) => break stored,
+                None if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(STORED_KEY_WAIT / 50).await;
+                }
+                None if refused.kind() == kv::CreateErrorKind::AlreadyExists => {
+                    return Err(entry("created by another process, then deleted".into()));
+                }
+                None => return Err(entry(refused.into())),
+            }
+        };
         <[u8; 32]>::try_from(stored.as_ref()).map_err(|_| SecretsError::BadKey {
             key: name.to_owned(),
         })

@@ -17,6 +17,10 @@ struct Server(Cluster);
 
 impl Server {
     fn start() -> Self {
+        Self::start_nodes(1)
+    }
+
+    fn start_nodes(n: usize) -> Self {
         let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
             || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"),
             PathBuf::from,
@@ -27,7 +31,7 @@ impl Server {
             "{} is missing: run scripts/install-nats-2.15.sh",
             bin.display()
         );
-        Self(Cluster::start(&bin, 1).expect("start nats-server"))
+        Self(Cluster::start(&bin, n).expect("start nats-server"))
     }
 
     async fn connect(&self) -> async_nats::Client {
@@ -59,6 +63,41 @@ async fn the_first_process_to_create_a_key_wins_and_every_other_reads_it() {
         .expect("buckets");
     assert_eq!(later.key(REPORTER_KEY).await.expect("key"), keys[0]);
     assert_ne!(later.key("export").await.expect("another key"), keys[0]);
+}
+
+/// On three nodes with the buckets replicated three times, a process may
+/// ask a replica that does not hold yet the key another process has just
+/// created: its create is refused and its read finds nothing. It must read
+/// again, not fail (seen once in tests/tests/cluster_faults.rs).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn on_three_nodes_every_process_reads_the_key_the_first_created() {
+    let cluster = Server::start_nodes(3);
+    let mut clients = Vec::new();
+    for i in 0..6 {
+        clients.push(cluster.0.connect(i % 3).await.expect("connect"));
+    }
+    // The buckets, once the cluster has a JetStream leader to create them.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while let Err(e) = Buckets::open(clients[0].clone(), 3).await {
+        assert!(Instant::now() < deadline, "no buckets: {e}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for round in 0..20 {
+        let name = format!("race-{round}");
+        let mut racing = tokio::task::JoinSet::new();
+        for client in &clients {
+            let (client, name) = (client.clone(), name.clone());
+            racing.spawn(async move {
+                let buckets = Buckets::open(client, 3).await.expect("buckets");
+                buckets.key(&name).await.expect("key")
+            });
+        }
+        let keys: Vec<[u8; 32]> = racing.join_all().await;
+        assert!(
+            keys.iter().all(|k| *k == keys[0]),
+            "round {round}: {keys:?}"
+        );
+    }
 }
 
 /// Waits up to a second for `f` to hold; how long it took.
