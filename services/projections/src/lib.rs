@@ -287,7 +287,7 @@ impl Projections {
         progress(0, head);
         let mut writing: Option<Writing> = None;
         let mut position = 0;
-        let mut tracking = aduan_kv::Batch::default();
+        let mut tracking = Vec::new();
         while position < head {
             let events = log.read_all(position + 1, how.page).await?;
             let behind = writing.as_ref().map(|w| &*w.batch);
@@ -298,12 +298,11 @@ impl Projections {
             };
             this.adopt(rules, last);
             batch.changes.remove(keys::FORMAT);
-            // Not `append`, which rebuilds the map held: one page's keys go in one by one.
-            tracking
-                .changes
-                .extend(keys::split_tracking(&mut batch.changes));
-            if tracking.changes.len() >= how.tracking_held {
-                batch.changes.append(&mut tracking.changes);
+            tracking.extend(keys::split_tracking(&mut batch.changes));
+            if tracking.len() >= how.tracking_held {
+                batch
+                    .changes
+                    .append(&mut page::last_writes(std::mem::take(&mut tracking)));
             }
             if let Some(w) = writing.take() {
                 progress(this.written(w).await?, head);
@@ -315,8 +314,11 @@ impl Projections {
             progress(this.written(w).await?, head);
         }
         if position > 0 {
-            tracking.insert(keys::FORMAT, keys::FORMAT_VERSION.to_be_bytes());
-            this.written(Writing::start(&this.tree, tracking, position, false))
+            let mut rest = aduan_kv::Batch {
+                changes: page::last_writes(tracking),
+            };
+            rest.insert(keys::FORMAT, keys::FORMAT_VERSION.to_be_bytes());
+            this.written(Writing::start(&this.tree, rest, position, false))
                 .await?;
         }
         // Rebuilt means stored: the models, not only handed to the store.

@@ -174,7 +174,7 @@ impl<'a> Page<'a> {
 }
 
 /// Writes in key order, the last write to each key kept.
-fn last_writes<V>(mut writes: Vec<(Vec<u8>, V)>) -> BTreeMap<Vec<u8>, V> {
+pub(crate) fn last_writes<V>(mut writes: Vec<(Vec<u8>, V)>) -> BTreeMap<Vec<u8>, V> {
     // Stable: writes to one key stay in the order they were made.
     writes.sort_by(|a, b| a.0.cmp(&b.0));
     let mut kept: Vec<(Vec<u8>, V)> = Vec::with_capacity(writes.len());
