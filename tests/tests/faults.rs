@@ -20,6 +20,9 @@
 //!    (root: chmod does not stop root), so it is `#[ignore]`d: a plain
 //!    `cargo test` lists it as ignored; `scripts/test.sh` runs it with
 //!    `--ignored` when it runs as root, and then a failed mount fails it.
+//!    (c) The read models' file system (a tmpfs on `<data>/views`) fills up
+//!    mid-run: aduan exits 1, and after a restart with space every
+//!    acknowledged complaint is served again (also ignored, as (b)).
 //! 4. `aduan projections` killed mid catch-up, repeatedly: once caught up its
 //!    read models equal a fresh rebuild byte for byte.
 //!
@@ -891,6 +894,83 @@ async fn a_read_only_or_full_log_disk_answers_503_and_recovers_after_a_restart()
         "the log holds exactly the acknowledged, the refused (resubmitted) and the unanswered"
     );
     eprintln!("scenario 3b: done in {:.1?}", started.elapsed());
+}
+
+/// Scenario 3c: the read models' own file system fills up mid-run. Their
+/// writes go behind (`services/kv-redb`), so the failure shows at a commit:
+/// the services that write them fail and aduan exits 1. Every acknowledged
+/// complaint is in the log, and once space returns a restart serves each one
+/// again, the read models caught up from the log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs mount (root, tmpfs); scripts/test.sh runs it as root with --ignored"]
+async fn a_full_read_models_disk_stops_aduan_and_a_restart_serves_every_acked_complaint() {
+    let _serial = SERIAL.lock().await;
+    let started = Instant::now();
+    let scratch = tempfile::tempdir().expect("scratch");
+    let data = scratch.path().join("data");
+    let fs = Tmpfs::mount(&data.join("views"), 64).unwrap_or_else(|why| {
+        panic!(
+            "scenario 3c needs a tmpfs and mounting one failed ({why}); run it as root, or \
+             leave it ignored"
+        )
+    });
+    let mut aduan = tokio::task::block_in_place(|| Aduan::serve(&data, None, &[]));
+    let (s, b) = post_json(aduan.http, "/v1/complaints", &web_submission("views-0")).await;
+    assert_eq!(s, 201, "{b}");
+    let ballast = fs.path().join("ballast");
+    let filled = fill(&ballast);
+    eprintln!(
+        "scenario 3c: ballast of {} MiB fills the tmpfs",
+        filled >> 20
+    );
+    let answers = submit_until_refused(aduan.http).await;
+    let mut acked = vec!["views-0".to_owned()];
+    let mut others = Vec::new();
+    for a in answers {
+        match a {
+            Answer::Acked(r) => acked.push(r),
+            Answer::Refused(r) | Answer::Unanswered(r) => others.push(r),
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let code = loop {
+        if let Some(code) = aduan.exited() {
+            break code;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "aduan went on with its read models' disk full ({} acknowledged)",
+            acked.len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    eprintln!(
+        "scenario 3c: {} acknowledged, {} refused or unanswered, then exit {code:?}",
+        acked.len(),
+        others.len()
+    );
+    assert_eq!(code, Some(1), "a failed service makes aduan exit 1");
+    std::fs::remove_file(&ballast).expect("remove ballast");
+    let (code, out) = verify(&data);
+    assert_eq!(code, Some(0), "the log is whole: {out}");
+
+    let aduan = tokio::task::block_in_place(|| Aduan::serve(&data, None, &[]));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for r in &acked {
+        let (s, b) = post_json(aduan.http, "/v1/complaints", &web_submission(r)).await;
+        assert_eq!((s, &b["duplicate"]), (200, &json!(true)), "{r}: {b}");
+        let t = b["tracking_no"].as_str().expect("tracking").to_owned();
+        loop {
+            let (s, v) = aduan_e2e::get_json(aduan.http, &format!("/v1/complaints/{t}")).await;
+            if s == 200 && v["org"].as_str().is_some_and(|o| !o.is_empty()) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{r} ({t}) not served: {s} {v}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    assert_eq!(tokio::task::block_in_place(|| aduan.terminate()), Some(0));
+    eprintln!("scenario 3c: done in {:.1?}", started.elapsed());
 }
 
 /// The read models' checkpoint in `data/views` (nothing may hold it open).
