@@ -612,6 +612,45 @@ impl Drop for Tmpfs {
     }
 }
 
+/// A tmpfs of 64 MiB on `dir` for `scenario`, or a panic saying why not.
+fn tmpfs_for(scenario: &str, dir: &Path) -> Tmpfs {
+    Tmpfs::mount(dir, 64).unwrap_or_else(|why| {
+        panic!(
+            "{scenario} needs a tmpfs and mounting one failed ({why}); run it as root, or leave \
+             it ignored"
+        )
+    })
+}
+
+/// Waits up to 30 s for `aduan` to exit on its own; its exit code. `why`
+/// says what it means when it does not.
+async fn exit_of(aduan: &mut Aduan, why: &str) -> Option<i32> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(code) = aduan.exited() {
+            return code;
+        }
+        assert!(Instant::now() < deadline, "{why}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits until `aduan` serves tracking number `t` with an owner, or panics
+/// at `deadline`.
+async fn wait_until_owned(aduan: &Aduan, t: &str, deadline: Instant) {
+    loop {
+        let (s, v) = aduan_e2e::get_json(aduan.http, &format!("/v1/complaints/{t}")).await;
+        if s == 200 && v["org"].as_str().is_some_and(|o| !o.is_empty()) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{t} not routed and served: {s} {v}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Writes 1 MiB chunks to `path` until the file system is full; returns the bytes written.
 fn fill(path: &Path) -> u64 {
     use std::io::Write;
@@ -732,12 +771,7 @@ async fn a_read_only_or_full_log_disk_answers_503_and_recovers_after_a_restart()
     let data = scratch.path().join("data");
     // The log alone on a small file system: the read models' writes do not
     // fail first, so the appends meet the full disk and are refused.
-    let fs = Tmpfs::mount(&data.join("log"), 64).unwrap_or_else(|why| {
-        panic!(
-            "scenario 3b needs a tmpfs and mounting one failed ({why}); run it as root, or \
-             leave it ignored"
-        )
-    });
+    let fs = tmpfs_for("scenario 3b", &data.join("log"));
 
     // An existing log on a file system that turns read-only.
     let aduan = tokio::task::block_in_place(|| Aduan::serve(&data, None, &[]));
@@ -810,17 +844,7 @@ async fn a_read_only_or_full_log_disk_answers_503_and_recovers_after_a_restart()
         "a full disk refuses appends with 503 before aduan stops"
     );
     if stopped_itself {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let code = loop {
-            if let Some(code) = aduan.exited() {
-                break code;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "aduan stopped answering but did not exit"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        };
+        let code = exit_of(&mut aduan, "aduan stopped answering but did not exit").await;
         assert_eq!(code, Some(1), "a failed service makes aduan exit 1");
     } else {
         // A stop (its final flush may fail: exit 0 or 1, never a hang).
@@ -855,17 +879,7 @@ async fn a_read_only_or_full_log_disk_answers_503_and_recovers_after_a_restart()
     // The router and the read models work again: the new ones get an owner.
     let deadline = Instant::now() + Duration::from_secs(30);
     for t in &tracking {
-        loop {
-            let (s, v) = aduan_e2e::get_json(aduan.http, &format!("/v1/complaints/{t}")).await;
-            if s == 200 && v["org"].as_str().is_some_and(|o| !o.is_empty()) {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{t} not routed after restart: {s} {v}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        wait_until_owned(&aduan, t, deadline).await;
     }
     assert_eq!(tokio::task::block_in_place(|| aduan.terminate()), Some(0));
     let (code, out) = verify(&data);
@@ -908,12 +922,7 @@ async fn a_full_read_models_disk_stops_aduan_and_a_restart_serves_every_acked_co
     let started = Instant::now();
     let scratch = tempfile::tempdir().expect("scratch");
     let data = scratch.path().join("data");
-    let fs = Tmpfs::mount(&data.join("views"), 64).unwrap_or_else(|why| {
-        panic!(
-            "scenario 3c needs a tmpfs and mounting one failed ({why}); run it as root, or \
-             leave it ignored"
-        )
-    });
+    let fs = tmpfs_for("scenario 3c", &data.join("views"));
     let mut aduan = tokio::task::block_in_place(|| Aduan::serve(&data, None, &[]));
     let (s, b) = post_json(aduan.http, "/v1/complaints", &web_submission("views-0")).await;
     assert_eq!(s, 201, "{b}");
@@ -932,18 +941,11 @@ async fn a_full_read_models_disk_stops_aduan_and_a_restart_serves_every_acked_co
             Answer::Refused(r) | Answer::Unanswered(r) => others.push(r),
         }
     }
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let code = loop {
-        if let Some(code) = aduan.exited() {
-            break code;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "aduan went on with its read models' disk full ({} acknowledged)",
-            acked.len()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let went_on = format!(
+        "aduan went on with its read models' disk full ({} acknowledged)",
+        acked.len()
+    );
+    let code = exit_of(&mut aduan, &went_on).await;
     eprintln!(
         "scenario 3c: {} acknowledged, {} refused or unanswered, then exit {code:?}",
         acked.len(),
@@ -959,15 +961,8 @@ async fn a_full_read_models_disk_stops_aduan_and_a_restart_serves_every_acked_co
     for r in &acked {
         let (s, b) = post_json(aduan.http, "/v1/complaints", &web_submission(r)).await;
         assert_eq!((s, &b["duplicate"]), (200, &json!(true)), "{r}: {b}");
-        let t = b["tracking_no"].as_str().expect("tracking").to_owned();
-        loop {
-            let (s, v) = aduan_e2e::get_json(aduan.http, &format!("/v1/complaints/{t}")).await;
-            if s == 200 && v["org"].as_str().is_some_and(|o| !o.is_empty()) {
-                break;
-            }
-            assert!(Instant::now() < deadline, "{r} ({t}) not served: {s} {v}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        let t = b["tracking_no"].as_str().expect("tracking");
+        wait_until_owned(&aduan, t, deadline).await;
     }
     assert_eq!(tokio::task::block_in_place(|| aduan.terminate()), Some(0));
     eprintln!("scenario 3c: done in {:.1?}", started.elapsed());
