@@ -12,8 +12,8 @@
 //! read it from memory, where at 10 M events it read the file again; and the
 //! process that has just written the log starts with its allocator's memory
 //! already mapped.
-//! The open, verify and export are timed [`REPEATS`] times and their median
-//! kept; the rebuild, minutes long at 10 M events, once.
+//! Every pass is timed [`REPEATS`] times, alternating between the sizes,
+//! and its median kept.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -41,13 +41,13 @@ pub struct Growth {
     pub first_open: Duration,
     /// Resident memory of the process right after that first open (KiB).
     pub rss_kib: u64,
-    /// Opening it again (the median of [`REPEATS`]).
+    /// Opening it again (the median of [`REPEATS`], as every figure below).
     pub open: Duration,
     /// Verify of the whole log (median).
     pub verify: Duration,
     /// Export of the whole log as JSON lines (median).
     pub export: Duration,
-    /// A projection rebuild into a fresh sled database.
+    /// A projection rebuild into fresh read models.
     pub rebuild: Duration,
     /// The rebuild's store alone (see `replay::store_ceiling`).
     pub store: Duration,
@@ -151,61 +151,107 @@ pub type Prober<'a> = &'a dyn Fn(&Path, Probe) -> anyhow::Result<Probed>;
 
 /// Writes a log of each size in `sizes` and measures it, each pass in a
 /// child process that `prober` runs.
+///
+/// Every log is written before any is timed, and the passes alternate
+/// between the sizes (open, verify, export and rebuild over each log, then
+/// again, [`REPEATS`] rounds), so that a stretch when the machine runs slower
+/// or faster falls on every size alike. Timed one size after the other, the
+/// 1 M-event log's passes ran minutes before the 10 M-event log's, and two
+/// runs of the same code had the store alone grow ×1.01 and ×1.30.
 pub async fn measure(
     sizes: &[u64],
     prober: Prober<'_>,
     progress: &mut dyn FnMut(&str),
 ) -> anyhow::Result<Vec<Growth>> {
-    let mut out = Vec::new();
+    let mut logs = Vec::new();
     for &events in sizes {
-        let scratch = tempfile::tempdir()?;
+        logs.push(Written::new(events, prober, progress).await?);
+    }
+    const PASSES: [Probe; 4] = [Probe::Open, Probe::Verify, Probe::Export, Probe::Rebuild];
+    // Per log, per pass, what each round measured.
+    let mut probed: Vec<[Vec<Probed>; 4]> = vec![Default::default(); logs.len()];
+    for round in 1..=REPEATS {
+        progress(&format!(
+            "growth: open, verify, export and rebuild over every log, each in a process of its own (round {round} of {REPEATS})…"
+        ));
+        for (log, probed) in logs.iter().zip(&mut probed) {
+            for (pass, p) in PASSES.into_iter().zip(probed.iter_mut()) {
+                p.push(prober(log.dir.path(), pass)?);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (log, [open, verify, export, rebuild]) in logs.iter().zip(probed) {
+        out.push(Growth {
+            events: log.events,
+            disk_bytes: log.disk_bytes,
+            first_open: step(&log.first, 0)?,
+            rss_kib: log.first.rss_kib,
+            open: median(&open, 0)?,
+            verify: median(&verify, 0)?,
+            export: median(&export, 0)?,
+            rebuild: median(&rebuild, 0)?,
+            store: median(&rebuild, 1)?,
+        });
+    }
+    Ok(out)
+}
+
+/// A log written for [`measure`], with what its first open measured.
+struct Written {
+    dir: tempfile::TempDir,
+    /// Its head.
+    events: u64,
+    disk_bytes: u64,
+    first: Probed,
+}
+
+impl Written {
+    async fn new(
+        events: u64,
+        prober: Prober<'_>,
+        progress: &mut dyn FnMut(&str),
+    ) -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
         progress(&format!("growth: writing {events} events…"));
-        let log = replay::populate(scratch.path(), events / 2).await?;
+        let log = replay::populate(dir.path(), events / 2).await?;
         let head = *log.head().borrow();
         log.close();
         drop(log);
-        let disk_bytes = du(scratch.path())?;
+        let disk_bytes = du(dir.path())?;
         // The kernel writes what was just written back in the background,
         // for tens of seconds at 10 M events, competing with every pass timed
         // below (the open of 2026-12-02 took 10.9 s at 10 M events, 3.6-4.9 s
         // with nothing left to write back): wait for it first.
         progress(&format!("growth: writing {events} events back to disk…"));
-        sync_all(scratch.path())?;
-        let dir = scratch.path();
+        sync_all(dir.path())?;
         // The first open reads the whole log, from the page cache as far as
         // the log is still there, and that varies: 0.44-0.93 s at 1 M events
         // and 3.41-6.88 s at 10 M; read from the disk, 0.97-1.02 s and
         // 7.86-8.60 s (`replaypass DIR N open` after `rm log/snap.*`, two
         // runs each, 2026-12-07 18:55 UTC). So every size reads it from disk.
-        evict(dir)?;
-        let first = prober(dir, Probe::Open)?;
-        progress(&format!(
-            "growth: open, verify, export and rebuild over {head} events, each in a process of its own…"
-        ));
-        let median = |pass: Probe| -> anyhow::Result<Duration> {
-            let mut times = (0..REPEATS)
-                .map(|_| step(&prober(dir, pass)?, 0))
-                .collect::<anyhow::Result<Vec<_>>>()?;
-            times.sort();
-            Ok(times[times.len() / 2])
-        };
-        let open = median(Probe::Open)?;
-        let verify = median(Probe::Verify)?;
-        let export = median(Probe::Export)?;
-        let rebuilt = prober(dir, Probe::Rebuild)?;
-        out.push(Growth {
+        evict(dir.path())?;
+        let first = prober(dir.path(), Probe::Open)?;
+        Ok(Self {
+            dir,
             events: head,
             disk_bytes,
-            first_open: step(&first, 0)?,
-            rss_kib: first.rss_kib,
-            open,
-            verify,
-            export,
-            rebuild: step(&rebuilt, 0)?,
-            store: step(&rebuilt, 1)?,
-        });
+            first,
+        })
     }
-    Ok(out)
+}
+
+/// The middle of step `i` of every probe in `probes` (the upper one of an even count).
+fn median(probes: &[Probed], i: usize) -> anyhow::Result<Duration> {
+    let mut times = probes
+        .iter()
+        .map(|p| step(p, i))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    times.sort();
+    times
+        .get(times.len() / 2)
+        .copied()
+        .ok_or_else(|| anyhow::anyhow!("no probe to take the median of"))
 }
 
 /// Step `i` of a probe.
@@ -340,6 +386,58 @@ mod tests {
             rebuild: d,
             store: d,
         }
+    }
+
+    /// Logs of 100 and 400 events, a prober that says which log and pass it
+    /// was called for and times each call by its place in the order.
+    #[tokio::test]
+    async fn the_passes_alternate_between_the_sizes_and_each_figure_is_their_median() {
+        let calls = std::sync::Mutex::new(Vec::<(std::path::PathBuf, Probe)>::new());
+        // Scripted times (ms) per call after the first opens: 30, 10 and 20
+        // ms more in rounds 1, 2 and 3, so that the third is the median.
+        let prober = |dir: &Path, pass: Probe| -> anyhow::Result<Probed> {
+            let mut calls = calls.lock().unwrap();
+            calls.push((dir.to_owned(), pass));
+            let n = calls.len() as u64;
+            let round_ms = [0, 30, 10, 20];
+            let ms = |k| Duration::from_millis(round_ms[((n - 3) / 8 + 1) as usize] + k);
+            Ok(Probed {
+                steps: if n <= 2 {
+                    vec![Duration::from_millis(n)]
+                } else {
+                    vec![ms(n % 8), ms(100 + n % 8)]
+                },
+                rss_kib: n,
+            })
+        };
+        let rows = measure(&[100, 400], &prober, &mut |_| {}).await.unwrap();
+        let calls = calls.into_inner().unwrap();
+        let (small, large) = (calls[0].0.clone(), calls[1].0.clone());
+        assert_ne!(small, large);
+        let passes = [Probe::Open, Probe::Verify, Probe::Export, Probe::Rebuild];
+        let mut expected = vec![(small.clone(), Probe::Open), (large.clone(), Probe::Open)];
+        for _ in 0..REPEATS {
+            for dir in [&small, &large] {
+                expected.extend(passes.map(|p| (dir.clone(), p)));
+            }
+        }
+        assert_eq!(calls, expected, "the order of the probes");
+        let (s, l) = (&rows[0], &rows[1]);
+        assert_eq!((s.events, l.events), (100, 400));
+        assert_eq!(
+            (s.first_open, s.rss_kib, l.first_open, l.rss_kib),
+            (Duration::from_millis(1), 1, Duration::from_millis(2), 2)
+        );
+        // Call n's place in its round is n % 8 (3..=10 → 3, 4, .., 7, 0, 1, 2).
+        let mid = |k: u64| Duration::from_millis(20 + k);
+        assert_eq!(
+            [s.open, s.verify, s.export, s.rebuild, s.store],
+            [mid(3), mid(4), mid(5), mid(6), mid(106)]
+        );
+        assert_eq!(
+            [l.open, l.verify, l.export, l.rebuild, l.store],
+            [mid(7), mid(0), mid(1), mid(2), mid(102)]
+        );
     }
 
     #[test]
