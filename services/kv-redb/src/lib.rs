@@ -148,7 +148,7 @@ struct State {
     last_durable: Option<Instant>,
     /// Commits were made since the last durable one.
     undurable: bool,
-    /// The first failed commit, kept.
+    /// Why the first failed commit failed (the storage's own message), kept.
     failed: Option<String>,
     stop: bool,
 }
@@ -266,7 +266,8 @@ impl Shared {
                 Ok(()) => s.undurable = true,
                 Err(e) => {
                     tracing::error!(error = %e, "read models not committed");
-                    s.failed.get_or_insert(e.to_string());
+                    let KvError::Storage(why) = e;
+                    s.failed.get_or_insert(why.to_string());
                 }
             }
             self.committed.notify_all();
@@ -664,7 +665,15 @@ mod tests {
         fail.store(true, std::sync::atomic::Ordering::SeqCst);
         tree.insert(b"b", b"2")
             .expect("staged before its commit fails");
-        assert!(db.flush().is_err(), "the failed commit is reported");
+        let reported = db
+            .flush()
+            .expect_err("the failed commit is reported")
+            .to_string();
+        assert!(
+            reported.contains("injected: no space left")
+                && reported.matches("read-model storage failed").count() == 1,
+            "the storage's reason, said once: {reported}"
+        );
         assert!(tree.insert(b"c", b"3").is_err(), "and every write after it");
         fail.store(false, std::sync::atomic::Ordering::SeqCst);
         assert!(
