@@ -37,7 +37,8 @@ pub struct Growth {
     pub disk_bytes: u64,
     /// The first open after the log was written, with its files evicted
     /// from the page cache: sled 0.34 writes its own snapshot only when it
-    /// opens a database, so this open reads every byte sled wrote since.
+    /// opens a database, so this open reads every byte sled wrote since
+    /// (timed again as [`as_never_opened`] leaves the log).
     pub first_open: Duration,
     /// Resident memory of the process right after that first open (KiB).
     pub rss_kib: u64,
@@ -153,11 +154,12 @@ pub type Prober<'a> = &'a dyn Fn(&Path, Probe) -> anyhow::Result<Probed>;
 /// child process that `prober` runs.
 ///
 /// Every log is written before any is timed, and the passes alternate
-/// between the sizes (open, verify, export and rebuild over each log, then
-/// again, [`REPEATS`] rounds), so that a stretch when the machine runs slower
-/// or faster falls on every size alike. Timed one size after the other, the
-/// 1 M-event log's passes ran minutes before the 10 M-event log's, and two
-/// runs of the same code had the store alone grow ×1.01 and ×1.30.
+/// between the sizes (the first open, the open again, verify, export and
+/// rebuild over each log, then again, [`REPEATS`] rounds), so that a stretch
+/// when the machine or its disk runs slower or faster falls on every size
+/// alike. Timed one size after the other, the 1 M-event log's passes ran
+/// minutes before the 10 M-event log's, and two runs of the same code had
+/// the store alone grow ×1.01 and ×1.30.
 pub async fn measure(
     sizes: &[u64],
     prober: Prober<'_>,
@@ -165,28 +167,31 @@ pub async fn measure(
 ) -> anyhow::Result<Vec<Growth>> {
     let mut logs = Vec::new();
     for &events in sizes {
-        logs.push(Written::new(events, prober, progress).await?);
+        logs.push(Written::new(events, progress).await?);
     }
+    // Per log, per pass (the first open, then PASSES), what each round measured.
     const PASSES: [Probe; 4] = [Probe::Open, Probe::Verify, Probe::Export, Probe::Rebuild];
-    // Per log, per pass, what each round measured.
-    let mut probed: Vec<[Vec<Probed>; 4]> = vec![Default::default(); logs.len()];
+    let mut probed: Vec<[Vec<Probed>; 5]> = vec![Default::default(); logs.len()];
     for round in 1..=REPEATS {
         progress(&format!(
-            "growth: open, verify, export and rebuild over every log, each in a process of its own (round {round} of {REPEATS})…"
+            "growth: the first open, open, verify, export and rebuild over every log, each in a process of its own (round {round} of {REPEATS})…"
         ));
-        for (log, probed) in logs.iter().zip(&mut probed) {
-            for (pass, p) in PASSES.into_iter().zip(probed.iter_mut()) {
-                p.push(prober(log.dir.path(), pass)?);
+        for (log, [first, rest @ ..]) in logs.iter().zip(&mut probed) {
+            let dir = log.dir.path();
+            as_never_opened(dir)?;
+            first.push(prober(dir, Probe::Open)?);
+            for (pass, p) in PASSES.into_iter().zip(rest) {
+                p.push(prober(dir, pass)?);
             }
         }
     }
     let mut out = Vec::new();
-    for (log, [open, verify, export, rebuild]) in logs.iter().zip(probed) {
+    for (log, [first, open, verify, export, rebuild]) in logs.iter().zip(probed) {
         out.push(Growth {
             events: log.events,
             disk_bytes: log.disk_bytes,
-            first_open: step(&log.first, 0)?,
-            rss_kib: log.first.rss_kib,
+            first_open: median(&first, 0)?,
+            rss_kib: median_of(&first, |p| Ok(p.rss_kib))?,
             open: median(&open, 0)?,
             verify: median(&verify, 0)?,
             export: median(&export, 0)?,
@@ -197,21 +202,36 @@ pub async fn measure(
     Ok(out)
 }
 
-/// A log written for [`measure`], with what its first open measured.
+/// Puts the log in `dir` back as it was before its first open after it was
+/// written, for that open to be timed again: sled 0.34 writes its own
+/// snapshot only when it opens a database, so the first open reads every
+/// byte sled wrote since the snapshot of the log's creation. Removing sled's
+/// snapshots (`snap.*`) makes an open read the whole log again, as that
+/// first open did; the log's files are then dropped from the page cache, so
+/// that every size reads them from the disk. That read from the page cache
+/// varied: 0.44-0.93 s at 1 M events and 3.41-6.88 s at 10 M; from the disk,
+/// 0.97-1.02 s and 7.86-8.60 s (`replaypass DIR N open` after `rm
+/// log/snap.*`, two runs each, 2026-12-07 18:55 UTC).
+fn as_never_opened(dir: &Path) -> anyhow::Result<()> {
+    for f in files(dir)? {
+        let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name.starts_with("snap.") {
+            std::fs::remove_file(&f)?;
+        }
+    }
+    evict(dir)
+}
+
+/// A log written for [`measure`].
 struct Written {
     dir: tempfile::TempDir,
     /// Its head.
     events: u64,
     disk_bytes: u64,
-    first: Probed,
 }
 
 impl Written {
-    async fn new(
-        events: u64,
-        prober: Prober<'_>,
-        progress: &mut dyn FnMut(&str),
-    ) -> anyhow::Result<Self> {
+    async fn new(events: u64, progress: &mut dyn FnMut(&str)) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         progress(&format!("growth: writing {events} events…"));
         let log = replay::populate(dir.path(), events / 2).await?;
@@ -225,31 +245,30 @@ impl Written {
         // with nothing left to write back): wait for it first.
         progress(&format!("growth: writing {events} events back to disk…"));
         sync_all(dir.path())?;
-        // The first open reads the whole log, from the page cache as far as
-        // the log is still there, and that varies: 0.44-0.93 s at 1 M events
-        // and 3.41-6.88 s at 10 M; read from the disk, 0.97-1.02 s and
-        // 7.86-8.60 s (`replaypass DIR N open` after `rm log/snap.*`, two
-        // runs each, 2026-12-07 18:55 UTC). So every size reads it from disk.
-        evict(dir.path())?;
-        let first = prober(dir.path(), Probe::Open)?;
         Ok(Self {
             dir,
             events: head,
             disk_bytes,
-            first,
         })
     }
 }
 
-/// The middle of step `i` of every probe in `probes` (the upper one of an even count).
+/// The middle of step `i` of every probe in `probes`.
 fn median(probes: &[Probed], i: usize) -> anyhow::Result<Duration> {
-    let mut times = probes
+    median_of(probes, |p| step(p, i))
+}
+
+/// The middle of `figure` over `probes` (the upper one of an even count).
+fn median_of<T: Ord + Copy>(
+    probes: &[Probed],
+    figure: impl Fn(&Probed) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let mut all = probes
         .iter()
-        .map(|p| step(p, i))
+        .map(figure)
         .collect::<anyhow::Result<Vec<_>>>()?;
-    times.sort();
-    times
-        .get(times.len() / 2)
+    all.sort();
+    all.get(all.len() / 2)
         .copied()
         .ok_or_else(|| anyhow::anyhow!("no probe to take the median of"))
 }
@@ -388,34 +407,59 @@ mod tests {
         }
     }
 
-    /// Logs of 100 and 400 events, a prober that says which log and pass it
-    /// was called for and times each call by its place in the order.
+    /// Logs of 100 and 400 events, a prober that notes which log and pass
+    /// it was called for and times each call by its place in the order.
     #[tokio::test]
     async fn the_passes_alternate_between_the_sizes_and_each_figure_is_their_median() {
         let calls = std::sync::Mutex::new(Vec::<(std::path::PathBuf, Probe)>::new());
-        // Scripted times (ms) per call after the first opens: 30, 10 and 20
-        // ms more in rounds 1, 2 and 3, so that the third is the median.
+        let snapshots = |dir: &Path| {
+            files(dir)
+                .unwrap()
+                .iter()
+                .filter(|f| {
+                    f.file_name()
+                        .unwrap()
+                        .to_str()
+                        .unwrap()
+                        .starts_with("snap.")
+                })
+                .count()
+        };
+        // Call n (from 0) is pass n % 5 of its log in round n / 10; its
+        // times are 30, 10 and 20 ms more in rounds 1, 2 and 3, so that the
+        // third round's is the median.
         let prober = |dir: &Path, pass: Probe| -> anyhow::Result<Probed> {
             let mut calls = calls.lock().unwrap();
-            calls.push((dir.to_owned(), pass));
             let n = calls.len() as u64;
-            let round_ms = [0, 30, 10, 20];
-            let ms = |k| Duration::from_millis(round_ms[((n - 3) / 8 + 1) as usize] + k);
+            calls.push((dir.to_owned(), pass));
+            if n.is_multiple_of(5) {
+                assert_eq!(
+                    snapshots(dir),
+                    0,
+                    "sled's snapshot is gone before a first open"
+                );
+            } else {
+                // As the open before this one did.
+                std::fs::write(dir.join(format!("snap.{n}")), b"").unwrap();
+            }
+            let ms = |k| Duration::from_millis([30, 10, 20][(n / 10) as usize] + k);
             Ok(Probed {
-                steps: if n <= 2 {
-                    vec![Duration::from_millis(n)]
-                } else {
-                    vec![ms(n % 8), ms(100 + n % 8)]
-                },
-                rss_kib: n,
+                steps: vec![ms(n % 10), ms(100 + n % 10)],
+                rss_kib: [300, 100, 200][(n / 10) as usize] + n % 10,
             })
         };
         let rows = measure(&[100, 400], &prober, &mut |_| {}).await.unwrap();
         let calls = calls.into_inner().unwrap();
-        let (small, large) = (calls[0].0.clone(), calls[1].0.clone());
+        let (small, large) = (calls[0].0.clone(), calls[5].0.clone());
         assert_ne!(small, large);
-        let passes = [Probe::Open, Probe::Verify, Probe::Export, Probe::Rebuild];
-        let mut expected = vec![(small.clone(), Probe::Open), (large.clone(), Probe::Open)];
+        let passes = [
+            Probe::Open,
+            Probe::Open,
+            Probe::Verify,
+            Probe::Export,
+            Probe::Rebuild,
+        ];
+        let mut expected = Vec::new();
         for _ in 0..REPEATS {
             for dir in [&small, &large] {
                 expected.extend(passes.map(|p| (dir.clone(), p)));
@@ -425,18 +469,18 @@ mod tests {
         let (s, l) = (&rows[0], &rows[1]);
         assert_eq!((s.events, l.events), (100, 400));
         assert_eq!(
-            (s.first_open, s.rss_kib, l.first_open, l.rss_kib),
-            (Duration::from_millis(1), 1, Duration::from_millis(2), 2)
+            (s.rss_kib, l.rss_kib),
+            (200, 205),
+            "the first opens' median"
         );
-        // Call n's place in its round is n % 8 (3..=10 → 3, 4, .., 7, 0, 1, 2).
         let mid = |k: u64| Duration::from_millis(20 + k);
         assert_eq!(
-            [s.open, s.verify, s.export, s.rebuild, s.store],
-            [mid(3), mid(4), mid(5), mid(6), mid(106)]
+            [s.first_open, s.open, s.verify, s.export, s.rebuild, s.store],
+            [mid(0), mid(1), mid(2), mid(3), mid(4), mid(104)]
         );
         assert_eq!(
-            [l.open, l.verify, l.export, l.rebuild, l.store],
-            [mid(7), mid(0), mid(1), mid(2), mid(102)]
+            [l.first_open, l.open, l.verify, l.export, l.rebuild, l.store],
+            [mid(5), mid(6), mid(7), mid(8), mid(9), mid(109)]
         );
     }
 
