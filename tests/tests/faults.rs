@@ -651,10 +651,13 @@ async fn wait_until_owned(aduan: &Aduan, t: &str, deadline: Instant) {
     }
 }
 
-/// Writes 1 MiB chunks to `path` until the file system is full; returns the bytes written.
-fn fill(path: &Path) -> u64 {
+/// Fills `fs` for `scenario` with a file written in 1 MiB chunks until no
+/// space is left, saying how much it took; the file's path, to remove it
+/// when space must return.
+fn fill_with_ballast(scenario: &str, fs: &Tmpfs) -> PathBuf {
     use std::io::Write;
-    let mut f = std::fs::File::create(path).expect("ballast file");
+    let ballast = fs.path().join("ballast");
+    let mut f = std::fs::File::create(&ballast).expect("ballast file");
     let chunk = vec![0x5a_u8; 1 << 20];
     let mut written = 0;
     loop {
@@ -664,7 +667,11 @@ fn fill(path: &Path) -> u64 {
         }
     }
     let _ = f.sync_all();
-    written
+    eprintln!(
+        "{scenario}: ballast of {} MiB fills the tmpfs",
+        written >> 20
+    );
+    ballast
 }
 
 fn verify(data: &Path) -> (Option<i32>, String) {
@@ -815,12 +822,7 @@ async fn a_read_only_or_full_log_disk_answers_503_and_recovers_after_a_restart()
     let mut aduan = tokio::task::block_in_place(|| Aduan::serve(&data, None, &[]));
     let (s, b) = post_json(aduan.http, "/v1/complaints", &web_submission("full-0")).await;
     assert_eq!(s, 201, "{b}");
-    let ballast = fs.path().join("ballast");
-    let filled = fill(&ballast);
-    eprintln!(
-        "scenario 3b: ballast of {} MiB fills the tmpfs",
-        filled >> 20
-    );
+    let ballast = fill_with_ballast("scenario 3b", &fs);
     let answers = submit_until_refused(aduan.http).await;
     let mut acked = vec!["full-0".to_owned()];
     let (mut refused, mut unanswered) = (Vec::new(), Vec::new());
@@ -926,12 +928,7 @@ async fn a_full_read_models_disk_stops_aduan_and_a_restart_serves_every_acked_co
     let mut aduan = tokio::task::block_in_place(|| Aduan::serve(&data, None, &[]));
     let (s, b) = post_json(aduan.http, "/v1/complaints", &web_submission("views-0")).await;
     assert_eq!(s, 201, "{b}");
-    let ballast = fs.path().join("ballast");
-    let filled = fill(&ballast);
-    eprintln!(
-        "scenario 3c: ballast of {} MiB fills the tmpfs",
-        filled >> 20
-    );
+    let ballast = fill_with_ballast("scenario 3c", &fs);
     let answers = submit_until_refused(aduan.http).await;
     let mut acked = vec!["views-0".to_owned()];
     let mut others = Vec::new();
