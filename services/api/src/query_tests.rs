@@ -293,3 +293,83 @@ async fn requests_past_the_in_flight_bound_are_shed_with_retry_after() {
         .expect("response");
     assert_eq!(resp.status().as_u16(), 200);
 }
+
+/// The sled log whose writes a full disk refuses, as `aduan_log_sled`'s
+/// writer refuses them once a commit failed (reads still work).
+#[derive(Clone)]
+struct FullDisk(SledLog);
+
+fn no_space() -> aduan_log::LogError {
+    aduan_log::LogError::storage(std::io::Error::from(std::io::ErrorKind::StorageFull))
+}
+
+impl aduan_log::EventLog for FullDisk {
+    async fn append(
+        &self,
+        _: &str,
+        _: aduan_log::ExpectedVersion,
+        _: Vec<aduan_log::NewEvent>,
+    ) -> Result<aduan_log::Appended, aduan_log::LogError> {
+        Err(no_space())
+    }
+    async fn read_stream(
+        &self,
+        stream: &str,
+        from: u64,
+    ) -> Result<Vec<aduan_log::RecordedEvent>, aduan_log::LogError> {
+        self.0.read_stream(stream, from).await
+    }
+    async fn read_all(
+        &self,
+        from: u64,
+        max: usize,
+    ) -> Result<Vec<aduan_log::RecordedEvent>, aduan_log::LogError> {
+        self.0.read_all(from, max).await
+    }
+    fn head(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.0.head()
+    }
+    async fn import(
+        &self,
+        _: Vec<aduan_log::RecordedEvent>,
+    ) -> Result<aduan_log::Appended, aduan_log::LogError> {
+        Err(no_space())
+    }
+}
+
+/// A submission the log refuses to store is 503 `unavailable` with
+/// `Retry-After` (the citizen comes back; nothing was kept), not a 500 and
+/// not an acknowledgement. The full-disk scenario of `tests/faults.rs` meets
+/// this only when a refused append wins the race with aduan's stop.
+#[tokio::test]
+async fn a_submission_the_log_cannot_store_is_503_with_retry_after() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = crate::test_state::sled_log(dir.path());
+    let s = crate::test_state::state_over(dir.path(), FullDisk(log.clone())).await;
+    let head = *aduan_log::EventLog::head(&log).borrow();
+    let body = serde_json::json!({
+        "channel": "web", "channel_ref": "full-1", "kind": "complaint",
+        "title": "Jalan rusak", "body": "Lubang besar di jalan desa",
+        "location": {"region_code": "33.18"},
+    });
+    let resp = crate::app(s)
+        .oneshot(
+            Request::post("/v1/complaints")
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body.to_string()))
+                .expect("request"),
+        )
+        .await
+        .expect("response");
+    assert_eq!(resp.status().as_u16(), 503);
+    assert_eq!(
+        resp.headers()
+            .get(header::RETRY_AFTER)
+            .map(|v| v.as_bytes()),
+        Some(&b"1"[..])
+    );
+    let body = resp.into_body().collect().await.expect("body").to_bytes();
+    let v: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    assert_eq!(v["error"]["code"], "unavailable", "{v}");
+    assert_eq!(*aduan_log::EventLog::head(&log).borrow(), head);
+}

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use aduan_commands::Commands;
 use aduan_domain::SystemClock;
 use aduan_intake::Intake;
+use aduan_log::EventLog;
 use aduan_log_sled::{SledLog, SledOptions};
 use aduan_projections::Projections;
 use aduan_rules::RuleSet;
@@ -25,9 +26,18 @@ pub(crate) const RULES: &str = include_str!("../../../deploy/rules/sample.toml")
 
 /// A fresh state over a log in `dir`; nothing is published yet.
 pub(crate) async fn state(dir: &Path) -> ApiState<SledLog> {
+    state_over(dir, sled_log(dir)).await
+}
+
+/// The sled log in `dir` (fsync off).
+pub(crate) fn sled_log(dir: &Path) -> SledLog {
     let mut opts = SledOptions::new(dir.join("log"));
     opts.fsync = false;
-    let log = SledLog::open(opts).expect("log");
+    SledLog::open(opts).expect("log")
+}
+
+/// A fresh state over `log`, with its token file in `dir`.
+pub(crate) async fn state_over<L: EventLog + Clone>(dir: &Path, log: L) -> ApiState<L> {
     let intake = Intake::open(
         log.clone(),
         aduan_kv::Db::memory().open_tree("intake").expect("tree"),
