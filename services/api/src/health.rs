@@ -82,7 +82,8 @@ impl Health {
     pub fn stopped<E: std::fmt::Display>(&self, name: &str, outcome: &Result<(), E>) {
         let state = match outcome {
             Ok(()) => ServiceState::Stopped,
-            Err(e) => ServiceState::Failed(e.to_string()),
+            // `{:#}`: an `anyhow` error with its causes, not its last context alone.
+            Err(e) => ServiceState::Failed(format!("{e:#}")),
         };
         self.set(name, state);
     }

@@ -42,10 +42,10 @@ pub enum CommandError {
     },
     /// A stored event of the complaint, or the rule set in force, could not be read.
     #[error("complaint history unreadable: {0}")]
-    Corrupt(#[source] StoreError),
+    Corrupt(StoreError),
     /// The log failed (storage, closed).
     #[error("event log unavailable: {0}")]
-    Unavailable(#[source] LogError),
+    Unavailable(LogError),
 }
 
 impl CommandError {

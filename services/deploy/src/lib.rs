@@ -52,7 +52,15 @@ pub const PASSWORD_LEN: usize = 32;
 pub enum DeployError {
     /// bcrypt refused (a cost outside 4..=31).
     #[error("cannot hash a password: {0}")]
-    Hash(#[from] bcrypt::BcryptError),
+    Hash(bcrypt::BcryptError),
+}
+
+// By hand, not `#[from]`: its message is already in ours, and a source
+// too would print it twice in a chain (`{:#}`).
+impl From<bcrypt::BcryptError> for DeployError {
+    fn from(e: bcrypt::BcryptError) -> Self {
+        Self::Hash(e)
+    }
 }
 
 /// The inbox prefix of `user`: its clients receive replies only on

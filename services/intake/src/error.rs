@@ -30,7 +30,7 @@ pub enum IntakeError {
     },
     /// The log or the index cannot serve now (closed, disk full, read-only).
     #[error("intake is unavailable: {0}")]
-    Unavailable(#[source] Unavailable),
+    Unavailable(Unavailable),
     /// The reporter-token key could not be read or created.
     #[error("reporter key {path}: {source}")]
     ReporterKey {
@@ -47,10 +47,10 @@ pub enum IntakeError {
 pub enum Unavailable {
     /// The event log refused or failed.
     #[error("event log: {0}")]
-    Log(#[source] LogError),
+    Log(LogError),
     /// The tracking-number index failed.
     #[error("intake index: {0}")]
-    Index(#[source] aduan_kv::KvError),
+    Index(aduan_kv::KvError),
     /// A complaint's stream exists but its first event is not a readable
     /// `ComplaintReceived` (damage, or a backend that answered a conflict
     /// before the winning append could be read).

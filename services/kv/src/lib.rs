@@ -21,7 +21,7 @@ pub type Entry = (Vec<u8>, Vec<u8>);
 pub enum KvError {
     /// The storage engine failed (disk full, read-only, I/O error).
     #[error("read-model storage failed: {0}")]
-    Storage(#[source] Box<dyn std::error::Error + Send + Sync>),
+    Storage(Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// Result of a store operation.

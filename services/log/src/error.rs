@@ -46,8 +46,10 @@ pub enum LogError {
     /// The storage engine failed (disk full, read-only, I/O error). The
     /// source is shared so that one failed commit can answer every appender
     /// in it; downcast it (e.g. to `std::io::Error`) to look at its kind.
+    /// Its message is part of this one, so it is not also the `source`: a
+    /// chain (`{:#}` of an `anyhow` error) would say it twice.
     #[error("storage failure: {0}")]
-    Storage(#[source] Arc<dyn std::error::Error + Send + Sync + 'static>),
+    Storage(Arc<dyn std::error::Error + Send + Sync + 'static>),
     /// The log has been closed.
     #[error("the event log is closed")]
     Closed,
@@ -64,5 +66,27 @@ impl LogError {
     /// A [`LogError::Storage`] caused by `source`.
     pub fn storage(source: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>) -> Self {
         Self::Storage(Arc::from(source.into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LogError;
+
+    /// The message of `e` and of each of its sources, as `anyhow`'s `{:#}` shows them.
+    fn chain(e: &dyn std::error::Error) -> String {
+        let mut text = e.to_string();
+        let mut next = e.source();
+        while let Some(cause) = next {
+            text = format!("{text}: {cause}");
+            next = cause.source();
+        }
+        text
+    }
+
+    #[test]
+    fn a_storage_failure_says_its_cause_once() {
+        let e = LogError::storage(std::io::Error::other("No space left on device"));
+        assert_eq!(chain(&e), "storage failure: No space left on device");
     }
 }

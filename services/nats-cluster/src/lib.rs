@@ -47,7 +47,15 @@ pub enum ClusterError {
     JetStreamNotReady(String),
     /// A file or directory of the cluster could not be written.
     #[error("cluster files: {0}")]
-    Io(#[from] std::io::Error),
+    Io(std::io::Error),
+}
+
+// By hand, not `#[from]`: that would make the error its `source` too, and
+// a chain (`{:#}`) would print its message twice.
+impl From<std::io::Error> for ClusterError {
+    fn from(e: std::io::Error) -> Self {
+        Self::Io(e)
+    }
 }
 
 /// The ports of one node.

@@ -17,7 +17,7 @@ pub enum RouterError {
     Complaints(#[from] StoreError),
     /// The router's own store (checkpoint, deadlines) failed.
     #[error("router store: {0}")]
-    Store(#[from] KvError),
+    Store(KvError),
     /// A stored value in the router's store is not what the router wrote.
     #[error("router store holds a malformed {0}")]
     CorruptStore(&'static str),
@@ -45,4 +45,12 @@ pub enum RouterError {
     /// not publish or append, and stands by.
     #[error("this router is not the active one")]
     NotActive,
+}
+
+// By hand, not `#[from]`: its message is already in `Store`'s, and a
+// source too would print it twice in a chain (`{:#}`).
+impl From<KvError> for RouterError {
+    fn from(e: KvError) -> Self {
+        Self::Store(e)
+    }
 }

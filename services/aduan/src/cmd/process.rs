@@ -219,7 +219,7 @@ pub async fn stop_on_failure(
         e = first_failure(tasks) => Some(e),
     };
     if let Some(e) = &failure {
-        tracing::error!(error = %e, "a service failed; stopping aduan");
+        tracing::error!(error = format!("{e:#}"), "a service failed; stopping aduan");
         trigger.send_replace(true);
     }
     failure.is_some()
@@ -240,7 +240,7 @@ pub async fn finish(mut tasks: Tasks, stores: &Stores) -> anyhow::Result<ExitCod
     let mut failed = false;
     while let Some(r) = tasks.join_next().await {
         if let Err(e) = r {
-            tracing::error!(error = %e, "a service stopped with an error");
+            tracing::error!(error = format!("{e:#}"), "a service stopped with an error");
             failed = true;
         }
     }
@@ -255,7 +255,26 @@ pub async fn finish(mut tasks: Tasks, stores: &Stores) -> anyhow::Result<ExitCod
 
 #[cfg(test)]
 mod tests {
-    use super::{redacted, url_credentials};
+    use super::{redacted, url_credentials, Tasks};
+    use aduan_api::health::{Health, ServiceState};
+    use anyhow::Context;
+
+    /// A service's failure is reported with its cause: a failed router said
+    /// only "router" before, where it is logged (`/readyz` says "failed" alone).
+    #[tokio::test]
+    async fn a_failed_service_is_reported_with_its_cause() {
+        let health = Health::default();
+        let mut tasks = Tasks::new(health.clone());
+        tasks.spawn("router", async {
+            Err(anyhow::anyhow!("disk full")).context("router")
+        });
+        let e = tasks.join_next().await.expect("one").expect_err("failed");
+        assert_eq!(
+            health.services()["router"],
+            ServiceState::Failed(format!("{e:#}"))
+        );
+        assert_eq!(format!("{e:#}"), "router: disk full");
+    }
 
     #[test]
     fn a_url_gives_its_user_and_password_and_logs_without_the_password() {
