@@ -41,6 +41,17 @@ pub struct Loaded {
     pub records: Vec<RecordedEvent>,
 }
 
+impl Loaded {
+    /// Adds `record`, the stream's next event, decoded as `event`: the
+    /// complaint as a read after it would load it.
+    pub fn push(&mut self, record: RecordedEvent, event: ComplaintEvent) {
+        debug_assert_eq!(record.stream_version, self.complaint.version + 1);
+        self.complaint.apply(&event);
+        self.events.push(event);
+        self.records.push(record);
+    }
+}
+
 /// What `execute` did.
 #[derive(Debug, Clone)]
 pub struct Executed {
@@ -143,6 +154,26 @@ impl<L: EventLog + Clone> ComplaintStore<L> {
         id: &ComplaintId,
         actor: &str,
         cause: Cause,
+        make: F,
+    ) -> Result<Executed, E>
+    where
+        E: From<StoreError>,
+        F: FnMut(&Loaded, OffsetDateTime) -> Result<Option<Command>, E>,
+    {
+        self.execute_from(id, None, actor, cause, make).await
+    }
+
+    /// As [`execute_loaded`](Self::execute_loaded), deciding first from
+    /// `first`, the complaint as the caller last saw it (the router folds
+    /// its own copy from the log's tail), instead of reading the stream: if
+    /// the stream has moved on since, the append expecting `first`'s version
+    /// loses the race, and the next attempt reads the stream.
+    pub async fn execute_from<E, F>(
+        &self,
+        id: &ComplaintId,
+        mut first: Option<&Loaded>,
+        actor: &str,
+        cause: Cause,
         mut make: F,
     ) -> Result<Executed, E>
     where
@@ -151,9 +182,16 @@ impl<L: EventLog + Clone> ComplaintStore<L> {
     {
         let stream = id.stream();
         for attempt in 1..=self.policy.max_attempts.max(1) {
-            let loaded = self.load(id).await?;
+            let read;
+            let loaded = match first.take() {
+                Some(l) => l,
+                None => {
+                    read = self.load(id).await?;
+                    &read
+                }
+            };
             let now = self.clock.now();
-            let Some(command) = make(&loaded, now)? else {
+            let Some(command) = make(loaded, now)? else {
                 return Ok(unchanged(loaded));
             };
             let name = command.name();
@@ -177,7 +215,7 @@ impl<L: EventLog + Clone> ComplaintStore<L> {
             let expected = ExpectedVersion::Exact(loaded.complaint.version);
             match self.log.append(&stream, expected, new).await {
                 Ok(appended) => {
-                    let mut complaint = loaded.complaint;
+                    let mut complaint = loaded.complaint.clone();
                     complaint.apply_all(&events);
                     tracing::debug!(complaint_id = %id, command = name, actor, version = complaint.version, "command recorded");
                     return Ok(Executed {
@@ -210,9 +248,9 @@ impl<L: EventLog + Clone> ComplaintStore<L> {
     }
 }
 
-fn unchanged(loaded: Loaded) -> Executed {
+fn unchanged(loaded: &Loaded) -> Executed {
     Executed {
-        complaint: loaded.complaint,
+        complaint: loaded.complaint.clone(),
         events: Vec::new(),
         appended: None,
     }

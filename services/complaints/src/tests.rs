@@ -181,6 +181,74 @@ async fn a_lost_race_is_decided_again_on_the_fresh_state() {
     assert_eq!(ours[2].stream_version, 6);
 }
 
+/// A caller's copy the stream has moved past (the router's lane copy, one
+/// event behind): the first decision, from the copy, loses the race at the
+/// append, and the next is made on the stream as read, so the stale copy
+/// never shows in the log.
+#[tokio::test]
+async fn a_decision_from_a_stale_copy_is_made_again_on_the_stream_as_read() {
+    let w = world();
+    let (id, _) = w.routed().await;
+    let stale = w.store.load(&id).await.expect("load");
+    let decided = AtomicU32::new(0);
+    w.follow_up(&id, Cause::request(), &decided)
+        .await
+        .expect("another writer's follow-up");
+    let seen = std::sync::Mutex::new(Vec::new());
+    let done = w
+        .store
+        .execute_from(
+            &id,
+            Some(&stale),
+            "aduan:router",
+            Cause::request(),
+            |l, _| {
+                seen.lock().expect("lock").push(l.complaint.version);
+                Ok::<_, StoreError>(Some(Command::FollowUp {
+                    org: OrgCode::parse(DINKES).expect("org"),
+                    message: "dari salinan".into(),
+                    public: true,
+                    review: false,
+                }))
+            },
+        )
+        .await
+        .expect("decided again and appended");
+    assert_eq!(
+        *seen.lock().expect("lock"),
+        vec![2, 3],
+        "the copy, then the stream"
+    );
+    assert_eq!(done.complaint.version, 4);
+    let records = w.records(&id).await;
+    assert_eq!(records.len(), 4);
+    assert_eq!(records[3].actor, "aduan:router");
+    // A copy that is current is decided from once, and appended.
+    let current = w.store.load(&id).await.expect("load");
+    let attempts = AtomicU32::new(0);
+    let done = w
+        .store
+        .execute_from(
+            &id,
+            Some(&current),
+            "aduan:router",
+            Cause::request(),
+            |_, _| {
+                attempts.fetch_add(1, Ordering::SeqCst);
+                Ok::<_, StoreError>(Some(Command::FollowUp {
+                    org: OrgCode::parse(DINKES).expect("org"),
+                    message: "lagi".into(),
+                    public: true,
+                    review: false,
+                }))
+            },
+        )
+        .await
+        .expect("appended");
+    assert_eq!(attempts.load(Ordering::SeqCst), 1);
+    assert_eq!(done.complaint.version, 5);
+}
+
 #[tokio::test]
 async fn a_race_lost_every_time_gives_up_after_the_policy_s_attempts() {
     let w = world();

@@ -65,6 +65,7 @@ pub mod bench;
 mod deadlines;
 mod error;
 mod fenced;
+mod folded;
 mod lease;
 mod pair;
 pub mod routing;

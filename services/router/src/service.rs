@@ -20,6 +20,7 @@ use aduan_rules::RuleSet;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::{JoinHandle, JoinSet};
 
+use crate::folded::Folded;
 use crate::sink::AssignmentSink;
 use crate::store::Store;
 use crate::worker::{Step, Worker};
@@ -29,6 +30,10 @@ use crate::RouterError;
 const LANES: usize = 64;
 /// Deliveries a lane keeps track of before it forgets the finished ones.
 const MAX_DELIVERING: usize = 256;
+/// Complaints each lane keeps folded: a complaint's next event usually comes
+/// within the events in flight (`MAX_IN_FLIGHT` over `LANES`, 64 a lane),
+/// its `Routed` right after the `Received` the lane routed.
+const FOLDED: usize = 256;
 /// Events read ahead of the checkpoint at most.
 pub(crate) const MAX_IN_FLIGHT: usize = 4096;
 /// Events before the checkpoint whose assignments are checked at start:
@@ -164,12 +169,13 @@ async fn lane<L: EventLog + Clone, S: AssignmentSink>(
     mut rx: mpsc::Receiver<Job>,
 ) {
     let mut delivering: HashMap<ComplaintId, JoinHandle<()>> = HashMap::new();
+    let mut folded = Folded::new(FOLDED);
     while let Some(job) = rx.recv().await {
         if let Some(earlier) = delivering.remove(&job.id) {
             let _ = earlier.await;
         }
         let outcome = match worker
-            .handle(&job.id, &job.event, job.rules.as_deref())
+            .handle(&job.id, &job.event, job.rules.as_deref(), &mut folded)
             .await
         {
             Ok(Step::Done) => Ok(true),

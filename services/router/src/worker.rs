@@ -17,6 +17,7 @@ use tokio::sync::watch;
 
 use crate::assignment::assignment;
 use crate::deadlines::{next_due, overdue};
+use crate::folded::Folded;
 use crate::routing::{facts, next_owner, route_command};
 use crate::service::{stopped, Mode, RouterConfig};
 use crate::sink::AssignmentSink;
@@ -63,6 +64,7 @@ impl<L: EventLog + Clone, S: AssignmentSink> Worker<L, S> {
         id: &ComplaintId,
         e: &RecordedEvent,
         rules: Option<&RuleSet>,
+        folded: &mut Folded,
     ) -> Result<Step, RouterError> {
         let event = match ComplaintEvent::decode(&e.event_type, e.schema_version, &e.payload) {
             Ok(ev) => ev,
@@ -71,21 +73,22 @@ impl<L: EventLog + Clone, S: AssignmentSink> Worker<L, S> {
                 return Ok(Step::Done);
             }
         };
+        let Some(loaded) = self.fold(id, e, &event, folded).await? else {
+            // Not a complaint's stream: nothing to route or watch.
+            return Ok(Step::Done);
+        };
         // The complaint after the effect: its next deadline is recorded
         // from it, without reading the stream again.
         let after = match event {
             // A standby appends and publishes nothing: it only keeps its
             // deadline index current, so a takeover starts warm.
-            _ if self.mode == Mode::Standby => self.load(id).await?.map(|l| l.complaint),
+            _ if self.mode == Mode::Standby => Some(loaded.complaint.clone()),
             ComplaintEvent::Received(_)
             | ComplaintEvent::RoutingRejected(_)
-            | ComplaintEvent::Reopened(_) => self.route(id, e, rules).await?,
+            | ComplaintEvent::Reopened(_) => self.route(id, e, rules, loaded).await?,
             ComplaintEvent::Routed(_)
             | ComplaintEvent::Escalated(_)
             | ComplaintEvent::ResolutionReturned(_) => {
-                let Some(loaded) = self.load(id).await? else {
-                    return Ok(Step::Done);
-                };
                 let due = next_due(rules, &loaded.complaint);
                 let upto = (e.stream_version as usize).min(loaded.events.len());
                 if let Some((org, assignment)) = assignment(&loaded.events[..upto]) {
@@ -97,26 +100,48 @@ impl<L: EventLog + Clone, S: AssignmentSink> Worker<L, S> {
                         due,
                     })));
                 }
-                Some(loaded.complaint)
+                Some(loaded.complaint.clone())
             }
-            _ => self.load(id).await?.map(|l| l.complaint),
+            _ => Some(loaded.complaint.clone()),
         };
         self.store
             .set_due(id, after.and_then(|c| next_due(rules, &c)))?;
         Ok(Step::Done)
     }
 
-    /// Routes the complaint when it needs an owner; the complaint after it
-    /// (None when the stream is no complaint).
+    /// Complaint `id` through event `e` (decoded as `event`): the lane's
+    /// copy, or the stream read from the log (and held from then on); None
+    /// when the stream is no complaint's.
+    async fn fold<'f>(
+        &self,
+        id: &ComplaintId,
+        e: &RecordedEvent,
+        event: &ComplaintEvent,
+        folded: &'f mut Folded,
+    ) -> Result<Option<&'f Loaded>, RouterError> {
+        if folded.advance(id, e, event) {
+            return Ok(folded.get(id));
+        }
+        Ok(match self.load(id).await? {
+            Some(loaded) => Some(folded.hold(*id, loaded)),
+            None => None,
+        })
+    }
+
+    /// Routes the complaint when it needs an owner, deciding first from
+    /// `loaded`, the lane's copy; the complaint after it (None when the
+    /// stream is no complaint).
     async fn route(
         &self,
         id: &ComplaintId,
         cause: &RecordedEvent,
         rules: Option<&RuleSet>,
+        loaded: &Loaded,
     ) -> Result<Option<Complaint>, RouterError> {
+        let actor = &self.config.actor;
         let result = self
             .complaints
-            .execute_loaded(id, &self.config.actor, Cause::event(cause), |l, now| {
+            .execute_from(id, Some(loaded), actor, Cause::event(cause), |l, now| {
                 let ComplaintEvent::Received(received) = &l.events[0] else {
                     return Ok::<_, StoreError>(None);
                 };
