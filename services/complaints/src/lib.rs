@@ -42,6 +42,17 @@ pub struct Loaded {
 }
 
 impl Loaded {
+    /// The complaint through its stream's first event, `record` decoded as
+    /// `event`, with no read; None when that is no `ComplaintReceived`.
+    pub fn first(record: RecordedEvent, event: ComplaintEvent) -> Option<Self> {
+        let complaint = Complaint::fold([&event])?;
+        Some(Self {
+            complaint,
+            events: vec![event],
+            records: vec![record],
+        })
+    }
+
     /// Adds `record`, the stream's next event, decoded as `event`: the
     /// complaint as a read after it would load it.
     pub fn push(&mut self, record: RecordedEvent, event: ComplaintEvent) {

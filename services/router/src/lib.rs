@@ -9,7 +9,13 @@
 //! deadlines with an injectable clock. It does not validate submissions
 //! (intake), handle OPD commands, or keep read models other than its own
 //! checkpoint and deadline index (in an `aduan_kv::Db`); every change to a
-//! complaint goes through `aduan_complaints::ComplaintStore`.
+//! complaint goes through `aduan_complaints::ComplaintStore`. Each lane
+//! keeps the complaints it handled lately, folded from the events it is
+//! handed in log order (`folded.rs`), and decides from that copy: a
+//! complaint's `Received` starts it, and the stream is read from the log
+//! only when its lane holds no copy of a complaint already under way, not
+//! for each event; a copy the stream has moved past loses the append's
+//! race, after which the stream is read.
 //!
 //! **Active and standby** ([`run_elected`], what `aduan router` runs with
 //! NATS). Several routers may run over one log; one acts. They elect it

@@ -110,8 +110,9 @@ impl<L: EventLog + Clone, S: AssignmentSink> Worker<L, S> {
     }
 
     /// Complaint `id` through event `e` (decoded as `event`): the lane's
-    /// copy, or the stream read from the log (and held from then on); None
-    /// when the stream is no complaint's.
+    /// copy; or, when the lane holds none, the stream's first event alone
+    /// when `e` is that event, else the stream read from the log (held from
+    /// then on); None when the stream is no complaint's.
     async fn fold<'f>(
         &self,
         id: &ComplaintId,
@@ -121,6 +122,10 @@ impl<L: EventLog + Clone, S: AssignmentSink> Worker<L, S> {
     ) -> Result<Option<&'f Loaded>, RouterError> {
         if folded.advance(id, e, event) {
             return Ok(folded.get(id));
+        }
+        if e.stream_version == 1 {
+            let first = Loaded::first(e.clone(), event.clone());
+            return Ok(first.map(|loaded| folded.hold(*id, loaded)));
         }
         Ok(match self.load(id).await? {
             Some(loaded) => Some(folded.hold(*id, loaded)),
