@@ -20,10 +20,19 @@ pub fn free_port() -> u16 {
     l.local_addr().expect("local addr").port()
 }
 
+/// Whether something other than the connecting socket itself listens on
+/// `addr`: on Linux a loopback connect to a port of the ephemeral range
+/// that nobody listens on can pick that very port as its own and connect
+/// to itself, which is no server.
+fn listening(addr: &SocketAddr) -> Option<TcpStream> {
+    let s = TcpStream::connect_timeout(addr, Duration::from_millis(200)).ok()?;
+    (s.local_addr().ok() != s.peer_addr().ok()).then_some(s)
+}
+
 pub(crate) fn wait_for_port(addr: SocketAddr, child: &mut Child, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
-        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+        if listening(&addr).is_some() {
             return;
         }
         if let Ok(Some(status)) = child.try_wait() {
@@ -32,6 +41,20 @@ pub(crate) fn wait_for_port(addr: SocketAddr, child: &mut Child, what: &str) {
         std::thread::sleep(Duration::from_millis(25));
     }
     panic!("{what} did not listen on {addr} within 30 s");
+}
+
+/// Whether the nats-server on `addr` is the one named `name`: its INFO, the
+/// first line it sends, says so. Neither another test's server on a reused
+/// port nor a socket connected to itself passes for it.
+fn answers_as(addr: &SocketAddr, name: &str) -> bool {
+    use std::io::{BufRead, BufReader};
+    let Some(s) = listening(addr) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+    let mut info = String::new();
+    let _ = BufReader::new(s).read_line(&mut info);
+    info.starts_with("INFO ") && info.contains(&format!("\"server_name\":\"{name}\""))
 }
 
 /// A nats-server with JetStream, on a free port, with a temporary store.
@@ -58,7 +81,7 @@ impl NatsServer {
             bin: PathBuf::from("nats-server"),
             config: None,
         };
-        Self::start_on(free_port(), store, launch)
+        Self::start_fresh(store, launch)
     }
 
     /// Starts `bin` (a nats-server) with JetStream and a config that
@@ -79,12 +102,54 @@ impl NatsServer {
             bin: bin.to_owned(),
             config: Some(config),
         };
+        Self::start_fresh(store, launch)
+    }
+
+    /// Starts it on a free port; another port when the one chosen was
+    /// taken before the server bound it (by another test's server, say).
+    fn start_fresh(store: tempfile::TempDir, launch: Launch) -> Self {
+        for _ in 0..4 {
+            let port = free_port();
+            if let Some(child) = Self::spawn(port, &store, &launch) {
+                return Self {
+                    child,
+                    port,
+                    store,
+                    launch,
+                };
+            }
+        }
         Self::start_on(free_port(), store, launch)
     }
 
+    /// Starts it on `port`, which it must get.
     fn start_on(port: u16, store: tempfile::TempDir, launch: Launch) -> Self {
+        let child = Self::spawn(port, &store, &launch)
+            .unwrap_or_else(|| panic!("nats-server could not listen on port {port}"));
+        Self {
+            child,
+            port,
+            store,
+            launch,
+        }
+    }
+
+    /// The server on `port`, once it answers there; None when it exited
+    /// first (its port was taken).
+    fn spawn(port: u16, store: &tempfile::TempDir, launch: &Launch) -> Option<Child> {
+        static STARTED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let name = format!("aduan-test-{}-{n}", std::process::id());
         let mut cmd = Command::new(&launch.bin);
-        cmd.args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js"]);
+        cmd.args([
+            "-a",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-js",
+            "-n",
+            &name,
+        ]);
         match &launch.config {
             Some(config) => cmd.arg("-c").arg(config),
             None => cmd.arg("-sd").arg(store.path()),
@@ -96,17 +161,20 @@ impl NatsServer {
             .expect(
             "nats-server not found: install the Debian package nats-server (the test command does)",
         );
-        wait_for_port(
-            SocketAddr::from(([127, 0, 0, 1], port)),
-            &mut child,
-            "nats-server",
-        );
-        Self {
-            child,
-            port,
-            store,
-            launch,
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if answers_as(&addr, &name) {
+                return Some(child);
+            }
+            if let Ok(Some(_)) = child.try_wait() {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(25));
         }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("nats-server {name} did not answer on {addr} within 30 s");
     }
 
     /// Its port.
@@ -415,5 +483,38 @@ pub async fn wait_ready(addr: SocketAddr) {
             "not ready after 30 s: {status} {body}"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::net::TcpListener;
+
+    use super::answers_as;
+
+    /// A listener that greets each of `n` connections with `greeting`.
+    fn greeter(greeting: &'static str, n: usize) -> std::net::SocketAddr {
+        let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = l.local_addr().expect("addr");
+        std::thread::spawn(move || {
+            for s in l.incoming().take(n) {
+                let _ = s.expect("accept").write_all(greeting.as_bytes());
+            }
+        });
+        addr
+    }
+
+    #[test]
+    fn a_nats_server_is_known_by_the_name_in_its_info() {
+        let info = "INFO {\"server_id\":\"N1\",\"server_name\":\"aduan-test-1-0\",\"version\":\"2.9.10\"}\r\n";
+        let addr = greeter(info, 3);
+        assert!(answers_as(&addr, "aduan-test-1-0"));
+        assert!(!answers_as(&addr, "aduan-test-1-1"), "another server");
+        assert!(!answers_as(&addr, "aduan-test-1"), "a prefix of the name");
+        assert!(!answers_as(
+            &greeter("HTTP/1.1 400\r\n", 1),
+            "aduan-test-1-0"
+        ));
     }
 }
