@@ -246,6 +246,17 @@ async fn a_request_past_its_deadline_is_503_and_appends_nothing() {
     assert_eq!(*aduan_log::EventLog::head(&s.log).borrow(), head);
 }
 
+/// A 503 that says when to come back: `Retry-After: 1`.
+fn assert_come_back_later(resp: &axum::response::Response) {
+    assert_eq!(resp.status().as_u16(), 503);
+    assert_eq!(
+        resp.headers()
+            .get(header::RETRY_AFTER)
+            .map(|v| v.as_bytes()),
+        Some(&b"1"[..])
+    );
+}
+
 /// Past the bound on requests in flight, a request is shed at once with 503
 /// and `Retry-After`, while the ones in flight go on.
 #[tokio::test]
@@ -271,13 +282,7 @@ async fn requests_past_the_in_flight_bound_are_shed_with_retry_after() {
         )
         .await
         .expect("response");
-    assert_eq!(resp.status().as_u16(), 503);
-    assert_eq!(
-        resp.headers()
-            .get(header::RETRY_AFTER)
-            .map(|v| v.as_bytes()),
-        Some(&b"1"[..])
-    );
+    assert_come_back_later(&resp);
     for h in held {
         h.abort();
     }
@@ -361,13 +366,7 @@ async fn a_submission_the_log_cannot_store_is_503_with_retry_after() {
         )
         .await
         .expect("response");
-    assert_eq!(resp.status().as_u16(), 503);
-    assert_eq!(
-        resp.headers()
-            .get(header::RETRY_AFTER)
-            .map(|v| v.as_bytes()),
-        Some(&b"1"[..])
-    );
+    assert_come_back_later(&resp);
     let body = resp.into_body().collect().await.expect("body").to_bytes();
     let v: serde_json::Value = serde_json::from_slice(&body).expect("json");
     assert_eq!(v["error"]["code"], "unavailable", "{v}");

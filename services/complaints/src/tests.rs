@@ -72,6 +72,16 @@ impl EventLog for Racing {
     }
 }
 
+/// kab-pati-dinkes posts a public follow-up saying `message`.
+fn dinkes_follows_up(message: &str) -> Command {
+    Command::FollowUp {
+        org: OrgCode::parse(DINKES).expect("org"),
+        message: message.into(),
+        public: true,
+        review: false,
+    }
+}
+
 struct World {
     store: ComplaintStore<Racing>,
     wins: Arc<AtomicU32>,
@@ -142,12 +152,7 @@ impl World {
         self.store
             .execute(id, "opd:kab-pati-dinkes:budi", cause, |_, _| {
                 decided.fetch_add(1, Ordering::SeqCst);
-                Ok::<_, StoreError>(Some(Command::FollowUp {
-                    org: OrgCode::parse(DINKES).expect("org"),
-                    message: "Sedang kami periksa".into(),
-                    public: true,
-                    review: false,
-                }))
+                Ok::<_, StoreError>(Some(dinkes_follows_up("Sedang kami periksa")))
             })
             .await
     }
@@ -204,12 +209,7 @@ async fn a_decision_from_a_stale_copy_is_made_again_on_the_stream_as_read() {
             Cause::request(),
             |l, _| {
                 seen.lock().expect("lock").push(l.complaint.version);
-                Ok::<_, StoreError>(Some(Command::FollowUp {
-                    org: OrgCode::parse(DINKES).expect("org"),
-                    message: "dari salinan".into(),
-                    public: true,
-                    review: false,
-                }))
+                Ok::<_, StoreError>(Some(dinkes_follows_up("dari salinan")))
             },
         )
         .await
@@ -235,12 +235,7 @@ async fn a_decision_from_a_stale_copy_is_made_again_on_the_stream_as_read() {
             Cause::request(),
             |_, _| {
                 attempts.fetch_add(1, Ordering::SeqCst);
-                Ok::<_, StoreError>(Some(Command::FollowUp {
-                    org: OrgCode::parse(DINKES).expect("org"),
-                    message: "lagi".into(),
-                    public: true,
-                    review: false,
-                }))
+                Ok::<_, StoreError>(Some(dinkes_follows_up("lagi")))
             },
         )
         .await
