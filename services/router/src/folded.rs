@@ -53,7 +53,8 @@ impl Folded {
         self.held.get(id)
     }
 
-    /// Holds `loaded` (just read from the log) as complaint `id`.
+    /// Holds `loaded` (read from the log, or started from its first event)
+    /// as complaint `id`.
     pub fn hold(&mut self, id: ComplaintId, loaded: Loaded) -> &Loaded {
         if !self.held.contains_key(&id) {
             self.order.push_back(id);
